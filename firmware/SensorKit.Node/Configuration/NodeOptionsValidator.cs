@@ -1,0 +1,168 @@
+using Microsoft.Extensions.Options;
+using SensorKit.Node.Sensors;
+using SensorKit.Protocol;
+
+namespace SensorKit.Node.Configuration;
+
+/// <summary>Checks the "Node" section at start; each failure names its configuration key.</summary>
+public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
+{
+    public ValidateOptionsResult Validate(string? name, NodeOptions o)
+    {
+        var errors = new List<string>();
+        const string s = NodeOptions.Section;
+        if (!Topics.IsValidLevel(o.Id))
+        {
+            errors.Add($"{s}:Id: '{o.Id}' must be 1-64 characters of a-z, A-Z, 0-9, '-' or '_'");
+        }
+
+        if (!Topics.IsValidLevel(o.Site))
+        {
+            errors.Add($"{s}:Site: '{o.Site}' must be 1-64 characters of a-z, A-Z, 0-9, '-' or '_'");
+        }
+
+        if (o.Location.Latitude is < -90 or > 90 || double.IsNaN(o.Location.Latitude))
+        {
+            errors.Add($"{s}:Location:Latitude: {o.Location.Latitude} is outside -90..90");
+        }
+
+        if (o.Location.Longitude is < -180 or > 180 || double.IsNaN(o.Location.Longitude))
+        {
+            errors.Add($"{s}:Location:Longitude: {o.Location.Longitude} is outside -180..180");
+        }
+
+        if (o.Window <= TimeSpan.Zero)
+        {
+            errors.Add($"{s}:Window: {o.Window} must be positive");
+        }
+
+        if (o.StatusInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"{s}:StatusInterval: {o.StatusInterval} must be positive");
+        }
+
+        if (o.Sensors.Count == 0)
+        {
+            errors.Add($"{s}:Sensors: no sensors configured");
+        }
+
+        var taken = new Dictionary<(int Bus, int Address), string>();
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < o.Sensors.Count; i++)
+        {
+            SensorOptions sensor = o.Sensors[i];
+            string key = $"{s}:Sensors:{i}";
+            if (!SensorCatalog.TryGet(sensor.Type, out SensorType type))
+            {
+                errors.Add($"{key}:Type: unknown sensor type '{sensor.Type}' (known: {string.Join(", ", SensorCatalog.Names)})");
+                continue;
+            }
+
+            if (!Topics.IsValidLevel(sensor.EffectiveId))
+            {
+                errors.Add($"{key}:Id: '{sensor.EffectiveId}' must be 1-64 characters of a-z, A-Z, 0-9, '-' or '_'");
+            }
+            else if (!ids.Add(sensor.EffectiveId))
+            {
+                errors.Add($"{key}:Id: '{sensor.EffectiveId}' is used by another sensor; give each an Id");
+            }
+
+            if (sensor.Bus < 0)
+            {
+                errors.Add($"{key}:Bus: {sensor.Bus} is not a bus number");
+            }
+
+            int? address = sensor.ParseAddress(type.DefaultAddress);
+            if (address is null)
+            {
+                errors.Add($"{key}:Address: '{sensor.Address}' is not a number (write 0x76 or 118)");
+            }
+            else if (address is < 0x03 or > 0x77)
+            {
+                // 0x00-0x02 and 0x78-0x7F are reserved by the I2C specification (UM10204 §3.1.12).
+                errors.Add($"{key}:Address: 0x{address:x2} is outside the 7-bit range 0x03-0x77");
+            }
+            else if (taken.TryGetValue((sensor.Bus, address.Value), out string? other))
+            {
+                errors.Add($"{key}:Address: 0x{address:x2} on bus {sensor.Bus} is already taken by sensor '{other}'");
+            }
+            else
+            {
+                taken[(sensor.Bus, address.Value)] = sensor.EffectiveId;
+                if (!type.Addresses.Contains(address.Value))
+                {
+                    errors.Add($"{key}:Address: a {type.Name} answers only at {string.Join(" or ", type.Addresses.Select(a => $"0x{a:x2}"))}, not 0x{address:x2}");
+                }
+            }
+
+            if (sensor.Interval <= TimeSpan.Zero)
+            {
+                errors.Add($"{key}:Interval: {sensor.Interval} must be positive");
+            }
+            else if (sensor.Interval > o.Window)
+            {
+                errors.Add($"{key}:Interval: {sensor.Interval} is longer than {s}:Window {o.Window}; a window would hold no sample");
+            }
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+/// <summary>Checks the "Mqtt" section at start.</summary>
+public sealed class MqttOptionsValidator : IValidateOptions<MqttOptions>
+{
+    public ValidateOptionsResult Validate(string? name, MqttOptions o)
+    {
+        var errors = new List<string>();
+        const string s = MqttOptions.Section;
+        if (o.ParseBroker() is null)
+        {
+            errors.Add($"{s}:Broker: '{o.Broker}' is not a broker URI like mqtt://127.0.0.1:1883 or mqtts://broker.example:8883");
+        }
+
+        else if (string.IsNullOrEmpty(o.Username) && !IsLoopback(o.ParseBroker()!))
+        {
+            errors.Add($"{s}:Username: the broker {o.Broker} is not on this machine; set {s}:Username and {s}:PasswordFile (no anonymous publishing over a network)");
+        }
+
+        if (o.PasswordFile is not null && string.IsNullOrEmpty(o.Username))
+        {
+            errors.Add($"{s}:Username: required when {s}:PasswordFile is set");
+        }
+
+        if (o.KeepAlive <= TimeSpan.Zero)
+        {
+            errors.Add($"{s}:KeepAlive: {o.KeepAlive} must be positive");
+        }
+
+        if (o.ReconnectMin <= TimeSpan.Zero || o.ReconnectMax < o.ReconnectMin)
+        {
+            errors.Add($"{s}:ReconnectMin: must be positive and not above {s}:ReconnectMax");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static bool IsLoopback(Uri broker) =>
+        broker.IsLoopback || (System.Net.IPAddress.TryParse(broker.Host.Trim('[', ']'), out var ip) && System.Net.IPAddress.IsLoopback(ip));
+}
+
+/// <summary>Checks the "Simulation" section at start.</summary>
+public sealed class SimulationOptionsValidator : IValidateOptions<SimulationOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SimulationOptions o)
+    {
+        if (!(o.Speed > 0) || double.IsInfinity(o.Speed))
+        {
+            return ValidateOptionsResult.Fail($"{SimulationOptions.Section}:Speed: {o.Speed} must be a positive number");
+        }
+
+        if (o.StartAt < TimeSpan.Zero)
+        {
+            return ValidateOptionsResult.Fail($"{SimulationOptions.Section}:StartAt: {o.StartAt} must not be negative");
+        }
+
+        return ValidateOptionsResult.Success;
+    }
+}

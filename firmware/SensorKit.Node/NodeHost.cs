@@ -1,0 +1,77 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using SensorKit.Node.Configuration;
+using SensorKit.Node.Pipeline;
+using SensorKit.Node.Publishing;
+using SensorKit.Node.Sampling;
+using SensorKit.Node.Sensors;
+
+namespace SensorKit.Node;
+
+/// <summary>Builds and runs the node: sensors → sampling → pipeline → publishing.</summary>
+public static class NodeHost
+{
+    /// <summary>A Generic Host reading appsettings.json beside the executable, environment variables (Node__Id) and the command line (--Node:Id).</summary>
+    public static HostApplicationBuilder CreateBuilder(string[] args)
+    {
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Services.AddSystemd();
+        builder.Services.AddSensorKitNode();
+        return builder;
+    }
+
+    public static IServiceCollection AddSensorKitNode(this IServiceCollection services)
+    {
+        services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.Section).ValidateOnStart();
+        services.AddOptions<MqttOptions>().BindConfiguration(MqttOptions.Section).ValidateOnStart();
+        services.AddOptions<SimulationOptions>().BindConfiguration(SimulationOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<NodeOptions>, NodeOptionsValidator>();
+        services.AddSingleton<IValidateOptions<MqttOptions>, MqttOptionsValidator>();
+        services.AddSingleton<IValidateOptions<SimulationOptions>, SimulationOptionsValidator>();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<II2cBusProvider, HardwareI2cBusProvider>();
+        services.AddSingleton<SensorRegistry>();
+        services.TryAddSingleton<IOutbox>(_ => new MemoryOutbox());
+        services.AddSingleton(new SequenceCounter());
+        services.AddSingleton<TelemetrySink>();
+        services.AddSingleton<IAggregateSink>(sp => sp.GetRequiredService<TelemetrySink>());
+        services.AddSingleton<NodeStatusSource>();
+        services.AddSingleton<SamplingService>();
+        services.AddHostedService(sp => sp.GetRequiredService<SamplingService>());
+        services.AddSingleton<MqttPublisher>();
+        services.AddHostedService(sp => sp.GetRequiredService<MqttPublisher>());
+        return services;
+    }
+
+    /// <summary>
+    /// Runs the host; a configuration error ends it with exit code 2 and one line on
+    /// <paramref name="error"/> that names the key and the problem.
+    /// </summary>
+    public static async Task<int> RunAsync(IHost host, TextWriter error, CancellationToken ct = default)
+    {
+        try
+        {
+            await host.RunAsync(ct);
+            return 0;
+        }
+        catch (OptionsValidationException e)
+        {
+            await error.WriteLineAsync($"invalid configuration: {string.Join("; ", e.Failures)}");
+            return 2;
+        }
+        catch (InvalidOperationException e) when (e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
+        {
+            // The binder names the key, e.g. "... at 'Node:Sensors:0:Interval' to type 'System.TimeSpan'".
+            await error.WriteLineAsync($"invalid configuration: {e.Message}");
+            return 2;
+        }
+    }
+}
