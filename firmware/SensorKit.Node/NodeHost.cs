@@ -67,6 +67,11 @@ public static class NodeHost
             await error.WriteLineAsync($"invalid configuration: {string.Join("; ", e.Failures)}");
             return 2;
         }
+        catch (ConfigurationException e)
+        {
+            await error.WriteLineAsync($"invalid configuration: {e.Message}");
+            return 2;
+        }
         catch (InvalidOperationException e) when (e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
         {
             // The binder names the key, e.g. "... at 'Node:Sensors:0:Interval' to type 'System.TimeSpan'".

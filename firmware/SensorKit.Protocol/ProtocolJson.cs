@@ -197,7 +197,7 @@ public static class ProtocolJson
         }
     }
 
-    public static bool TryReadStatus(ReadOnlySpan<byte> utf8, out NodeStatusMessage? message, out string error)
+    public static bool TryReadStatus(ReadOnlySpan<byte> utf8, [NotNullWhen(true)] out NodeStatusMessage? message, out string error)
     {
         message = null;
         if (!TryParse(utf8, out JsonDocument? doc, out error))
@@ -274,7 +274,7 @@ public static class ProtocolJson
         }
     }
 
-    public static bool TryReadAlert(ReadOnlySpan<byte> utf8, out AlertMessage? message, out string error)
+    public static bool TryReadAlert(ReadOnlySpan<byte> utf8, [NotNullWhen(true)] out AlertMessage? message, out string error)
     {
         message = null;
         if (!TryParse(utf8, out JsonDocument? doc, out error))

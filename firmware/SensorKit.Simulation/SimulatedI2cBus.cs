@@ -1,0 +1,82 @@
+using System.Device.I2c;
+using SensorKit.Node.Sensors;
+using SensorKit.Simulation.Emulators;
+using SensorKit.Simulation.Emulators.Bme280;
+
+namespace SensorKit.Simulation;
+
+/// <summary>Emulated chips on numbered buses; hands the real bindings an <see cref="EmulatedI2cDevice"/>.</summary>
+public sealed class SimulatedI2cBus : II2cBusProvider
+{
+    private static readonly Dictionary<string, Func<int, ChipEmulator>> Emulators = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["bme280"] = address => new Bme280Emulator(address),
+    };
+
+    private readonly Dictionary<(int Bus, int Address), ChipEmulator> _chips = [];
+    private readonly Lock _lock = new();
+
+    /// <summary>Sensor types that have an emulator.</summary>
+    public static IEnumerable<string> EmulatedTypes => Emulators.Keys;
+
+    public static ChipEmulator CreateEmulator(string type, int address) =>
+        Emulators.TryGetValue(type, out Func<int, ChipEmulator>? create)
+            ? create(address)
+            : throw new NotSupportedException($"no emulator for sensor type '{type}' (emulated: {string.Join(", ", Emulators.Keys)})");
+
+    public void Attach(int bus, ChipEmulator chip)
+    {
+        lock (_lock)
+        {
+            if (!_chips.TryAdd((bus, chip.Address), chip))
+            {
+                throw new InvalidOperationException($"bus {bus} already has a chip at 0x{chip.Address:x2}");
+            }
+        }
+    }
+
+    public ChipEmulator? Find(int bus, int address)
+    {
+        lock (_lock)
+        {
+            return _chips.GetValueOrDefault((bus, address));
+        }
+    }
+
+    public I2cDevice Open(int bus, int address)
+    {
+        ChipEmulator chip = Find(bus, address) ?? new EmptyAddress(address);
+        return new EmulatedI2cDevice(chip, new I2cConnectionSettings(bus, address));
+    }
+
+    public bool Probe(int bus, int address)
+    {
+        using I2cDevice device = Open(bus, address);
+        try
+        {
+            device.ReadByte();
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Nobody at this address: every transfer is NACKed, as on a real bus.</summary>
+    private sealed class EmptyAddress : ChipEmulator
+    {
+        public EmptyAddress(int address)
+            : base(address) => Faults = ChipFault.Nack;
+
+        public override IReadOnlyList<string> Quantities => [];
+
+        protected internal override void OnRead(Span<byte> buffer) => throw new InvalidOperationException("unreachable: always NACKs");
+
+        protected internal override void OnWrite(ReadOnlySpan<byte> data) => throw new InvalidOperationException("unreachable: always NACKs");
+
+        protected override void PowerOnReset()
+        {
+        }
+    }
+}

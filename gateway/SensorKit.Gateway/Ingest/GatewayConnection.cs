@@ -1,0 +1,208 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MQTTnet;
+using MQTTnet.Exceptions;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+using SensorKit.Gateway.Alerts;
+using SensorKit.Gateway.Broker;
+using SensorKit.Protocol;
+
+namespace SensorKit.Gateway.Ingest;
+
+/// <summary>
+/// The gateway's MQTT client: subscribes to node telemetry and status, feeds <see cref="TelemetryIngest"/>,
+/// and publishes alerts. Reconnects with backoff; alerts wait in <see cref="AlertPublisher"/> meanwhile.
+/// </summary>
+public sealed partial class GatewayConnection(
+    IOptions<BrokerOptions> options,
+    EmbeddedBroker broker,
+    TelemetryIngest ingest,
+    AlertPublisher alerts,
+    TimeProvider time,
+    ILogger<GatewayConnection> logger) : BackgroundService
+{
+    private readonly BrokerOptions _options = options.Value;
+    private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
+    private readonly TaskCompletionSource _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private string? _lastError;
+
+    /// <summary>Completes once the gateway is connected and subscribed.</summary>
+    public Task Ready => _subscribed.Task;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _client.ApplicationMessageReceivedAsync += e =>
+        {
+            System.Buffers.ReadOnlySequence<byte> payload = e.ApplicationMessage.Payload;
+            ingest.Handle(e.ApplicationMessage.Topic, payload.IsSingleSegment ? payload.FirstSpan : System.Buffers.BuffersExtensions.ToArray(payload));
+            return Task.CompletedTask;
+        };
+
+        int attempt = 0;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                if (!_client.IsConnected)
+                {
+                    if (!await TryConnectAsync(stoppingToken))
+                    {
+                        double ms = Math.Min(_options.ReconnectMax.TotalMilliseconds, 250 * Math.Pow(2, Math.Min(attempt++, 16)));
+                        await Task.Delay(TimeSpan.FromMilliseconds((ms / 2) + (Random.Shared.NextDouble() * ms / 2)), time, stoppingToken);
+                        continue;
+                    }
+
+                    attempt = 0;
+                }
+
+                try
+                {
+                    await PumpAlertsAsync(stoppingToken);
+                }
+                catch (Exception e) when (e is MqttCommunicationException or MqttClientNotConnectedException)
+                {
+                    LogLost(e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutdown.
+        }
+    }
+
+    private async Task PumpAlertsAsync(CancellationToken ct)
+    {
+        while (_client.IsConnected)
+        {
+            using var poll = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            poll.CancelAfter(TimeSpan.FromSeconds(1));
+            try
+            {
+                // Wake at least once a second to notice a dropped connection.
+                if (!await alerts.Outgoing.WaitToReadAsync(poll.Token))
+                {
+                    return;
+                }
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                continue;
+            }
+
+            while (_client.IsConnected && alerts.Outgoing.TryPeek(out MqttApplicationMessage? message))
+            {
+                await _client.PublishAsync(message, ct);
+                alerts.Outgoing.TryRead(out _);
+            }
+        }
+    }
+
+    private async Task<bool> TryConnectAsync(CancellationToken ct)
+    {
+        string host;
+        int port;
+        string? user = null;
+        string? password = null;
+        bool tls = false;
+        if (_options.Mode == BrokerMode.Embedded)
+        {
+            host = System.Net.IPAddress.Parse(_options.Address) is { } ip && (ip.Equals(System.Net.IPAddress.Any) || ip.Equals(System.Net.IPAddress.IPv6Any)) ? "127.0.0.1" : _options.Address;
+            port = _options.Port;
+            if (broker.InternalAccount is { } account)
+            {
+                (user, password) = account;
+            }
+        }
+        else
+        {
+            var uri = new Uri(_options.Uri!);
+            host = uri.Host;
+            tls = uri.Scheme == "mqtts";
+            port = uri.IsDefaultPort || uri.Port <= 0 ? (tls ? 8883 : 1883) : uri.Port;
+            user = _options.Username;
+            password = _options.PasswordFile is null ? null : (await File.ReadAllTextAsync(_options.PasswordFile, ct)).TrimEnd('\r', '\n');
+        }
+
+        var builder = new MqttClientOptionsBuilder()
+            .WithTcpServer(host, port)
+            .WithClientId($"sensorkit-gateway-{Environment.ProcessId}")
+            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithCleanStart(true)
+            .WithTimeout(TimeSpan.FromSeconds(10));
+        if (tls)
+        {
+            builder.WithTlsOptions(o => o.UseTls());
+        }
+
+        if (user is not null)
+        {
+            builder.WithCredentials(user, password ?? string.Empty);
+        }
+
+        string error;
+        try
+        {
+            MqttClientConnectResult result = await _client.ConnectAsync(builder.Build(), ct);
+            if (result.ResultCode == MqttClientConnectResultCode.Success)
+            {
+                var subscribe = new MqttClientSubscribeOptionsBuilder()
+                    .WithTopicFilter(Topics.AllTelemetryFilter, MqttQualityOfServiceLevel.AtLeastOnce)
+                    .WithTopicFilter(Topics.AllStatusFilter, MqttQualityOfServiceLevel.AtLeastOnce)
+                    .Build();
+                await _client.SubscribeAsync(subscribe, ct);
+                _lastError = null;
+                LogConnected(host, port);
+                _subscribed.TrySetResult();
+                return true;
+            }
+
+            error = $"refused with reason code {result.ResultCode}";
+        }
+        catch (Exception e) when (e is MqttCommunicationException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            error = e.InnerException?.Message ?? e.Message;
+        }
+
+        if (error != _lastError)
+        {
+            _lastError = error;
+            LogConnectFailed(host, port, error);
+        }
+
+        return false;
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (_client.IsConnected)
+        {
+            try
+            {
+                await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), cancellationToken);
+            }
+            catch (MqttCommunicationException e)
+            {
+                LogLost(e.Message);
+            }
+        }
+    }
+
+    public override void Dispose()
+    {
+        _client.Dispose();
+        base.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Gateway connected to MQTT broker {Host}:{Port} and subscribed to node topics")]
+    private partial void LogConnected(string host, int port);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway cannot connect to MQTT broker {Host}:{Port}: {Reason}; retrying with backoff")]
+    private partial void LogConnectFailed(string host, int port, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway lost the MQTT connection: {Reason}")]
+    private partial void LogLost(string reason);
+}

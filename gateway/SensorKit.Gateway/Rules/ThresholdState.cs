@@ -1,0 +1,79 @@
+namespace SensorKit.Gateway.Rules;
+
+/// <summary>What one evaluation changed.</summary>
+public enum Transition
+{
+    None,
+    Raise,
+    Clear,
+}
+
+/// <summary>
+/// The hysteresis and hold-time state machine of one threshold rule for one subject. Time is the
+/// telemetry's own time (window end), so a replay gives the same timeline as live data.
+/// A value dithering inside the band [threshold − hysteresis, threshold] changes nothing, so one
+/// real crossing gives at most one raise and one clear.
+/// </summary>
+public sealed class ThresholdState(double threshold, double hysteresis, TimeSpan hold, bool above)
+{
+    private DateTimeOffset? _pendingSince;
+
+    public bool Active { get; private set; }
+
+    public DateTimeOffset? RaisedAt { get; private set; }
+
+    /// <summary>Restores a persisted active alert.</summary>
+    public void Restore(DateTimeOffset raisedAt)
+    {
+        Active = true;
+        RaisedAt = raisedAt;
+        _pendingSince = null;
+    }
+
+    public Transition Evaluate(double value, DateTimeOffset time)
+    {
+        if (!double.IsFinite(value))
+        {
+            return Transition.None;
+        }
+
+        bool beyond = above ? value >= threshold : value <= threshold;
+        bool backInside = above ? value <= threshold - hysteresis : value >= threshold + hysteresis;
+        if (!Active)
+        {
+            if (!beyond)
+            {
+                _pendingSince = null;
+                return Transition.None;
+            }
+
+            _pendingSince ??= time;
+            if (time - _pendingSince.Value < hold)
+            {
+                return Transition.None;
+            }
+
+            Active = true;
+            RaisedAt = time;
+            _pendingSince = null;
+            return Transition.Raise;
+        }
+
+        if (!backInside)
+        {
+            _pendingSince = null;
+            return Transition.None;
+        }
+
+        _pendingSince ??= time;
+        if (time - _pendingSince.Value < hold)
+        {
+            return Transition.None;
+        }
+
+        Active = false;
+        RaisedAt = null;
+        _pendingSince = null;
+        return Transition.Clear;
+    }
+}
