@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Net.Sockets;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SensorKit.Gateway;
+using SensorKit.Gateway.Ingest;
+using SensorKit.Node;
+using SensorKit.Simulation;
+
+namespace SensorKit.Demo;
+
+/// <summary>
+/// Starts the gateway with its embedded broker, then simulated nodes that run the real firmware
+/// code against emulated sensors, and prints what a subscriber sees until Ctrl+C or --duration.
+/// </summary>
+public static class DemoRunner
+{
+    /// <summary>The simulated fleet: one node per scenario, each at its own place on the scenario's clock.</summary>
+    public static IReadOnlyList<DemoNode> Fleet { get; } =
+    [
+        // Starts at 10:00 on a heat-wave day; at 720× the afternoon peak passes 35 °C within about 15 s.
+        new("heat-1", "heat-wave", TimeSpan.FromHours(10), 720, 50.9375, 6.9603, 53),
+        new("storm-1", "storm", TimeSpan.FromMinutes(30), 720, 50.9400, 6.9700, 48),
+        new("quiet-1", "quiet-day", TimeSpan.Zero, 720, 50.9300, 6.9500, 60),
+        // Faults unfold in minutes, so this node plays at 60×: NACK at 5 s, stuck at 20 s, unplugged at 40 s.
+        new("flaky-1", "sensor-faults", TimeSpan.Zero, 60, 50.9350, 6.9650, 55),
+    ];
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        DemoOptions options;
+        try
+        {
+            options = DemoOptions.Parse(args);
+        }
+        catch (ArgumentException e)
+        {
+            await error.WriteLineAsync($"sensorkit-demo: {e.Message}");
+            await error.WriteLineAsync(DemoOptions.Usage);
+            return 2;
+        }
+
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        if (options.Duration is { } duration)
+        {
+            stop.CancelAfter(duration);
+        }
+
+        return await RunAsync(options, output, error, stop.Token);
+    }
+
+    public static async Task<int> RunAsync(DemoOptions options, TextWriter output, TextWriter error, CancellationToken ct)
+    {
+        using IHost gateway = BuildGateway(options);
+        try
+        {
+            await gateway.StartAsync(ct);
+        }
+        catch (SocketException e)
+        {
+            await error.WriteLineAsync($"sensorkit-demo: cannot listen on 127.0.0.1:{options.Port}: {e.Message}. Is another broker running? Try --port 18830.");
+            return 1;
+        }
+
+        await gateway.Services.GetRequiredService<GatewayConnection>().Ready.WaitAsync(TimeSpan.FromSeconds(10), ct);
+        await output.WriteLineAsync($"SensorKit demo: gateway with embedded MQTT broker on 127.0.0.1:{options.Port}; {Fleet.Count} simulated nodes.");
+        await output.WriteLineAsync($"Watch the raw traffic with: mosquitto_sub -h 127.0.0.1 -p {options.Port} -t 'sensorkit/#' -v");
+        await output.WriteLineAsync(options.Duration is { } d ? $"Running for {d.TotalSeconds:0} s." : "Press Ctrl+C to stop.");
+
+        await using var view = new LiveView(output, TimeProvider.System);
+        await view.StartAsync("127.0.0.1", options.Port, ct);
+
+        var nodes = Fleet.Select(n => BuildNode(n, options)).ToList();
+        try
+        {
+            foreach (IHost node in nodes)
+            {
+                await node.StartAsync(ct);
+            }
+
+            await Task.Delay(Timeout.InfiniteTimeSpan, ct).ContinueWith(static _ => { }, TaskScheduler.Default);
+        }
+        finally
+        {
+            using var shutdown = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            foreach (IHost node in nodes)
+            {
+                await node.StopAsync(shutdown.Token);
+                node.Dispose();
+            }
+
+            await view.FlushAsync();
+            TelemetryIngest ingest = gateway.Services.GetRequiredService<TelemetryIngest>();
+            await output.WriteLineAsync($"Stopped. Gateway accepted {ingest.Accepted} messages, rejected {ingest.Rejected}; {view.AlertsSeen} alert messages seen.");
+            await gateway.StopAsync(shutdown.Token);
+        }
+
+        return 0;
+    }
+
+    public static IHost BuildGateway(DemoOptions options)
+    {
+        HostApplicationBuilder b = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory, DisableDefaults = true });
+        b.Configuration.AddInMemoryCollection(GatewayConfiguration(options.Port));
+        Quiet(b);
+        b.Services.AddSensorKitGateway();
+        return b.Build();
+    }
+
+    /// <summary>The demo's rules: heat on air temperature and a storm's low pressure.</summary>
+    public static Dictionary<string, string?> GatewayConfiguration(int port) => new()
+    {
+        ["Broker:Mode"] = "Embedded",
+        ["Broker:Address"] = "127.0.0.1",
+        ["Broker:Port"] = port.ToString(CultureInfo.InvariantCulture),
+        ["Rules:Threshold:0:Id"] = "heat-air-temperature",
+        ["Rules:Threshold:0:Quantity"] = "temperature",
+        ["Rules:Threshold:0:Above"] = "35",
+        ["Rules:Threshold:0:Hysteresis"] = "1",
+        ["Rules:Threshold:0:Severity"] = "Severe",
+        ["Rules:Threshold:0:Headline"] = "Air temperature at or above 35 °C",
+        ["Rules:Threshold:1:Id"] = "storm-low-pressure",
+        ["Rules:Threshold:1:Quantity"] = "pressure",
+        ["Rules:Threshold:1:Below"] = "100300",
+        ["Rules:Threshold:1:Hysteresis"] = "200",
+        ["Rules:Threshold:1:Severity"] = "Moderate",
+        ["Rules:Threshold:1:Headline"] = "Air pressure at or below 1003 hPa",
+    };
+
+    public static IHost BuildNode(DemoNode n, DemoOptions options)
+    {
+        HostApplicationBuilder b = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory, DisableDefaults = true });
+        b.Configuration.AddInMemoryCollection(NodeConfiguration(n, options));
+        Quiet(b);
+        b.Services.AddSensorKitNode();
+        b.Services.AddSensorKitSimulation();
+        return b.Build();
+    }
+
+    public static Dictionary<string, string?> NodeConfiguration(DemoNode n, DemoOptions options) => new()
+    {
+        ["Node:Id"] = n.Id,
+        ["Node:Site"] = "demo",
+        ["Node:Location:Latitude"] = n.Latitude.ToString(CultureInfo.InvariantCulture),
+        ["Node:Location:Longitude"] = n.Longitude.ToString(CultureInfo.InvariantCulture),
+        ["Node:Location:Altitude"] = n.Altitude.ToString(CultureInfo.InvariantCulture),
+        ["Node:Window"] = options.Window.ToString("c", CultureInfo.InvariantCulture),
+        ["Node:StatusInterval"] = "00:00:30",
+        ["Node:Sensors:0:Type"] = "bme280",
+        ["Node:Sensors:0:Address"] = "0x76",
+        ["Node:Sensors:0:Interval"] = options.SampleInterval.ToString("c", CultureInfo.InvariantCulture),
+        ["Mqtt:Broker"] = $"mqtt://127.0.0.1:{options.Port}",
+        ["Mqtt:ReconnectMin"] = "00:00:00.200",
+        ["Simulation:Enabled"] = "true",
+        ["Simulation:Scenario"] = n.Scenario,
+        ["Simulation:Speed"] = (n.Speed * options.Speed / 720).ToString(CultureInfo.InvariantCulture),
+        ["Simulation:StartAt"] = n.StartAt.ToString("c", CultureInfo.InvariantCulture),
+    };
+
+    // The live view is the demo's output; hosts only report warnings and errors.
+    private static void Quiet(HostApplicationBuilder b)
+    {
+        b.Logging.ClearProviders();
+        b.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        b.Logging.SetMinimumLevel(LogLevel.Warning);
+    }
+}
+
+public sealed record DemoNode(string Id, string Scenario, TimeSpan StartAt, double Speed, double Latitude, double Longitude, double Altitude);

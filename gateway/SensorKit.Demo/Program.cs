@@ -1,0 +1,3 @@
+using SensorKit.Demo;
+
+return await DemoRunner.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,4 @@
+using SensorKit.Gateway;
+
+var builder = GatewayHost.CreateBuilder(args);
+return await GatewayHost.RunAsync(builder.Build(), Console.Error);
