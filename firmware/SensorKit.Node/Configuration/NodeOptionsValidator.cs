@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using SensorKit.Node.Sensors;
 using SensorKit.Protocol;
@@ -5,12 +6,31 @@ using SensorKit.Protocol;
 namespace SensorKit.Node.Configuration;
 
 /// <summary>Checks the "Node" section at start; each failure names its configuration key.</summary>
-public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
+public sealed class NodeOptionsValidator(IConfiguration configuration) : IValidateOptions<NodeOptions>
 {
     public ValidateOptionsResult Validate(string? name, NodeOptions o)
     {
         var errors = new List<string>();
         const string s = NodeOptions.Section;
+
+        // The binder skips a list entry it cannot convert (e.g. Interval "soon"); bind each one alone to name the key.
+        foreach (IConfigurationSection entry in configuration.GetSection($"{s}:Sensors").GetChildren())
+        {
+            try
+            {
+                entry.Get<SensorOptions>();
+            }
+            catch (InvalidOperationException e)
+            {
+                errors.Add(e.Message);
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return ValidateOptionsResult.Fail(errors);
+        }
+
         if (!Topics.IsValidLevel(o.Id))
         {
             errors.Add($"{s}:Id: '{o.Id}' must be 1-64 characters of a-z, A-Z, 0-9, '-' or '_'");

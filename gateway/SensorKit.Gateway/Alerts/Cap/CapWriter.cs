@@ -26,10 +26,8 @@ public static class CapWriter
     public const string MediaType = "application/cap+xml";
 
     // CAP 1.2 §3.3.2 (DateTime Data Type): "YYYY-MM-DDThh:mm:ssXzh:zm", whole seconds, numeric offset;
-    // alphabetic designators such as "Z" MUST NOT be used (also §3.2.1 sent). "zzz" always yields a numeric
-    // offset, so UTC comes out as "+00:00". Known deviation: the §3.2.1 sent note says UTC "MUST be represented
-    // as -00:00"; the schema pattern accepts either sign and ISO 8601 allows only "+00:00", which this project
-    // emits. Local times keep their own offset (e.g. "+02:00" for CEST); UTC appears only if the caller passes it.
+    // alphabetic designators such as "Z" MUST NOT be used, and "the timezone for UTC MUST be represented
+    // as -00:00" (§3.2.1, sent). Local times keep their own offset (e.g. "+02:00" for CEST).
     private const string DateTimeFormat = "yyyy-MM-dd'T'HH:mm:sszzz";
 
     /// <summary>Writes the document to <paramref name="output"/> (left open). Nothing is written if the alert is invalid.</summary>
@@ -69,7 +67,11 @@ public static class CapWriter
     public static string ToXml(CapAlert alert) => Encoding.UTF8.GetString(ToUtf8Bytes(alert));
 
     /// <summary>A CAP dateTime (§3.3.2): to the second, with the value's own numeric offset, never "Z".</summary>
-    public static string FormatDateTime(DateTimeOffset value) => value.ToString(DateTimeFormat, CultureInfo.InvariantCulture);
+    public static string FormatDateTime(DateTimeOffset value)
+    {
+        string text = value.ToString(DateTimeFormat, CultureInfo.InvariantCulture);
+        return value.Offset == TimeSpan.Zero ? text[..^6] + "-00:00" : text;
+    }
 
     /// <summary>The extended message identifier "sender,identifier,sent" used in <c>references</c> (§3.2.1).</summary>
     public static string FormatReference(CapReference reference)

@@ -74,23 +74,23 @@ public class CapWriterTests
     }
 
     [Fact]
-    public void Sent_in_utc_is_written_with_plus_zero_offset_never_z()
+    public void Sent_in_utc_is_written_as_minus_zero_offset_never_z()
     {
         var alert = CapExamples.FloodAlert() with { Sent = new DateTimeOffset(2025, 6, 14, 2, 12, 0, 789, TimeSpan.Zero) };
 
         var sent = Element(alert, "sent");
 
-        Assert.Equal("2025-06-14T02:12:00+00:00", sent);
+        Assert.Equal("2025-06-14T02:12:00-00:00", sent);
         Assert.DoesNotContain("Z", sent, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Sent_from_a_utc_datetime_is_written_with_plus_zero_offset()
+    public void Sent_from_a_utc_datetime_is_written_as_minus_zero_offset()
     {
         var utc = new DateTime(2025, 12, 1, 23, 59, 59, DateTimeKind.Utc);
         var alert = CapExamples.FloodAlert() with { Sent = utc };
 
-        Assert.Equal("2025-12-01T23:59:59+00:00", Element(alert, "sent"));
+        Assert.Equal("2025-12-01T23:59:59-00:00", Element(alert, "sent"));
     }
 
     [Fact]

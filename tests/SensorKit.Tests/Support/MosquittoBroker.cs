@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace SensorKit.Tests.Support;
+
+/// <summary>
+/// A real Mosquitto (Debian package, installed by .ci/run) started by the test on a free loopback
+/// port with its own configuration, and stopped by its PID.
+/// </summary>
+internal sealed class MosquittoBroker : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _directory;
+
+    private MosquittoBroker(Process process, string directory, int port)
+    {
+        _process = process;
+        _directory = directory;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public static string? Executable =>
+        new[] { "/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto" }.FirstOrDefault(File.Exists);
+
+    public static async Task<MosquittoBroker> StartAsync(string extraConfig = "")
+    {
+        string exe = Executable ?? throw new InvalidOperationException("mosquitto is not installed; .ci/run installs it (apt-get install mosquitto)");
+        int port = FreePort.Get();
+        string dir = Directory.CreateTempSubdirectory("sensorkit-mosquitto-").FullName;
+        string conf = Path.Combine(dir, "mosquitto.conf");
+        await File.WriteAllTextAsync(conf, $"""
+            listener {port} 127.0.0.1
+            allow_anonymous true
+            persistence false
+            set_tcp_nodelay true
+            log_dest stderr
+            {extraConfig}
+            """);
+        var psi = new ProcessStartInfo(exe, ["-c", conf])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        Process process = Process.Start(psi) ?? throw new InvalidOperationException("mosquitto did not start");
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        var broker = new MosquittoBroker(process, dir, port);
+        await broker.WaitListeningAsync(TimeSpan.FromSeconds(10));
+        return broker;
+    }
+
+    private async Task WaitListeningAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"mosquitto exited with code {_process.ExitCode}");
+            }
+
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync("127.0.0.1", Port);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                // Not listening yet: poll the port, not the clock.
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+}

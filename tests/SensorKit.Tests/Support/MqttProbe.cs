@@ -1,0 +1,99 @@
+using System.Buffers;
+using System.Threading.Channels;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace SensorKit.Tests.Support;
+
+/// <summary>A plain MQTT subscriber, as an outside consumer would use: records every message it receives.</summary>
+internal sealed class MqttProbe : IAsyncDisposable
+{
+    private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
+    private readonly List<Received> _all = [];
+    private readonly Channel<Received> _arrivals = Channel.CreateUnbounded<Received>();
+
+    public sealed record Received(string Topic, byte[] Payload, bool Retain)
+    {
+        public string Text => System.Text.Encoding.UTF8.GetString(Payload);
+    }
+
+    public static async Task<MqttProbe> StartAsync(int port, string filter = "sensorkit/#")
+    {
+        var probe = new MqttProbe();
+        probe._client.ApplicationMessageReceivedAsync += e =>
+        {
+            var r = new Received(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload.ToArray(), e.ApplicationMessage.Retain);
+            lock (probe._all)
+            {
+                probe._all.Add(r);
+            }
+
+            probe._arrivals.Writer.TryWrite(r);
+            return Task.CompletedTask;
+        };
+        await probe._client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId($"probe-{Guid.NewGuid():N}").Build());
+        await probe._client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        return probe;
+    }
+
+    public IReadOnlyList<Received> All
+    {
+        get
+        {
+            lock (_all)
+            {
+                return _all.ToArray();
+            }
+        }
+    }
+
+    /// <summary>Waits for the first message (from now on or already received) that matches; fails after <paramref name="timeout"/>.</summary>
+    public async Task<Received> WaitForAsync(Func<Received, bool> match, TimeSpan timeout, string what)
+    {
+        lock (_all)
+        {
+            Received? seen = _all.FirstOrDefault(match);
+            if (seen is not null)
+            {
+                return seen;
+            }
+        }
+
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            while (true)
+            {
+                Received r = await _arrivals.Reader.ReadAsync(cts.Token);
+                if (match(r))
+                {
+                    return r;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"no {what} within {timeout.TotalSeconds} s; received {All.Count} messages: {string.Join(", ", All.Select(m => m.Topic).Distinct().Take(20))}");
+        }
+    }
+
+    public Task PublishAsync(string topic, byte[] payload) =>
+        _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_client.IsConnected)
+        {
+            try
+            {
+                await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build());
+            }
+            catch (MQTTnet.Exceptions.MqttCommunicationException)
+            {
+                // The broker went away first; there is nobody left to say goodbye to.
+            }
+        }
+
+        _client.Dispose();
+    }
+}
