@@ -115,6 +115,11 @@ public sealed class NodeOptionsValidator(IConfiguration configuration) : IValida
                 }
             }
 
+            if (type.Validate is not null)
+            {
+                errors.AddRange(type.Validate(sensor, key));
+            }
+
             if (sensor.Interval <= TimeSpan.Zero)
             {
                 errors.Add($"{key}:Interval: {sensor.Interval} must be positive");

@@ -66,7 +66,7 @@ public sealed partial class SamplingService(
         await busLock.WaitAsync(ct);
         try
         {
-            slot.Adapter ??= slot.Type.Open(buses.Open(slot.Bus, slot.Address));
+            slot.Adapter ??= slot.Type.Open(buses.Open(slot.Bus, slot.Address), slot.Options);
             slot.Adapter.Read(slot.Values);
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -18,11 +18,14 @@ public sealed class SensorSlot
         Bus = options.Bus;
         Address = address;
         Interval = options.Interval;
-        Channels = type.Channels.Select(c => new ChannelId(Id, c.Quantity, c.Unit)).ToArray();
-        Aggregators = type.Channels.Select(c => new WindowAggregator(window, options.Interval, c.RangeMin, c.RangeMax)).ToArray();
-        Values = new double[type.Channels.Count];
+        Options = options;
+        IReadOnlyList<ChannelSpec> channels = type.ChannelsFor(options);
+        Channels = channels.Select(c => new ChannelId(Id, c.Quantity, c.Unit)).ToArray();
+        Aggregators = channels.Select(c => new WindowAggregator(window, options.Interval, c.RangeMin, c.RangeMax)).ToArray();
+        Values = new double[channels.Count];
     }
 
+    public SensorOptions Options { get; }
     public string Id { get; }
     public SensorType Type { get; }
     public int Bus { get; }

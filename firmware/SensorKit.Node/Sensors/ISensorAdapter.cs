@@ -1,4 +1,5 @@
 using System.Device.I2c;
+using SensorKit.Node.Configuration;
 
 namespace SensorKit.Node.Sensors;
 
@@ -35,12 +36,22 @@ public sealed class SensorReadException : Exception
 public sealed record ChannelSpec(string Quantity, string Unit, double RangeMin, double RangeMax);
 
 /// <summary>What the node knows about a chip type: addresses, channels, and how to open its driver.</summary>
+/// <param name="Channels">The channels, in the order <see cref="ISensorAdapter.Read"/> fills them.</param>
+/// <param name="Open">Opens the driver on a bus device, with the sensor's configuration.</param>
 public sealed record SensorType(
     string Name,
     string Description,
     IReadOnlyList<int> Addresses,
     IReadOnlyList<ChannelSpec> Channels,
-    Func<I2cDevice, ISensorAdapter> Open)
+    Func<I2cDevice, SensorOptions, ISensorAdapter> Open)
 {
     public int DefaultAddress => Addresses[0];
+
+    /// <summary>Channels that depend on configuration (e.g. an ADC scaled to a water level); defaults to <see cref="Channels"/>.</summary>
+    public Func<SensorOptions, IReadOnlyList<ChannelSpec>>? ConfiguredChannels { get; init; }
+
+    /// <summary>Type-specific configuration checks; each error starts with the key below <paramref name="key"/> it is about.</summary>
+    public Func<SensorOptions, string, IEnumerable<string>>? Validate { get; init; }
+
+    public IReadOnlyList<ChannelSpec> ChannelsFor(SensorOptions options) => ConfiguredChannels?.Invoke(options) ?? Channels;
 }

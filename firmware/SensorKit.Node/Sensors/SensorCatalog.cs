@@ -18,7 +18,7 @@ public static class SensorCatalog
                 new ChannelSpec(Quantities.Humidity, Units.RelativeHumidityPercent, 0, 100),
                 new ChannelSpec(Quantities.Pressure, Units.Pascal, 30_000, 110_000),
             ],
-            device => new Bme280Adapter(device)),
+            (device, _) => new Bme280Adapter(device)),
     };
 
     public static IEnumerable<string> Names => Types.Keys.Order(StringComparer.Ordinal);
