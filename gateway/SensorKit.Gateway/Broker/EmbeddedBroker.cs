@@ -55,8 +55,9 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, ILog
             string internalPassword = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
             InternalAccount = ("sensorkit-gateway-internal", internalPassword);
             _accounts[InternalAccount.Value.Username] = internalPassword;
-            _server.ValidatingConnectionAsync += ValidateAsync;
         }
+
+        _server.ValidatingConnectionAsync += ValidateAsync;
 
         await _server.StartAsync();
         LogStarted(_options.Address, _options.Port, _options.Users.Count > 0 ? "accounts required" : "anonymous, loopback only");
@@ -64,6 +65,18 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, ILog
 
     private Task ValidateAsync(ValidatingConnectionEventArgs e)
     {
+        // MQTT 5.0 §3.1.3.1: a client may send an empty id and the server assigns one (mosquitto_sub does).
+        // For MQTT 3.1.1 accepting an empty id is optional (§3.1.3-6) and MQTTnet declines.
+        if (string.IsNullOrEmpty(e.ClientId))
+        {
+            e.AssignedClientIdentifier = $"sensorkit-anon-{Guid.NewGuid():N}";
+        }
+
+        if (_accounts.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
         bool ok = e.UserName is not null
             && _accounts.TryGetValue(e.UserName, out string? expected)
             && CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(expected), System.Text.Encoding.UTF8.GetBytes(e.Password ?? string.Empty));
