@@ -52,16 +52,19 @@ public sealed class HazardScenarioTests
             // Window by window the resistance only goes down while the front passes (noise is 1.5 kΩ).
             TelemetryMessage[] untilSmoky = gas.TakeWhile(t => t.Sequence <= Read(smoky).Sequence).ToArray();
             Assert.True(untilSmoky.Length >= 3, $"{untilSmoky.Length} windows");
-            Assert.All(untilSmoky.Zip(untilSmoky.Skip(1)), pair => Assert.True(pair.Second.Mean < pair.First.Mean + 3_000, $"{pair.First.Mean:0} → {pair.Second.Mean:0} Ω"));
+            Assert.All(
+                untilSmoky.Zip(untilSmoky.Skip(1)),
+                pair => Assert.True(pair.Second.Mean < pair.First.Mean + 3_000, $"{pair.First.Mean:0} → {pair.Second.Mean:0} Ω"));
 
-            MqttProbe.Received raised = await probe.WaitForAsync(
-                m => m.Topic == Topics.AlertEvent("test", "smoke-gas-resistance", "ridge-1") && m.Text.Contains("\"raised\"", StringComparison.Ordinal), timeout, "smoke alert");
+            string alertTopic = Topics.AlertEvent("test", "smoke-gas-resistance", "ridge-1");
+            MqttProbe.Received raised = await probe.WaitForAsync(m => m.Topic == alertTopic && m.Text.Contains("\"raised\"", StringComparison.Ordinal), timeout, "smoke alert");
             Assert.True(ProtocolJson.TryReadAlert(raised.Payload, out AlertMessage? alert, out string alertError), alertError);
             Assert.Equal(Quantities.GasResistance, alert.Quantity);
             Assert.True(alert.Value < 40_000, $"raised at {alert.Value:0} Ω");
 
             // Hotter and drier as the fire nears.
-            TelemetryMessage[] temperature = probe.All.Where(m => m.Topic == Topics.Telemetry("test", "ridge-1", "bme680", Quantities.Temperature)).Select(Read).OrderBy(t => t.Sequence).ToArray();
+            string temperatureTopic = Topics.Telemetry("test", "ridge-1", "bme680", Quantities.Temperature);
+            TelemetryMessage[] temperature = probe.All.Where(m => m.Topic == temperatureTopic).Select(Read).OrderBy(t => t.Sequence).ToArray();
             Assert.True(temperature[^1].Mean > temperature[0].Mean + 1, $"temperature {temperature[0].Mean:0.00} → {temperature[^1].Mean:0.00} °C");
             Assert.Equal(0, gateway.Services.GetRequiredService<TelemetryIngest>().Rejected);
         }

@@ -70,7 +70,8 @@ public sealed class CrcCheckedDevice(I2cDevice inner) : I2cDevice
             {
                 CrcFailures++;
                 throw new SensorReadException(
-                    $"CRC mismatch in word {i / SensirionCrc.WordLength} (0x{data[i]:x2}{data[i + 1]:x2}) from 0x{_inner.ConnectionSettings.DeviceAddress:x2}: got 0x{data[i + 2]:x2}, expected 0x{expected:x2}");
+                    $"CRC mismatch in word {i / SensirionCrc.WordLength} (0x{data[i]:x2}{data[i + 1]:x2}) from 0x{_inner.ConnectionSettings.DeviceAddress:x2}: " +
+                    $"got 0x{data[i + 2]:x2}, expected 0x{expected:x2}");
             }
 
             VerifiedWords++;

@@ -7,10 +7,10 @@ namespace SensorKit.Node.Sensors.Sht3x;
 /// <summary>
 /// Reads a Sensirion SHT3x through <see cref="Iot.Device.Sht3x.Sht3x"/>. Each of the binding's
 /// <c>Temperature</c> and <c>Humidity</c> getters runs one single-shot measurement (datasheet §4.3,
-/// command 0x2400: high repeatability, no clock stretching) and then waits 20 ms (15 ms maximum
-/// measurement time at high repeatability). On a CRC mismatch the binding silently keeps its previous value, so the
-/// bus device is wrapped in a <see cref="CrcCheckedDevice"/> that throws instead, and the adapter
-/// checks that both getters really read a fresh pair of words.
+/// command 0x2400: high repeatability, no clock stretching, 15 ms at most) and waits 20 ms for it.
+/// On a CRC mismatch the binding silently keeps its previous value, so the bus device is wrapped in
+/// a <see cref="CrcCheckedDevice"/> that throws instead, and the adapter checks that both getters
+/// really read a fresh pair of words.
 /// </summary>
 public sealed class Sht3xAdapter : ISensorAdapter
 {
