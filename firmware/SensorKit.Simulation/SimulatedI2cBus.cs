@@ -2,6 +2,10 @@ using System.Device.I2c;
 using SensorKit.Node.Sensors;
 using SensorKit.Simulation.Emulators;
 using SensorKit.Simulation.Emulators.Bme280;
+using SensorKit.Simulation.Emulators.Bme680;
+using SensorKit.Simulation.Emulators.Scd4x;
+using SensorKit.Simulation.Emulators.Sht3x;
+using SensorKit.Simulation.Emulators.Sht4x;
 
 namespace SensorKit.Simulation;
 
@@ -11,6 +15,10 @@ public sealed class SimulatedI2cBus : II2cBusProvider
     private static readonly Dictionary<string, Func<int, ChipEmulator>> Emulators = new(StringComparer.OrdinalIgnoreCase)
     {
         ["bme280"] = address => new Bme280Emulator(address),
+        ["bme680"] = address => new Bme680Emulator(address),
+        ["sht3x"] = address => new Sht3xEmulator(address),
+        ["sht4x"] = address => new Sht4xEmulator(address),
+        ["scd4x"] = address => new Scd4xEmulator(address),
     };
 
     private readonly Dictionary<(int Bus, int Address), ChipEmulator> _chips = [];
