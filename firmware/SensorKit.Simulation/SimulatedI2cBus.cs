@@ -1,7 +1,11 @@
 using System.Device.I2c;
 using SensorKit.Node.Sensors;
 using SensorKit.Simulation.Emulators;
+using SensorKit.Simulation.Emulators.Ads1115;
+using SensorKit.Simulation.Emulators.Bh1750;
 using SensorKit.Simulation.Emulators.Bme280;
+using SensorKit.Simulation.Emulators.Ina219;
+using SensorKit.Simulation.Emulators.Vl53L0X;
 
 namespace SensorKit.Simulation;
 
@@ -11,6 +15,10 @@ public sealed class SimulatedI2cBus : II2cBusProvider
     private static readonly Dictionary<string, Func<int, ChipEmulator>> Emulators = new(StringComparer.OrdinalIgnoreCase)
     {
         ["bme280"] = address => new Bme280Emulator(address),
+        ["ads1115"] = address => new Ads1115Emulator(address),
+        ["vl53l0x"] = address => new Vl53L0XEmulator(address),
+        ["ina219"] = address => new Ina219Emulator(address),
+        ["bh1750"] = address => new Bh1750Emulator(address),
     };
 
     private readonly Dictionary<(int Bus, int Address), ChipEmulator> _chips = [];
