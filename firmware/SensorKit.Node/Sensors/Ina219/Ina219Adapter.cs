@@ -18,7 +18,8 @@ namespace SensorKit.Node.Sensors.Ina219;
 /// </summary>
 /// <remarks>
 /// The binding decodes the shunt voltage and current registers as unsigned, so a negative current
-/// (a battery being charged) would come out near +65536 LSB; the adapter restores the sign.
+/// (a battery being charged) would come out near +65536 LSB, and it sign-extends the 13-bit bus
+/// voltage, so 16.4 V and above come out negative; the adapter restores both.
 /// </remarks>
 public sealed class Ina219Adapter : ISensorAdapter
 {
@@ -32,6 +33,7 @@ public sealed class Ina219Adapter : ISensorAdapter
     private const int ConversionReady = 0x02;
     private const int MathOverflow = 0x01;
     private const double ShuntLsbVolts = 10e-6;
+    private const double BusLsbVolts = 4e-3;
 
     // 12-bit shunt plus 12-bit bus conversion take 2 × 532 µs (§7.5); allow for a slow bus on top.
     private static readonly TimeSpan ConversionTimeout = TimeSpan.FromMilliseconds(20);
@@ -80,7 +82,7 @@ public sealed class Ina219Adapter : ISensorAdapter
             throw new SensorReadException(string.Create(CultureInfo.InvariantCulture, $"INA219 shunt voltage at the ±{_calibration.ShuntFullScale * 1000:0} mV limit; the current is unknown (raise MaxCurrent)"));
         }
 
-        values[0] = _ina.ReadBusVoltage().Volts;
+        values[0] = UnsignedBusVolts(_ina.ReadBusVoltage().Volts);
         values[1] = SignedRaw(_ina.ReadCurrent().Amperes, _calibration.CurrentLsb) * _calibration.CurrentLsb;
         // Reading the power register also clears CNVR (§8.6.3.2).
         values[2] = (double)_ina.ReadPower().Watts;
@@ -154,6 +156,12 @@ public sealed class Ina219Adapter : ISensorAdapter
         }
     }
 
+    /// <summary>
+    /// The bus voltage is 13 unsigned bits (§8.6.3.2), but the binding sign-extends the register, so
+    /// 16.384 V and above come out 32.768 V too low (24 V reads as −8.768 V).
+    /// </summary>
+    private static double UnsignedBusVolts(double decoded) => decoded < 0 ? decoded + (8192 * BusLsbVolts) : decoded;
+
     /// <summary>The register value behind a reading the binding decoded as unsigned, as the two's-complement number it is.</summary>
     private static long SignedRaw(double decoded, double lsb)
     {
@@ -190,7 +198,8 @@ public readonly record struct Ina219Calibration(ushort Register, double CurrentL
 
         // The smallest shunt range (PGA gain) that holds the maximum current: the finest resolution.
         double drop = maxCurrent * shuntResistance;
-        (double volts, Ina219PgaSensitivity pga) = ShuntRanges.FirstOrDefault(r => drop <= r.Volts, ShuntRanges[^1]);
+        // A drop right at a range's end would already read as clipped, hence the strict comparison.
+        (double volts, Ina219PgaSensitivity pga) = ShuntRanges.FirstOrDefault(r => drop < r.Volts - 1e-9, ShuntRanges[^1]);
         return new Ina219Calibration(register, effectiveLsb, pga, volts);
     }
 }
