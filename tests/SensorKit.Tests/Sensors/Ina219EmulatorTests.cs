@@ -271,6 +271,7 @@ public sealed class Ina219EmulatorTests
     [Fact]
     public void All_sixteen_strap_addresses_are_accepted()
     {
+        Assert.Empty(Errors("ina219"));
         Assert.Empty(Errors("ina219", ("Address", "0x4F"), ("ShuntResistance", "0.01"), ("MaxCurrent", "10")));
         Assert.Contains(Errors("ina219", ("Address", "0x50")), e => e.StartsWith("Node:Sensors:0:Address: a ina219 answers only at 0x40", StringComparison.Ordinal));
     }

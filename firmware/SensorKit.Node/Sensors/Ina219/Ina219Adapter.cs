@@ -124,7 +124,8 @@ public sealed class Ina219Adapter : ISensorAdapter
             errors.Add(string.Create(CultureInfo.InvariantCulture, $"{key}:MaxCurrent: {max} must be a positive number of amperes"));
         }
 
-        if (errors.Count == 0 && max * r > Ina219Calibration.LargestShuntFullScale)
+        // The tolerance lets 3.2 A × 0.1 Ω (0.32000000000000006 in binary floating point) through.
+        if (errors.Count == 0 && max * r > Ina219Calibration.LargestShuntFullScale + 1e-9)
         {
             errors.Add(string.Create(CultureInfo.InvariantCulture, $"{key}:MaxCurrent: {max} A through {r} Ω drops {max * r * 1000:0.#} mV, beyond the INA219's ±320 mV shunt range; use a smaller shunt resistor"));
         }
