@@ -56,7 +56,7 @@ public sealed class Vl53L0XAdapter : ISensorAdapter
             throw new SensorReadException(string.Create(CultureInfo.InvariantCulture, $"VL53L0X sees no target within range (reads {millimetres} mm)"));
         }
 
-        double metres = millimetres / 1000.0;
+        double metres = UnitsNet.Length.FromMillimeters(millimetres).Meters;
         values[0] = metres;
         if (_mountingHeight is { } height)
         {
