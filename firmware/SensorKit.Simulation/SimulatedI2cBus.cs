@@ -1,11 +1,15 @@
 using System.Device.I2c;
 using SensorKit.Node.Sensors;
-using SensorKit.Simulation.Emulators;
+using SensorKit.Simulation.Emulators.Ads1115;
+using SensorKit.Simulation.Emulators.Bh1750;
 using SensorKit.Simulation.Emulators.Bme280;
 using SensorKit.Simulation.Emulators.Bme680;
+using SensorKit.Simulation.Emulators.Ina219;
 using SensorKit.Simulation.Emulators.Scd4x;
 using SensorKit.Simulation.Emulators.Sht3x;
 using SensorKit.Simulation.Emulators.Sht4x;
+using SensorKit.Simulation.Emulators.Vl53L0X;
+using SensorKit.Simulation.Emulators;
 
 namespace SensorKit.Simulation;
 
@@ -19,6 +23,10 @@ public sealed class SimulatedI2cBus : II2cBusProvider
         ["sht3x"] = address => new Sht3xEmulator(address),
         ["sht4x"] = address => new Sht4xEmulator(address),
         ["scd4x"] = address => new Scd4xEmulator(address),
+        ["ads1115"] = address => new Ads1115Emulator(address),
+        ["vl53l0x"] = address => new Vl53L0XEmulator(address),
+        ["ina219"] = address => new Ina219Emulator(address),
+        ["bh1750"] = address => new Bh1750Emulator(address),
     };
 
     private readonly Dictionary<(int Bus, int Address), ChipEmulator> _chips = [];

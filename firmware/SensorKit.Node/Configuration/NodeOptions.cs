@@ -48,6 +48,24 @@ public sealed class SensorOptions
 
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>ADC input (ads1115): AIN0…AIN3 against GND, or a differential pair AIN0-AIN1, AIN0-AIN3, AIN1-AIN3, AIN2-AIN3; default AIN0.</summary>
+    public string? Input { get; set; }
+
+    /// <summary>Full-scale range of the ADC's amplifier in volts (ads1115): 6.144, 4.096 (default), 2.048, 1.024, 0.512 or 0.256.</summary>
+    public double? FullScale { get; set; }
+
+    /// <summary>Linear scaling of the measured voltage to a physical quantity (ads1115), published as a second channel.</summary>
+    public ScaleOptions? Scale { get; set; }
+
+    /// <summary>Metres from the sensor down to the water level's zero (vl53l0x); when set, water level = MountingHeight − distance is published too.</summary>
+    public double? MountingHeight { get; set; }
+
+    /// <summary>Shunt resistor in ohms (ina219); default 0.1 Ω, as on most breakouts.</summary>
+    public double? ShuntResistance { get; set; }
+
+    /// <summary>Largest current expected through the shunt in amperes (ina219); default 3.2 A, the ±320 mV range across 0.1 Ω.</summary>
+    public double? MaxCurrent { get; set; }
+
     public string EffectiveId => string.IsNullOrEmpty(Id) ? Type.ToLowerInvariant() : Id;
 
     /// <summary>Parses <see cref="Address"/>; null when it is not a number.</summary>
@@ -66,4 +84,26 @@ public sealed class SensorOptions
 
         return int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int dec) ? dec : null;
     }
+}
+
+/// <summary>
+/// A straight line from volts to a physical value, e.g. a pressure transducer's 0.5–4.5 V to a
+/// water level of 0–5 m. Readings outside FromVolts…ToVolts are extrapolated and flagged out of range.
+/// </summary>
+public sealed class ScaleOptions
+{
+    public double? FromVolts { get; set; }
+    public double? ToVolts { get; set; }
+    public double? FromValue { get; set; }
+    public double? ToValue { get; set; }
+
+    /// <summary>Telemetry quantity (topic level) of the scaled channel, e.g. "water-level".</summary>
+    public string? Quantity { get; set; }
+
+    /// <summary>SenML unit of the scaled value, e.g. "m".</summary>
+    public string? Unit { get; set; }
+
+    /// <summary>The scaled value of <paramref name="volts"/>; call only on validated options.</summary>
+    public double Apply(double volts) =>
+        FromValue!.Value + ((volts - FromVolts!.Value) * (ToValue!.Value - FromValue.Value) / (ToVolts!.Value - FromVolts.Value));
 }
