@@ -14,7 +14,7 @@ public sealed class NodeOptions
 
     public LocationOptions Location { get; set; } = new();
 
-    /// <summary>Tumbling aggregation window for every channel.</summary>
+    /// <summary>Tumbling aggregation window for every channel that does not set its own.</summary>
     public TimeSpan Window { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>How often the retained status is refreshed, besides every health change.</summary>
@@ -47,6 +47,15 @@ public sealed class SensorOptions
     public string? Address { get; set; }
 
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Per-channel pipeline settings, keyed by quantity (e.g. "temperature", "dew-point"); see <see cref="ChannelOptions"/>.</summary>
+    public Dictionary<string, ChannelOptions> Channels { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// For a downward-looking distance sensor over water: its height in metres above the gauge datum.
+    /// When set, the node publishes "water-level" = MountingHeight − distance.
+    /// </summary>
+    public double? MountingHeight { get; set; }
 
     public string EffectiveId => string.IsNullOrEmpty(Id) ? Type.ToLowerInvariant() : Id;
 

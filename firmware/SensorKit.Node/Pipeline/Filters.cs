@@ -1,0 +1,314 @@
+namespace SensorKit.Node.Pipeline;
+
+/// <summary>What a filter did with a value.</summary>
+public enum FilterOutcome
+{
+    /// <summary>The value goes on (possibly changed).</summary>
+    Pass,
+
+    /// <summary>Passed on, but clamped into range: the window is flagged out of range.</summary>
+    Clamped,
+
+    /// <summary>Held back by a deadband: a good reading that changed too little to pass on.</summary>
+    Suppressed,
+
+    /// <summary>Rejected as out of range: counted as an error, never averaged in.</summary>
+    Rejected,
+}
+
+/// <summary>
+/// One step of a channel's filter chain. Filters see only finite values (non-finite readings are
+/// errors before the chain), keep their state in preallocated fields, and never allocate per value.
+/// </summary>
+public abstract class SampleFilter
+{
+    /// <summary>Filters <paramref name="value"/> in place.</summary>
+    public abstract FilterOutcome Apply(ref double value);
+
+    /// <summary>Forgets history, e.g. after a gap or a clock step, so a window never spans one.</summary>
+    public virtual void Reset()
+    {
+    }
+}
+
+/// <summary>Range check: rejects a value outside [min, max], or clamps it into the range.</summary>
+public sealed class RangeFilter : SampleFilter
+{
+    private readonly double _min;
+    private readonly double _max;
+    private readonly bool _clamp;
+
+    public RangeFilter(double min, double max, bool clamp)
+    {
+        if (!(min < max))
+        {
+            throw new ArgumentOutOfRangeException(nameof(min), min, "min must be below max");
+        }
+
+        (_min, _max, _clamp) = (min, max, clamp);
+    }
+
+    public override FilterOutcome Apply(ref double value)
+    {
+        if (value >= _min && value <= _max)
+        {
+            return FilterOutcome.Pass;
+        }
+
+        if (!_clamp)
+        {
+            return FilterOutcome.Rejected;
+        }
+
+        value = value < _min ? _min : _max;
+        return FilterOutcome.Clamped;
+    }
+}
+
+/// <summary>
+/// Median of the last N values (N odd): a single spike never reaches the output, because it can
+/// never be the middle value of N ≥ 3 (Tukey, Exploratory Data Analysis, 1977, ch. 7, running medians).
+/// Until N values have arrived it gives the median of those it has.
+/// The window is kept sorted beside the ring, so each value costs two binary searches and a short shift.
+/// </summary>
+public sealed class MedianFilter : SampleFilter
+{
+    private readonly double[] _ring;
+    private readonly double[] _sorted;
+    private int _count;
+    private int _next;
+
+    public MedianFilter(int size)
+    {
+        if (size < 3 || size % 2 == 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(size), size, "a median needs an odd size of at least 3");
+        }
+
+        _ring = new double[size];
+        _sorted = new double[size];
+    }
+
+    public override FilterOutcome Apply(ref double value)
+    {
+        if (_count == _ring.Length)
+        {
+            // Take the oldest value out of the sorted window.
+            double oldest = _ring[_next];
+            int at = Array.BinarySearch(_sorted, 0, _count, oldest);
+            Array.Copy(_sorted, at + 1, _sorted, at, _count - at - 1);
+            _count--;
+        }
+
+        int insert = Array.BinarySearch(_sorted, 0, _count, value);
+        if (insert < 0)
+        {
+            insert = ~insert;
+        }
+
+        Array.Copy(_sorted, insert, _sorted, insert + 1, _count - insert);
+        _sorted[insert] = value;
+        _count++;
+        _ring[_next] = value;
+        _next = (_next + 1) % _ring.Length;
+
+        int mid = _count / 2;
+        value = _count % 2 == 1 ? _sorted[mid] : (_sorted[mid - 1] + _sorted[mid]) / 2;
+        return FilterOutcome.Pass;
+    }
+
+    public override void Reset()
+    {
+        _count = 0;
+        _next = 0;
+    }
+}
+
+/// <summary>
+/// Simple moving average of the last N values. The sum is taken afresh over the N values each time
+/// (N is small), so no rounding error accumulates over months of running.
+/// </summary>
+public sealed class MovingAverageFilter : SampleFilter
+{
+    private readonly double[] _ring;
+    private int _count;
+    private int _next;
+
+    public MovingAverageFilter(int size)
+    {
+        if (size < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(size), size, "a moving average needs at least 2 values");
+        }
+
+        _ring = new double[size];
+    }
+
+    public override FilterOutcome Apply(ref double value)
+    {
+        _ring[_next] = value;
+        _next = (_next + 1) % _ring.Length;
+        _count = Math.Min(_count + 1, _ring.Length);
+
+        // Mean of the values relative to the newest one: exact for a large offset with small changes.
+        double reference = value;
+        double sum = 0;
+        ReadOnlySpan<double> window = _ring.AsSpan(0, _count);
+        foreach (double v in window)
+        {
+            sum += v - reference;
+        }
+
+        value = reference + (sum / _count);
+        return FilterOutcome.Pass;
+    }
+
+    public override void Reset()
+    {
+        _count = 0;
+        _next = 0;
+    }
+}
+
+/// <summary>Exponential moving average y ← y + α(x − y); the first value starts it.</summary>
+public sealed class ExponentialAverageFilter : SampleFilter
+{
+    private readonly double _alpha;
+    private double _state;
+    private bool _started;
+
+    public ExponentialAverageFilter(double alpha)
+    {
+        if (!(alpha > 0 && alpha <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "alpha must be in (0, 1]");
+        }
+
+        _alpha = alpha;
+    }
+
+    public override FilterOutcome Apply(ref double value)
+    {
+        _state = _started ? _state + (_alpha * (value - _state)) : value;
+        _started = true;
+        value = _state;
+        return FilterOutcome.Pass;
+    }
+
+    public override void Reset() => _started = false;
+}
+
+/// <summary>
+/// Deadband (report by exception): a value passes only when it differs from the last value passed
+/// by at least <c>delta</c>; the others are suppressed (counted, not errors).
+/// </summary>
+public sealed class DeadbandFilter : SampleFilter
+{
+    private readonly double _delta;
+    private double _lastPassed;
+    private bool _started;
+
+    public DeadbandFilter(double delta)
+    {
+        if (!(delta > 0) || !double.IsFinite(delta))
+        {
+            throw new ArgumentOutOfRangeException(nameof(delta), delta, "delta must be a positive number");
+        }
+
+        _delta = delta;
+    }
+
+    /// <summary>The value a suppressed reading is taken to be: the last one passed.</summary>
+    public double Held => _lastPassed;
+
+    public override FilterOutcome Apply(ref double value)
+    {
+        if (_started && Math.Abs(value - _lastPassed) < _delta)
+        {
+            value = _lastPassed;
+            return FilterOutcome.Suppressed;
+        }
+
+        _started = true;
+        _lastPassed = value;
+        return FilterOutcome.Pass;
+    }
+
+    public override void Reset() => _started = false;
+}
+
+/// <summary>Linear calibration y = scale·x + offset, from a two-point check against a reference instrument.</summary>
+public sealed class CalibrationFilter : SampleFilter
+{
+    private readonly double _scale;
+    private readonly double _offset;
+
+    public CalibrationFilter(double scale, double offset)
+    {
+        if (!double.IsFinite(scale) || scale == 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(scale), scale, "scale must be a finite, non-zero number");
+        }
+
+        if (!double.IsFinite(offset))
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), offset, "offset must be finite");
+        }
+
+        (_scale, _offset) = (scale, offset);
+    }
+
+    public override FilterOutcome Apply(ref double value)
+    {
+        value = (_scale * value) + _offset;
+        return FilterOutcome.Pass;
+    }
+}
+
+/// <summary>
+/// The configured filters of one channel, applied in order. The first filter that does not pass a
+/// value ends the chain for it; after a suppressed value the channel's output stays what it was.
+/// </summary>
+public sealed class FilterChain
+{
+    private readonly SampleFilter[] _filters;
+
+    public FilterChain(IEnumerable<SampleFilter> filters)
+    {
+        _filters = filters.ToArray();
+        Calibrated = _filters.Any(f => f is CalibrationFilter);
+    }
+
+    public static FilterChain Empty { get; } = new([]);
+
+    public int Length => _filters.Length;
+
+    public bool Calibrated { get; }
+
+    public FilterOutcome Apply(ref double value)
+    {
+        bool clamped = false;
+        foreach (SampleFilter filter in _filters)
+        {
+            FilterOutcome outcome = filter.Apply(ref value);
+            if (outcome == FilterOutcome.Clamped)
+            {
+                clamped = true;
+            }
+            else if (outcome != FilterOutcome.Pass)
+            {
+                return outcome;
+            }
+        }
+
+        return clamped ? FilterOutcome.Clamped : FilterOutcome.Pass;
+    }
+
+    public void Reset()
+    {
+        foreach (SampleFilter filter in _filters)
+        {
+            filter.Reset();
+        }
+    }
+}
