@@ -68,8 +68,8 @@ public sealed class RateQuantity(ChannelPipeline input, SlidingTrend trend)
 /// <summary>
 /// Pressure tendency over 3 hours: the pressure now minus the pressure 3 hours ago, the amount WMO
 /// reports as "ppp" (WMO-No. 306, Manual on Codes, FM 12 SYNOP, group 5appp; WMO-No. 8, Vol. I, §3.1).
-/// The past is kept as one-minute means (or one per sample interval, if longer) in a preallocated ring;
-/// the value 3 hours ago is interpolated linearly between the two means around it. Until 3 hours of
+/// The past is kept as one-minute means of time and pressure (or one per sample interval, if longer) in a
+/// preallocated ring; the value 3 hours ago is interpolated linearly between the two means around it. Until 3 hours of
 /// history exist, or where the history has a hole around that time, there is no value.
 /// </summary>
 public sealed class PressureTendencyQuantity : DerivedQuantity
@@ -78,13 +78,14 @@ public sealed class PressureTendencyQuantity : DerivedQuantity
 
     private readonly ChannelPipeline _pressure;
     private readonly long _bucketTicks;
-    private readonly long[] _times;     // bucket mid-points, ascending
+    private readonly long[] _times;     // mean time of each bucket's samples, ascending
     private readonly double[] _means;
     private int _head;
     private int _count;
     private long _bucketStart = long.MinValue;
     private int _bucketCount;
     private double _bucketMean;
+    private double _bucketOffset;       // mean of the samples' ticks after the bucket start
 
     public PressureTendencyQuantity(ChannelPipeline pressure, TimeSpan sampleInterval)
         : base(Quantities.PressureTendency3h, Units.Pascal)
@@ -122,7 +123,7 @@ public sealed class PressureTendencyQuantity : DerivedQuantity
         {
             if (_bucketStart != long.MinValue && _bucketCount > 0)
             {
-                Push(_bucketStart + (_bucketTicks / 2), _bucketMean);
+                Push(_bucketStart + (long)_bucketOffset, _bucketMean);
             }
 
             if (start < _bucketStart)
@@ -135,10 +136,12 @@ public sealed class PressureTendencyQuantity : DerivedQuantity
             _bucketStart = start;
             _bucketCount = 0;
             _bucketMean = 0;
+            _bucketOffset = 0;
         }
 
         _bucketCount++;
         _bucketMean += (p - _bucketMean) / _bucketCount;
+        _bucketOffset += ((ticks - start) - _bucketOffset) / _bucketCount;
     }
 
     private void Push(long time, double mean)

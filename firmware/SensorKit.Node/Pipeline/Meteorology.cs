@@ -30,6 +30,9 @@ public static class Meteorology
     public const double LapseRate = 0.0065;
     public const double SeaLevelStandardCelsius = 15;
 
+    /// <summary>Effective earth radius for geopotential height, US Standard Atmosphere 1976, eq. 18.</summary>
+    public const double EarthRadius = 6_356_766;
+
     private const double Kelvin = 273.15;
 
     // g0·M0/(R*·L) = 5.255877: the exponent of the barometric formula in the troposphere (US Std. Atm. 1976, eq. 33a).
@@ -110,13 +113,17 @@ public static class Meteorology
     /// station air temperature: the tropospheric barometric formula of the US Standard Atmosphere 1976
     /// (eq. 33a) solved for the base pressure, with the air column's temperature extrapolated down
     /// from the station at the standard lapse rate:
-    /// p0 = p · (1 + L·h / T)^(g0·M0 / (R*·L)), T in kelvin.
+    /// p0 = p · (1 + L·H / T)^(g0·M0 / (R*·L)), T in kelvin, H the geopotential height of the station
+    /// (eq. 18: H = r0·z / (r0 + z), 0.6 m less than z at 2000 m).
     /// </summary>
     public static double SeaLevelPressure(double stationPascal, double altitudeMetres, double stationCelsius) =>
-        stationPascal * Math.Pow(1 + (LapseRate * altitudeMetres / (stationCelsius + Kelvin)), BarometricExponent);
+        stationPascal * Math.Pow(1 + (LapseRate * GeopotentialHeight(altitudeMetres) / (stationCelsius + Kelvin)), BarometricExponent);
 
-    /// <summary>Standard-atmosphere temperature at an altitude, for a station without a thermometer: 15 °C − L·h.</summary>
-    public static double StandardTemperature(double altitudeMetres) => SeaLevelStandardCelsius - (LapseRate * altitudeMetres);
+    /// <summary>Standard-atmosphere temperature at an altitude, for a station without a thermometer: 15 °C − L·H.</summary>
+    public static double StandardTemperature(double altitudeMetres) => SeaLevelStandardCelsius - (LapseRate * GeopotentialHeight(altitudeMetres));
+
+    /// <summary>Geopotential height of a geometric altitude (US Standard Atmosphere 1976, eq. 18).</summary>
+    public static double GeopotentialHeight(double altitudeMetres) => EarthRadius * altitudeMetres / (EarthRadius + altitudeMetres);
 
     /// <summary>Water level above the gauge datum: mounting height of a downward-looking distance sensor minus the distance to the water.</summary>
     public static double WaterLevel(double mountingHeightMetres, double distanceMetres) => mountingHeightMetres - distanceMetres;
