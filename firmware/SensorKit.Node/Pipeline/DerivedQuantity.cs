@@ -84,6 +84,7 @@ public sealed class PressureTendencyQuantity : DerivedQuantity
     private int _count;
     private long _bucketStart = long.MinValue;
     private int _bucketCount;
+    private int _cursor;                // entries after the head: the last one at or before the target
     private double _bucketMean;
     private double _bucketOffset;       // mean of the samples' ticks after the bucket start
 
@@ -118,9 +119,9 @@ public sealed class PressureTendencyQuantity : DerivedQuantity
 
     private void Remember(long ticks, double p)
     {
-        long start = ticks - (ticks % _bucketTicks);
-        if (start != _bucketStart)
+        if (_bucketStart == long.MinValue || ticks < _bucketStart || ticks - _bucketStart >= _bucketTicks)
         {
+            long start = ticks - (ticks % _bucketTicks);
             if (_bucketStart != long.MinValue && _bucketCount > 0)
             {
                 Push(_bucketStart + (long)_bucketOffset, _bucketMean);
@@ -131,6 +132,7 @@ public sealed class PressureTendencyQuantity : DerivedQuantity
                 // The clock stepped back: history no longer lines up with now.
                 _count = 0;
                 _head = 0;
+                _cursor = 0;
             }
 
             _bucketStart = start;
@@ -141,18 +143,19 @@ public sealed class PressureTendencyQuantity : DerivedQuantity
 
         _bucketCount++;
         _bucketMean += (p - _bucketMean) / _bucketCount;
-        _bucketOffset += ((ticks - start) - _bucketOffset) / _bucketCount;
+        _bucketOffset += ((ticks - _bucketStart) - _bucketOffset) / _bucketCount;
     }
 
     private void Push(long time, double mean)
     {
         if (_count == _times.Length)
         {
-            _head = (_head + 1) % _times.Length;
+            _head = Wrap(_head + 1);
             _count--;
+            _cursor = Math.Max(0, _cursor - 1);
         }
 
-        int at = (_head + _count) % _times.Length;
+        int at = Wrap(_head + _count);
         _times[at] = time;
         _means[at] = mean;
         _count++;
@@ -161,34 +164,31 @@ public sealed class PressureTendencyQuantity : DerivedQuantity
     private bool TryGetPast(long target, out double past)
     {
         past = double.NaN;
-        if (_count == 0 || _times[_head] > target)
+        if (_count < 2 || _times[_head] > target)
         {
             return false;
         }
 
-        // Binary search for the last entry at or before the target.
-        int lo = 0;
-        int hi = _count - 1;
-        while (lo < hi)
+        // The target moves forward with the clock, so the entry before it is found by stepping a
+        // cursor (amortised O(1)) rather than searching.
+        _cursor = Math.Min(_cursor, _count - 1);
+        while (_cursor + 1 < _count && _times[Wrap(_head + _cursor + 1)] <= target)
         {
-            int mid = (lo + hi + 1) / 2;
-            if (_times[(_head + mid) % _times.Length] <= target)
-            {
-                lo = mid;
-            }
-            else
-            {
-                hi = mid - 1;
-            }
+            _cursor++;
         }
 
-        int before = (_head + lo) % _times.Length;
-        if (lo == _count - 1)
+        while (_cursor > 0 && _times[Wrap(_head + _cursor)] > target)
+        {
+            _cursor--;
+        }
+
+        if (_cursor == _count - 1)
         {
             return false;
         }
 
-        int after = (_head + lo + 1) % _times.Length;
+        int before = Wrap(_head + _cursor);
+        int after = Wrap(_head + _cursor + 1);
         long span = _times[after] - _times[before];
         if (span > 3 * _bucketTicks)
         {
@@ -199,4 +199,6 @@ public sealed class PressureTendencyQuantity : DerivedQuantity
         past = _means[before] + (fraction * (_means[after] - _means[before]));
         return true;
     }
+
+    private int Wrap(int index) => index >= _times.Length ? index - _times.Length : index;
 }

@@ -66,10 +66,11 @@ public sealed class RangeFilter : SampleFilter
 }
 
 /// <summary>
-/// Median of the last N values (N odd): a single spike never reaches the output, because it can
-/// never be the middle value of N ≥ 3 (Tukey, Exploratory Data Analysis, 1977, ch. 7, running medians).
-/// Until N values have arrived it gives the median of those it has.
-/// The window is kept sorted beside the ring, so each value costs two binary searches and a short shift.
+/// Median of the last N values (N odd): a spike of up to (N − 1)/2 readings never reaches the output,
+/// because it can never be the middle value (Tukey, Exploratory Data Analysis, 1977, ch. 7, running
+/// medians). Until N values have arrived it gives the median of those it has.
+/// A sorted copy of the window is kept beside the ring: each value replaces the oldest in place and is
+/// moved to its rank by insertion, which for the usual N of 3 to 9 is a handful of comparisons.
 /// </summary>
 public sealed class MedianFilter : SampleFilter
 {
@@ -91,29 +92,45 @@ public sealed class MedianFilter : SampleFilter
 
     public override FilterOutcome Apply(ref double value)
     {
+        double[] sorted = _sorted;
+        int at;
         if (_count == _ring.Length)
         {
-            // Take the oldest value out of the sorted window.
+            // The slot of the oldest value takes the new one.
             double oldest = _ring[_next];
-            int at = Array.BinarySearch(_sorted, 0, _count, oldest);
-            Array.Copy(_sorted, at + 1, _sorted, at, _count - at - 1);
-            _count--;
+            at = 0;
+            while (at < _count - 1 && sorted[at] != oldest)
+            {
+                at++;
+            }
         }
-
-        int insert = Array.BinarySearch(_sorted, 0, _count, value);
-        if (insert < 0)
+        else
         {
-            insert = ~insert;
+            at = _count++;
         }
 
-        Array.Copy(_sorted, insert, _sorted, insert + 1, _count - insert);
-        _sorted[insert] = value;
-        _count++;
+        // Move the new value to its rank: left past larger values, or right past smaller ones.
+        while (at > 0 && sorted[at - 1] > value)
+        {
+            sorted[at] = sorted[at - 1];
+            at--;
+        }
+
+        while (at < _count - 1 && sorted[at + 1] < value)
+        {
+            sorted[at] = sorted[at + 1];
+            at++;
+        }
+
+        sorted[at] = value;
         _ring[_next] = value;
-        _next = (_next + 1) % _ring.Length;
+        if (++_next == _ring.Length)
+        {
+            _next = 0;
+        }
 
         int mid = _count / 2;
-        value = _count % 2 == 1 ? _sorted[mid] : (_sorted[mid - 1] + _sorted[mid]) / 2;
+        value = (_count & 1) == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
         return FilterOutcome.Pass;
     }
 
@@ -147,7 +164,11 @@ public sealed class MovingAverageFilter : SampleFilter
     public override FilterOutcome Apply(ref double value)
     {
         _ring[_next] = value;
-        _next = (_next + 1) % _ring.Length;
+        if (++_next == _ring.Length)
+        {
+            _next = 0;
+        }
+
         _count = Math.Min(_count + 1, _ring.Length);
 
         // Mean of the values relative to the newest one: exact for a large offset with small changes.

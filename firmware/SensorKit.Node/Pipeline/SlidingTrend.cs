@@ -36,7 +36,7 @@ public sealed class SlidingTrend
     /// <summary>Adds a sample and drops those older than the span (or the oldest when the ring is full).</summary>
     public void Add(long ticks, double value)
     {
-        if (_count > 0 && ticks < _ticks[(_head + _count - 1) % _ticks.Length])
+        if (_count > 0 && ticks < _ticks[Wrap(_head + _count - 1)])
         {
             // The clock stepped back: the old samples no longer lie on the same time line.
             Reset();
@@ -44,11 +44,11 @@ public sealed class SlidingTrend
 
         if (_count == _ticks.Length)
         {
-            _head = (_head + 1) % _ticks.Length;
+            _head = Wrap(_head + 1);
             _count--;
         }
 
-        int at = (_head + _count) % _ticks.Length;
+        int at = Wrap(_head + _count);
         _ticks[at] = ticks;
         _values[at] = value;
         _count++;
@@ -56,7 +56,7 @@ public sealed class SlidingTrend
         long oldestAllowed = ticks - _spanTicks;
         while (_count > 1 && _ticks[_head] < oldestAllowed)
         {
-            _head = (_head + 1) % _ticks.Length;
+            _head = Wrap(_head + 1);
             _count--;
         }
     }
@@ -73,36 +73,30 @@ public sealed class SlidingTrend
             return false;
         }
 
-        int newest = (_head + _count - 1) % _ticks.Length;
+        int newest = Wrap(_head + _count - 1);
         long origin = _ticks[newest];
         if (origin - _ticks[_head] < _spanTicks / 2)
         {
             return false;
         }
 
+        // The ring as at most two contiguous runs, oldest first.
+        int firstLength = Math.Min(_count, _ticks.Length - _head);
+        ReadOnlySpan<long> t1 = _ticks.AsSpan(_head, firstLength);
+        ReadOnlySpan<double> x1 = _values.AsSpan(_head, firstLength);
+        ReadOnlySpan<long> t2 = _ticks.AsSpan(0, _count - firstLength);
+        ReadOnlySpan<double> x2 = _values.AsSpan(0, _count - firstLength);
+
         // Times in hours before the newest sample, values relative to the newest: both small.
         double reference = _values[newest];
-        double meanT = 0;
-        double meanX = 0;
-        for (int i = 0; i < _count; i++)
-        {
-            int k = (_head + i) % _ticks.Length;
-            meanT += (_ticks[k] - origin) / (double)TimeSpan.TicksPerHour;
-            meanX += _values[k] - reference;
-        }
-
-        meanT /= _count;
-        meanX /= _count;
-        double sxx = 0;
-        double sxy = 0;
-        for (int i = 0; i < _count; i++)
-        {
-            int k = (_head + i) % _ticks.Length;
-            double dt = ((_ticks[k] - origin) / (double)TimeSpan.TicksPerHour) - meanT;
-            sxx += dt * dt;
-            sxy += dt * (_values[k] - reference - meanX);
-        }
-
+        (double sumT, double sumX) = Sums(t1, x1, origin, reference);
+        (double sumT2, double sumX2) = Sums(t2, x2, origin, reference);
+        double meanT = (sumT + sumT2) / _count;
+        double meanX = (sumX + sumX2) / _count;
+        (double sxx, double sxy) = CoMoments(t1, x1, origin, reference, meanT, meanX);
+        (double sxx2, double sxy2) = CoMoments(t2, x2, origin, reference, meanT, meanX);
+        sxx += sxx2;
+        sxy += sxy2;
         if (!(sxx > 0))
         {
             return false;
@@ -117,4 +111,35 @@ public sealed class SlidingTrend
         _head = 0;
         _count = 0;
     }
+
+    private const double HoursPerTick = 1.0 / TimeSpan.TicksPerHour;
+
+    private static (double SumT, double SumX) Sums(ReadOnlySpan<long> ticks, ReadOnlySpan<double> values, long origin, double reference)
+    {
+        double sumT = 0;
+        double sumX = 0;
+        for (int i = 0; i < ticks.Length; i++)
+        {
+            sumT += (ticks[i] - origin) * HoursPerTick;
+            sumX += values[i] - reference;
+        }
+
+        return (sumT, sumX);
+    }
+
+    private static (double Sxx, double Sxy) CoMoments(ReadOnlySpan<long> ticks, ReadOnlySpan<double> values, long origin, double reference, double meanT, double meanX)
+    {
+        double sxx = 0;
+        double sxy = 0;
+        for (int i = 0; i < ticks.Length; i++)
+        {
+            double dt = ((ticks[i] - origin) * HoursPerTick) - meanT;
+            sxx += dt * dt;
+            sxy += dt * (values[i] - reference - meanX);
+        }
+
+        return (sxx, sxy);
+    }
+
+    private int Wrap(int index) => index >= _ticks.Length ? index - _ticks.Length : index;
 }

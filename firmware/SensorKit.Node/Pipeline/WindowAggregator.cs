@@ -123,6 +123,12 @@ public sealed class WindowAggregator
     internal bool Advance(long ticks, out WindowAggregate closed)
     {
         closed = default;
+        if (_start != long.MinValue && ticks >= _start && ticks - _start < _windowTicks)
+        {
+            // Still in the open window: the common case, without a 64-bit division.
+            return false;
+        }
+
         long start = ticks - (ticks % _windowTicks);
         if (start == _start)
         {

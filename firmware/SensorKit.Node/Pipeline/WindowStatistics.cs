@@ -56,11 +56,11 @@ public struct WindowStatistics
 
         Count++;
         Last = value;
-        double n = Count;
+        double inverseCount = 1.0 / Count;
         double dx = (value - _shift) - _meanX;
         double dt = seconds - _meanT;
-        _meanX += dx / n;
-        _meanT += dt / n;
+        _meanX += dx * inverseCount;
+        _meanT += dt * inverseCount;
         double dxAfter = (value - _shift) - _meanX;
         _m2X += dx * dxAfter;
         _m2T += dt * (seconds - _meanT);

@@ -1,3 +1,4 @@
+using CsCheck;
 using SensorKit.Node.Pipeline;
 
 namespace SensorKit.Tests.Pipeline;
@@ -23,6 +24,23 @@ public sealed class FilterTests
 
         // Median of {10}, {10,12}, {10,12,11}, {12,11,95}, {11,95,12}, {95,12,13}, {12,13,12}.
         Assert.Equal([10, 11, 11, 12, 12, 13, 12], v);
+    }
+
+    [Fact]
+    public void Median_equals_the_middle_of_the_sorted_last_N_for_any_input()
+    {
+        // Few distinct values, so repeats (the hard case for the in-place sorted window) are common.
+        Gen.Select(Gen.Int[0, 3].Select(k => 3 + (2 * k)), Gen.Int[-3, 3].Select(i => i * 0.5).Array[1, 60]).Sample((size, input) =>
+        {
+            (double[] output, _) = Run(new MedianFilter(size), input);
+            for (int i = 0; i < input.Length; i++)
+            {
+                double[] window = input[Math.Max(0, i - size + 1)..(i + 1)].Order().ToArray();
+                int mid = window.Length / 2;
+                double expected = window.Length % 2 == 1 ? window[mid] : (window[mid - 1] + window[mid]) / 2;
+                Assert.Equal(expected, output[i]);
+            }
+        });
     }
 
     [Fact]
