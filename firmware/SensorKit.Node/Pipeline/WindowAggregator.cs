@@ -27,7 +27,8 @@ public sealed class WindowAggregator
     private long _start = long.MinValue;
     private WindowStatistics _stats;
     private int _rawCount;
-    private double _rawMean;
+    private double _rawShift;   // the window's first raw reading; the sum runs over (raw − shift)
+    private double _rawSum;
     private int _errors;
     private int _suppressed;
     private long _lastSeen;
@@ -143,8 +144,13 @@ public sealed class WindowAggregator
     /// <summary>A valid reading before filters: feeds the raw mean only.</summary>
     internal void AddRaw(double raw)
     {
-        _rawCount++;
-        _rawMean += (raw - _rawMean) / _rawCount;
+        if (_rawCount++ == 0)
+        {
+            _rawShift = raw;
+        }
+
+        // A plain sum of small deviations: one addition per reading, no division on the dependency chain.
+        _rawSum += raw - _rawShift;
     }
 
     /// <summary>A value that passed the filters; <see cref="Advance"/> must have been called for its time.</summary>
@@ -222,7 +228,7 @@ public sealed class WindowAggregator
                 flags)
             {
                 Suppressed = _suppressed,
-                RawMean = _rawCount > 0 ? _rawMean : double.NaN,
+                RawMean = _rawCount > 0 ? _rawShift + (_rawSum / _rawCount) : double.NaN,
                 RatePerHour = _stats.Slope * 3600,
                 Calibrated = Calibrated,
                 Filtered = Filtered,
@@ -231,7 +237,7 @@ public sealed class WindowAggregator
 
         _stats.Reset();
         _rawCount = 0;
-        _rawMean = 0;
+        _rawSum = 0;
         _errors = 0;
         _suppressed = 0;
         _outOfRange = false;
