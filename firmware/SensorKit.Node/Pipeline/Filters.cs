@@ -153,7 +153,8 @@ public sealed class MedianFilter : SampleFilter
         _next = 0;
     }
 
-    private static double Median3(double a, double b, double c) => Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
+    // MinNative/MaxNative are single instructions; the IEEE NaN and −0 rules of Math.Min do not matter for finite readings.
+    private static double Median3(double a, double b, double c) => double.MaxNative(double.MinNative(a, b), double.MinNative(double.MaxNative(a, b), c));
 
     // Paeth's median-of-5 network (Graphics Gems, 1990, as in Devillard, "Fast median search", 1998): 7 compare-exchanges.
     private static double Median5(double p0, double p1, double p2, double p3, double p4)
@@ -170,8 +171,8 @@ public sealed class MedianFilter : SampleFilter
 
     private static void Sort(ref double a, ref double b)
     {
-        double low = Math.Min(a, b);
-        b = Math.Max(a, b);
+        double low = double.MinNative(a, b);
+        b = double.MaxNative(a, b);
         a = low;
     }
 }
