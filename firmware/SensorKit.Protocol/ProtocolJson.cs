@@ -39,6 +39,22 @@ public static class ProtocolJson
         WriteNumber(w, "stddev"u8, m.StdDev);
         WriteNumber(w, "first"u8, m.First);
         WriteNumber(w, "last"u8, m.Last);
+        if (m.RatePerHour is { } rate && double.IsFinite(rate))
+        {
+            w.WriteNumber("ratePerHour"u8, rate);
+        }
+
+        if (m.RawMean is { } rawMean && double.IsFinite(rawMean))
+        {
+            w.WriteNumber("rawMean"u8, rawMean);
+        }
+
+        if (m.Suppressed > 0)
+        {
+            w.WriteNumber("suppressed"u8, m.Suppressed);
+        }
+
+        w.WriteBoolean("calibrated"u8, m.Calibrated);
         w.WriteString("quality"u8, m.Flags == QualityFlags.None ? "good"u8 : "doubtful"u8);
         w.WriteStartArray("flags"u8);
         WriteFlags(w, m.Flags);
@@ -173,6 +189,10 @@ public static class ProtocolJson
                 StdDev = r.Number("stddev"),
                 First = r.Number("first"),
                 Last = r.Number("last"),
+                RatePerHour = r.OptionalNumber("ratePerHour"),
+                RawMean = r.OptionalNumber("rawMean"),
+                Suppressed = r.OptionalInt32("suppressed") ?? 0,
+                Calibrated = r.OptionalBool("calibrated") ?? false,
                 Flags = r.Flags("flags"),
                 Backfill = r.Bool("backfill"),
             };
@@ -522,6 +542,20 @@ public static class ProtocolJson
         }
 
         public bool Bool(string field) => Get(field, JsonValueKind.True, "true or false")?.GetBoolean() ?? false;
+
+        public bool? OptionalBool(string field) => Get(field, JsonValueKind.True, "true or false", optional: true)?.GetBoolean();
+
+        public int? OptionalInt32(string field)
+        {
+            JsonElement? e = Get(field, JsonValueKind.Number, "an integer", optional: true);
+            if (e is { } v && !v.TryGetInt32(out _))
+            {
+                Fail(field, "expected a 32-bit integer");
+                return null;
+            }
+
+            return e?.GetInt32();
+        }
 
         public DateTimeOffset Time(string field) => ParseTime(field, String(field));
 

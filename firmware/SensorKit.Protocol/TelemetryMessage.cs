@@ -36,6 +36,18 @@ public readonly record struct TelemetryMessage
     public required double First { get; init; }
     public required double Last { get; init; }
 
+    /// <summary>Least-squares slope of the window's values over time, in <see cref="Unit"/> per hour; null with fewer than two samples.</summary>
+    public double? RatePerHour { get; init; }
+
+    /// <summary>Mean of the readings before the channel's filters; null when the channel has none (then it equals <see cref="Mean"/>).</summary>
+    public double? RawMean { get; init; }
+
+    /// <summary>Readings a deadband filter held back in the window: read fine, value unchanged.</summary>
+    public int Suppressed { get; init; }
+
+    /// <summary>True when a configured calibration (offset, scale) was applied to the values; false for the sensor's own values.</summary>
+    public bool Calibrated { get; init; }
+
     public QualityFlags Flags { get; init; }
 
     /// <summary>True when the message is sent late from the node's outbox after an outage.</summary>
@@ -55,6 +67,6 @@ public enum QualityFlags
     OutOfRange = 4,
     /// <summary>The value did not change for many samples where noise is expected.</summary>
     Stuck = 8,
-    /// <summary>No fresh sample for longer than the window.</summary>
+    /// <summary>The window's newest reading is older than the channel's stale limit (default two sample intervals) at the window's end.</summary>
     Stale = 16,
 }

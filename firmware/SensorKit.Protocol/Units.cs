@@ -33,4 +33,14 @@ public static class Quantities
     public const string Distance = "distance";
     public const string WaterLevel = "water-level";
     public const string Illuminance = "illuminance";
+
+    // Derived on the node from the quantities above (docs/derived-quantities.md).
+    public const string DewPoint = "dew-point";
+    public const string AbsoluteHumidity = "absolute-humidity";
+    public const string HeatIndex = "heat-index";
+    public const string SeaLevelPressure = "sea-level-pressure";
+    public const string PressureTendency3h = "pressure-tendency-3h";
+
+    /// <summary>The suffix of a rate-of-change channel: "water-level-rate" in the unit "m/h".</summary>
+    public const string RateSuffix = "-rate";
 }

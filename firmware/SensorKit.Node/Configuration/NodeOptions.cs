@@ -14,7 +14,7 @@ public sealed class NodeOptions
 
     public LocationOptions Location { get; set; } = new();
 
-    /// <summary>Tumbling aggregation window for every channel.</summary>
+    /// <summary>Tumbling aggregation window for every channel that does not set its own.</summary>
     public TimeSpan Window { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>How often the retained status is refreshed, besides every health change.</summary>
@@ -65,6 +65,9 @@ public sealed class SensorOptions
 
     /// <summary>Largest current expected through the shunt in amperes (ina219); default 3.2 A, the ±320 mV range across 0.1 Ω.</summary>
     public double? MaxCurrent { get; set; }
+
+    /// <summary>Per-channel pipeline settings, keyed by quantity (e.g. "temperature", "dew-point"); see <see cref="ChannelOptions"/>.</summary>
+    public Dictionary<string, ChannelOptions> Channels { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     public string EffectiveId => string.IsNullOrEmpty(Id) ? Type.ToLowerInvariant() : Id;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
+using SensorKit.Node.Pipeline;
 using SensorKit.Node.Sensors;
 using SensorKit.Protocol;
 
@@ -115,9 +116,12 @@ public sealed class NodeOptionsValidator(IConfiguration configuration) : IValida
                 }
             }
 
-            if (type.Validate is not null)
+            List<string> typeErrors = type.Validate?.Invoke(sensor, key).ToList() ?? [];
+            errors.AddRange(typeErrors);
+            if (typeErrors.Count == 0)
             {
-                errors.AddRange(type.Validate(sensor, key));
+                // Channels may depend on the type's own keys, so only once those are valid.
+                errors.AddRange(PipelineFactory.Validate(type.ChannelsFor(sensor), sensor, o, key));
             }
 
             if (sensor.Interval <= TimeSpan.Zero)

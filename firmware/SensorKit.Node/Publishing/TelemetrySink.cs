@@ -41,6 +41,10 @@ public sealed class TelemetrySink(IOptions<NodeOptions> options, IOutbox outbox,
                 StdDev = a.StdDev,
                 First = a.First,
                 Last = a.Last,
+                RatePerHour = double.IsFinite(a.RatePerHour) ? a.RatePerHour : null,
+                RawMean = a.Filtered && double.IsFinite(a.RawMean) ? a.RawMean : null,
+                Suppressed = a.Suppressed,
+                Calibrated = a.Calibrated,
                 Flags = a.Flags,
             };
             byte[] payload = _buffer.Telemetry(message).ToArray();

@@ -81,13 +81,7 @@ public sealed partial class SamplingService(
 
         if (error is null)
         {
-            for (int i = 0; i < slot.Values.Length; i++)
-            {
-                if (slot.Aggregators[i].Add(now, slot.Values[i], out WindowAggregate closed))
-                {
-                    sink.Accept(slot.Channels[i], closed);
-                }
-            }
+            slot.Pipeline.Add(now, slot.Values, sink);
 
             if (slot.Succeeded())
             {
@@ -98,13 +92,7 @@ public sealed partial class SamplingService(
             return;
         }
 
-        for (int i = 0; i < slot.Values.Length; i++)
-        {
-            if (slot.Aggregators[i].AddError(now, out WindowAggregate closed))
-            {
-                sink.Accept(slot.Channels[i], closed);
-            }
-        }
+        slot.Pipeline.AddError(now, sink);
 
         bool changed = slot.Failed(error);
         if (slot.Health == Protocol.SensorHealth.Failed)
@@ -122,16 +110,7 @@ public sealed partial class SamplingService(
         }
     }
 
-    private void Flush(SensorSlot slot, DateTimeOffset now)
-    {
-        for (int i = 0; i < slot.Aggregators.Length; i++)
-        {
-            if (slot.Aggregators[i].Flush(now, out WindowAggregate closed))
-            {
-                sink.Accept(slot.Channels[i], closed);
-            }
-        }
-    }
+    private void Flush(SensorSlot slot, DateTimeOffset now) => slot.Pipeline.Flush(now, sink);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sensor {Sensor} (bus {Bus}, 0x{Address:x2}) is {Health}: {Error}")]
     private partial void LogHealth(string sensor, int bus, int address, string health, string error);

@@ -14,7 +14,7 @@ public sealed class SensorRegistry
             .Select(s =>
             {
                 SensorType type = SensorCatalog.Get(s.Type);
-                return new SensorSlot(s, type, s.ParseAddress(type.DefaultAddress)!.Value, o.Window);
+                return new SensorSlot(s, type, s.ParseAddress(type.DefaultAddress)!.Value, o);
             })
             .ToArray();
     }

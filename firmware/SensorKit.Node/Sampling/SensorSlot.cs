@@ -11,7 +11,7 @@ public sealed class SensorSlot
     /// <summary>Consecutive failures from which a sensor counts as failed and is retried with backoff.</summary>
     public const int FailedAfter = 3;
 
-    internal SensorSlot(SensorOptions options, SensorType type, int address, TimeSpan window)
+    internal SensorSlot(SensorOptions options, SensorType type, int address, NodeOptions node)
     {
         Id = options.EffectiveId;
         Type = type;
@@ -20,8 +20,8 @@ public sealed class SensorSlot
         Interval = options.Interval;
         Options = options;
         IReadOnlyList<ChannelSpec> channels = type.ChannelsFor(options);
-        Channels = channels.Select(c => new ChannelId(Id, c.Quantity, c.Unit)).ToArray();
-        Aggregators = channels.Select(c => new WindowAggregator(window, options.Interval, c.RangeMin, c.RangeMax)).ToArray();
+        Pipeline = PipelineFactory.Build(Id, channels, options, node);
+        Channels = Pipeline.Channels.Where(c => c.Publish).Select(c => c.Id).ToArray();
         Values = new double[channels.Count];
     }
 
@@ -31,8 +31,9 @@ public sealed class SensorSlot
     public int Bus { get; }
     public int Address { get; }
     public TimeSpan Interval { get; }
+    /// <summary>The published channels: measured, then derived.</summary>
     public IReadOnlyList<ChannelId> Channels { get; }
-    internal WindowAggregator[] Aggregators { get; }
+    internal SensorPipeline Pipeline { get; }
     internal double[] Values { get; }
     internal ISensorAdapter? Adapter { get; set; }
     internal DateTimeOffset NextAttempt { get; set; }

@@ -24,6 +24,10 @@ internal static class Samples
         StdDev = 0.07,
         First = 31.42,
         Last = 31.61,
+        RatePerHour = 1.14,
+        RawMean = 31.9,
+        Suppressed = 2,
+        Calibrated = true,
         Flags = QualityFlags.Gaps | QualityFlags.ReadErrors | QualityFlags.OutOfRange | QualityFlags.Stuck | QualityFlags.Stale,
         Backfill = true,
     };
