@@ -104,7 +104,10 @@ public sealed class LiveView(TextWriter output, TimeProvider time) : IAsyncDispo
             {
                 SortedDictionary<string, TelemetryMessage> channels = _latest[node];
                 TelemetryMessage any = channels.Values.First();
-                string values = string.Join("  ", channels.Values.Select(c => $"{c.Quantity} {Format(c.Quantity, c.Mean, c.Unit)}{(c.Flags == QualityFlags.None ? string.Empty : "?")}"));
+                // One short line per node: the headline quantities only; "?" marks a doubtful aggregate.
+                string values = string.Join("  ", Shown
+                    .SelectMany(q => channels.Values.Where(c => c.Quantity == q.Quantity).Take(1).Select(c => (q.Label, Message: c)))
+                    .Select(x => $"{x.Label} {Format(x.Message.Quantity, x.Message.Mean, x.Message.Unit)}{(x.Message.Flags == QualityFlags.None ? string.Empty : "?")}"));
                 lines.Add($"{node,-8} {any.WindowEnd.UtcDateTime:HH:mm:ss}Z n={any.Count}/{any.Expected}  {values}");
             }
 
@@ -117,10 +120,24 @@ public sealed class LiveView(TextWriter output, TimeProvider time) : IAsyncDispo
         }
     }
 
+    private static readonly (string Quantity, string Label)[] Shown =
+    [
+        (Quantities.Temperature, "T"),
+        (Quantities.HeatIndex, "feels"),
+        (Quantities.Humidity, "RH"),
+        (Quantities.Pressure, "p"),
+        (Quantities.PressureTendency3h, "Δp3h"),
+        (Quantities.WaterLevel, "level"),
+        (Quantities.GasResistance, "gas"),
+        (Quantities.Co2, "CO2"),
+    ];
+
     private static string Format(string quantity, double value, string unit) => quantity switch
     {
+        Quantities.HeatIndex => string.Create(CultureInfo.InvariantCulture, $"{value:0.0} °C"),
+        Quantities.PressureTendency3h => string.Create(CultureInfo.InvariantCulture, $"{value / 100:+0.0;-0.0} hPa"),
         Quantities.Pressure => string.Create(CultureInfo.InvariantCulture, $"{value / 100:0.0} hPa"),
-        Quantities.Temperature => string.Create(CultureInfo.InvariantCulture, $"{value:0.00} °C"),
+        Quantities.Temperature => string.Create(CultureInfo.InvariantCulture, $"{value:0.0} °C"),
         Quantities.Humidity => string.Create(CultureInfo.InvariantCulture, $"{value:0.0} %RH"),
         _ => string.Create(CultureInfo.InvariantCulture, $"{value:0.###} {unit}"),
     };
