@@ -46,8 +46,7 @@ public sealed partial class SamplingService(
         }
         finally
         {
-            slot.Adapter?.Dispose();
-            slot.Adapter = null;
+            Close(slot);
         }
     }
 
@@ -66,7 +65,7 @@ public sealed partial class SamplingService(
         await busLock.WaitAsync(ct);
         try
         {
-            slot.Adapter ??= slot.Type.Open(buses.Open(slot.Bus, slot.Address), slot.Options);
+            slot.Adapter ??= Open(slot);
             slot.Adapter.Read(slot.Values);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -98,8 +97,7 @@ public sealed partial class SamplingService(
         if (slot.Health == Protocol.SensorHealth.Failed)
         {
             // Re-open from scratch next time: a chip that lost power has lost its configuration too.
-            slot.Adapter?.Dispose();
-            slot.Adapter = null;
+            Close(slot);
             slot.NextAttempt = now + slot.Backoff(MaxBackoff);
         }
 
@@ -111,6 +109,39 @@ public sealed partial class SamplingService(
     }
 
     private void Flush(SensorSlot slot, DateTimeOffset now) => slot.Pipeline.Flush(now, sink);
+
+    /// <summary>Opens the driver; the bus device is released again if the driver cannot start (chip absent, wrong id).</summary>
+    private ISensorAdapter Open(SensorSlot slot)
+    {
+        System.Device.I2c.I2cDevice device = buses.Open(slot.Bus, slot.Address);
+        try
+        {
+            return slot.Type.Open(device, slot.Options);
+        }
+        catch
+        {
+            device.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Closes the driver; a driver that fails to close is logged, never allowed to stop the node.</summary>
+    private void Close(SensorSlot slot)
+    {
+        ISensorAdapter? adapter = slot.Adapter;
+        slot.Adapter = null;
+        try
+        {
+            adapter?.Dispose();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogCloseFailed(slot.Id, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Closing the driver of sensor {Sensor} failed: {Error}")]
+    private partial void LogCloseFailed(string sensor, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sensor {Sensor} (bus {Bus}, 0x{Address:x2}) is {Health}: {Error}")]
     private partial void LogHealth(string sensor, int bus, int address, string health, string error);
