@@ -83,8 +83,8 @@ public sealed class BusScanner(II2cBusProvider buses, TimeProvider time)
         {
             ct.ThrowIfCancellationRequested();
 
-            // A one-byte read finds register-based chips. Sensirion chips do not acknowledge a read that
-            // no command preceded (SHT3x-DIS §4.4), so where one can sit, its read-only command decides.
+            // A one-byte read finds register-based chips. Sensirion chips acknowledge a read only after a
+            // command prepared data, so where one can sit, its read-only command decides.
             bool answers = buses.Probe(bus, address);
             ChipIdentity? identity = await IdentifyAsync(bus, address, ct);
             if (answers || identity is not null)

@@ -32,13 +32,13 @@ public static class ChipIdentification
     {
         // ADS1115 datasheet SBAS444 §9.5.1.1: ADDR to GND, VDD, SDA, SCL.
         ["ads1115"] = [0x48, 0x49, 0x4A, 0x4B],
-        // INA219 datasheet SBOS448 §8.5.5.1 Table 2: A0/A1 strapping gives 16 addresses.
+        // INA219 datasheet SBOS448, serial bus address table: A0/A1 strapping gives 16 addresses.
         ["ina219"] = [.. Enumerable.Range(0x40, 16)],
         // BH1750FVI datasheet: ADDR low 0x23, ADDR high 0x5C.
         ["bh1750"] = [0x23, 0x5C],
     };
 
-    /// <summary>Bosch chip ids at register 0xD0: BME280 DS002 §5.4.1, BME680 DS001 §5.3.4, BMP280 DS001 §4.3.1.</summary>
+    /// <summary>Bosch chip ids at register 0xD0: BME280 DS002 §5.4.1, BMP280 DS001 §4.3.1, BME680 DS001 memory map.</summary>
     private static readonly Dictionary<byte, string> BoschChipIds = new()
     {
         [0x60] = "bme280",
@@ -61,7 +61,7 @@ public static class ChipIdentification
 
     private static Task<ChipIdentity> ReadVl53L0XModelIdAsync(I2cDevice device, TimeProvider time, CancellationToken ct)
     {
-        // VL53L0X datasheet DocID029104 §3.2 (reference registers): IDENTIFICATION_MODEL_ID 0xC0 reads 0xEE.
+        // VL53L0X reference registers (ST datasheet and API): IDENTIFICATION_MODEL_ID at 0xC0 reads 0xEE.
         device.WriteByte(0xC0);
         byte id = device.ReadByte();
         string detail = $"model id 0x{id:x2} at 0xC0";
@@ -70,7 +70,7 @@ public static class ChipIdentification
 
     private static async Task<ChipIdentity> ReadSht4xSerialAsync(I2cDevice device, TimeProvider time, CancellationToken ct)
     {
-        // SHT4x datasheet §4.5 Table 7: 0x89 returns the serial number as two CRC-protected words.
+        // SHT4x datasheet, command overview: 0x89 returns the serial number as two CRC-protected words.
         device.WriteByte(0x89);
         await Task.Delay(TimeSpan.FromMilliseconds(10), time, ct);
         byte[] reply = new byte[6];
@@ -101,7 +101,7 @@ public static class ChipIdentification
 
     private static async Task<ChipIdentity> ReadScd4xDataReadyAsync(I2cDevice device, TimeProvider time, CancellationToken ct)
     {
-        // SCD4x datasheet §3.8.2: get_data_ready_status is allowed in idle and periodic mode, 1 ms, one CRC-protected word.
+        // SCD4x datasheet, get_data_ready_status: allowed in idle and periodic mode, 1 ms, one CRC-protected word.
         // The serial number command would need periodic measurement stopped, which a scan must not do.
         device.Write([0xE4, 0xB8]);
         await Task.Delay(TimeSpan.FromMilliseconds(2), time, ct);
