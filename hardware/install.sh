@@ -160,6 +160,9 @@ cp -a "$BUNDLE" "$STAGE"
 if [ -f "$STAGE/appsettings.json" ] && [ ! -L "$STAGE/appsettings.json" ]; then
     mv "$STAGE/appsettings.json" "$STAGE/appsettings.defaults.json"
 fi
+# Root owns the program: the service user and whoever copied the bundle must not be able to change it.
+system chown -R root:root "$STAGE"
+chmod -R u+rwX,go+rX,go-w "$STAGE"
 # An installed release links appsettings.json to /etc: remove the link, never write through it.
 rm -f "$STAGE/appsettings.json"
 cp "$CANDIDATE_CONFIG" "$STAGE/appsettings.json"
@@ -173,12 +176,20 @@ if [ "$COMPONENT" = node ] && [ "$SCAN" = 1 ]; then
     fi
     say "checking the configured sensors (sensorkit-node scan)"
     set +e
+    # The scan validates the whole configuration, so it needs the account the service will use:
+    # the new one, or on an upgrade the one stored by an earlier install.
     scan_args=(scan)
-    if [ -n "$MQTT_USERNAME" ]; then
-        scan_args+=(--Mqtt:Username "$MQTT_USERNAME")
+    scan_username=$MQTT_USERNAME
+    scan_password_file=$MQTT_PASSWORD_FILE
+    if [ -z "$scan_username" ] && [ -f "$UNIT_DIR/$UNIT.d/credentials.conf" ]; then
+        scan_username=$(sed -n 's/^Environment=Mqtt__Username=//p' "$UNIT_DIR/$UNIT.d/credentials.conf")
+        scan_password_file=$CREDENTIALS/mqtt-password
     fi
-    if [ -n "$MQTT_PASSWORD_FILE" ]; then
-        scan_args+=(--Mqtt:PasswordFile "$MQTT_PASSWORD_FILE")
+    if [ -n "$scan_username" ]; then
+        scan_args+=(--Mqtt:Username "$scan_username")
+    fi
+    if [ -n "$scan_password_file" ]; then
+        scan_args+=(--Mqtt:PasswordFile "$scan_password_file")
     fi
     "$STAGE/$EXE" "${scan_args[@]}"
     scan=$?

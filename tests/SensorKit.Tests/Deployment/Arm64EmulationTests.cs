@@ -12,7 +12,9 @@ namespace SensorKit.Tests.Deployment;
 /// The field build, proven on its own architecture: publishes the firmware with the linux-arm64 profile,
 /// runs the arm64 executable under qemu-aarch64-static in simulation mode against the gateway's embedded
 /// broker on loopback, and checks that its telemetry arrives and that it stops cleanly on SIGTERM.
+/// Runs alone, after the parallel tests: the publish keeps both cores busy for half a minute.
 /// </summary>
+[Collection(Arm64EmulationCollection.Name)]
 public sealed class Arm64EmulationTests
 {
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromMinutes(8);
@@ -209,4 +211,10 @@ public sealed class Arm64EmulationTests
             return output.ToString();
         }
     }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class Arm64EmulationCollection
+{
+    public const string Name = "arm64 emulation";
 }

@@ -191,6 +191,36 @@ public sealed class InstallScriptTests : IDisposable
         Assert.Contains("Environment=Mqtt__Username=river-3", dropIn, StringComparison.Ordinal);
         Assert.DoesNotContain(secret, dropIn, StringComparison.Ordinal);
         Assert.DoesNotContain(secret, output, StringComparison.Ordinal);
+
+        // An upgrade without the options checks the configuration with the stored account, and keeps it.
+        (exit, output) = await InstallAsync(MakeBundle("v2"));
+        Assert.True(exit == 0, output);
+        Assert.Contains($"scan stub args: scan --Mqtt:Username river-3 --Mqtt:PasswordFile {stored}", output, StringComparison.Ordinal);
+        Assert.Equal(secret + "\n", File.ReadAllText(stored));
+        Assert.Equal(dropIn, File.ReadAllText(Path.Combine(_root, "etc/systemd/system/sensorkit-node.service.d/credentials.conf")));
+    }
+
+    [Fact]
+    public async Task A_gateway_bundle_installs_without_i2c_or_a_sensor_check()
+    {
+        File.Delete(Path.Combine(_root, "dev", "i2c-1"));
+        string bundle = Path.Combine(_dir, "gateway-bundle");
+        Directory.CreateDirectory(Path.Combine(bundle, "deploy"));
+        string exe = Path.Combine(bundle, "sensorkit-gateway");
+        File.WriteAllText(exe, "#!/bin/sh\necho 'the gateway has no scan' >&2\nexit 64\n");
+        File.SetUnixFileMode(exe, (UnixFileMode)0b111_101_101);
+        File.WriteAllText(Path.Combine(bundle, "sensorkit-gateway.dll"), "gateway");
+        File.Copy(Script, Path.Combine(bundle, "deploy", "install.sh"));
+        File.Copy(Path.Combine(RepoPaths.Root, "hardware", "systemd", "sensorkit-gateway.service"), Path.Combine(bundle, "deploy", "sensorkit-gateway.service"));
+
+        (int exit, string output) = await InstallAsync(bundle, "--config", WriteConfig("gateway.json", """{"Broker":{"Mode":"Embedded"}}"""));
+
+        Assert.True(exit == 0, output);
+        Assert.True(File.Exists(Path.Combine(_root, "opt/sensorkit/gateway/current/sensorkit-gateway")));
+        Assert.Equal("/etc/sensorkit/gateway.json", new FileInfo(Path.Combine(_root, "opt/sensorkit/gateway/current/appsettings.json")).LinkTarget);
+        Assert.True(File.Exists(Path.Combine(_root, "etc/systemd/system/sensorkit-gateway.service")));
+        Assert.Contains("dry run: systemctl enable sensorkit-gateway.service", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("no scan", output, StringComparison.Ordinal);
     }
 
     private void AssertNothingInstalled()
@@ -221,7 +251,7 @@ public sealed class InstallScriptTests : IDisposable
         string bundle = Path.Combine(_dir, $"bundle-{version}-{scanExit}");
         Directory.CreateDirectory(Path.Combine(bundle, "deploy"));
         string exe = Path.Combine(bundle, "sensorkit-node");
-        File.WriteAllText(exe, $"#!/bin/sh\n[ \"$1\" = scan ] || exit 64\necho 'scan stub: {(scanExit == 0 ? "ok" : "problem")}'\nexit {scanExit}\n");
+        File.WriteAllText(exe, $"#!/bin/sh\n[ \"$1\" = scan ] || exit 64\necho 'scan stub: {(scanExit == 0 ? "ok" : "problem")}'\necho \"scan stub args: $*\"\nexit {scanExit}\n");
         File.SetUnixFileMode(exe, (UnixFileMode)0b111_101_101);
         File.WriteAllText(Path.Combine(bundle, "sensorkit-node.dll"), $"assembly {version}");
         File.WriteAllText(Path.Combine(bundle, "version.txt"), version);
