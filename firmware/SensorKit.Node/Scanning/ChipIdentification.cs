@@ -77,7 +77,7 @@ public static class ChipIdentification
         device.Read(reply);
         if (!SensirionCrc.Check(reply))
         {
-            return new ChipIdentity(null, "SHT4x serial number failed its CRC check (noise on the bus?)", ReadFailed: true);
+            return new ChipIdentity(null, "the reply to the SHT4x serial-number command fails its CRC check (noise on the bus, or another chip)", ReadFailed: true);
         }
 
         uint serial = (uint)((reply[0] << 24) | (reply[1] << 16) | (reply[3] << 8) | reply[4]);
@@ -93,7 +93,7 @@ public static class ChipIdentification
         device.Read(reply);
         if (!SensirionCrc.Check(reply))
         {
-            return new ChipIdentity(null, "SHT3x status register failed its CRC check (noise on the bus?)", ReadFailed: true);
+            return new ChipIdentity(null, "the reply to the SHT3x status command fails its CRC check (noise on the bus, or another chip)", ReadFailed: true);
         }
 
         return new ChipIdentity("sht3x", $"status register 0x{reply[0]:x2}{reply[1]:x2} (no chip id; Sensirion command set and CRC match)");
@@ -109,7 +109,7 @@ public static class ChipIdentification
         device.Read(reply);
         if (!SensirionCrc.Check(reply))
         {
-            return new ChipIdentity(null, "SCD4x data-ready word failed its CRC check (noise on the bus?)", ReadFailed: true);
+            return new ChipIdentity(null, "the reply to the SCD4x data-ready command fails its CRC check (noise on the bus, or another chip)", ReadFailed: true);
         }
 
         return new ChipIdentity("scd4x", "answers get_data_ready_status with a valid CRC (no chip id without stopping measurement)");
