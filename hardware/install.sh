@@ -4,7 +4,7 @@
 # Run it from the publish bundle it came in (artifacts/publish/sensorkit-node-linux-arm64/deploy/install.sh):
 #
 #   sudo ./deploy/install.sh --config node.json
-#   sudo ./deploy/install.sh --config node.json --mqtt-username river-3 --mqtt-password-file /root/pw
+#   sudo ./deploy/install.sh --config node.json --mqtt-username river-3 --mqtt-password-file ./mqtt-password
 #   sudo ./deploy/install.sh                  # upgrade: keeps /etc/sensorkit and /var/lib/sensorkit-*
 #
 # Everything is checked before anything changes: the OS must be 64-bit, I2C must be on, the configuration
