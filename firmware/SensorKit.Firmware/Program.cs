@@ -1,5 +1,11 @@
 using SensorKit.Node;
+using SensorKit.Node.Scanning;
 using SensorKit.Simulation;
+
+if (ScanCommand.IsScan(args))
+{
+    return await ScanCommand.RunAsync(args, b => b.Services.AddSensorKitSimulation(), Console.Out, Console.Error);
+}
 
 var builder = NodeHost.CreateBuilder(args);
 builder.Services.AddSensorKitSimulation();

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using SensorKit.Hosting;
 using SensorKit.Node.Configuration;
 using SensorKit.Node.Pipeline;
 using SensorKit.Node.Publishing;
@@ -23,6 +24,7 @@ public static class NodeHost
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.Services.AddSystemd();
+        builder.Services.AddSystemdWatchdog();
         builder.Services.AddSensorKitNode();
         return builder;
     }

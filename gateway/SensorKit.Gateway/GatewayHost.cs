@@ -6,6 +6,7 @@ using SensorKit.Gateway.Alerts;
 using SensorKit.Gateway.Broker;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.Rules;
+using SensorKit.Hosting;
 
 namespace SensorKit.Gateway;
 
@@ -20,6 +21,7 @@ public static class GatewayHost
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.Services.AddSystemd();
+        builder.Services.AddSystemdWatchdog();
         builder.Services.AddSensorKitGateway();
         return builder;
     }

@@ -152,12 +152,21 @@ public sealed class MqttOptionsValidator : IValidateOptions<MqttOptions>
 
         else if (string.IsNullOrEmpty(o.Username) && !IsLoopback(o.ParseBroker()!))
         {
-            errors.Add($"{s}:Username: the broker {o.Broker} is not on this machine; set {s}:Username and {s}:PasswordFile (no anonymous publishing over a network)");
+            errors.Add($"{s}:Username: the broker {o.Broker} is not on this machine; set {s}:Username and {s}:PasswordFile (no anonymous publishing over a network). " +
+                $"Put the user name in the configuration and the password alone in a root-owned file with mode 0600: on a Pi, " +
+                $"hardware/install.sh --mqtt-username NAME --mqtt-password-file FILE stores it so, and the service reads it through systemd LoadCredential " +
+                $"(by hand: Environment={s}__PasswordFile=/path/to/file, or --{s}:PasswordFile /path/to/file)");
         }
 
         if (o.PasswordFile is not null && string.IsNullOrEmpty(o.Username))
         {
             errors.Add($"{s}:Username: required when {s}:PasswordFile is set");
+        }
+
+        if (!string.IsNullOrEmpty(o.PasswordFile) && !File.Exists(o.PasswordFile))
+        {
+            // Checked at start, so a typo shows up now and not as a failed connect later.
+            errors.Add($"{s}:PasswordFile: '{o.PasswordFile}' does not exist or this user cannot see it");
         }
 
         if (o.KeepAlive <= TimeSpan.Zero)
