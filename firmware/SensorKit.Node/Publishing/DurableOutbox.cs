@@ -38,6 +38,7 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
     private int _pending;
     private long _bytes;
     private long _nextSequence;
+    private long _reservedUpTo;
     private long _dropped;
     private long _writeFailures;
     private bool _dirty;
@@ -124,6 +125,12 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             sequence = _nextSequence;
+            if (sequence >= _reservedUpTo && !TryReserve())
+            {
+                _dropped++;
+                return false;
+            }
+
             ReadOnlySpan<byte> body = payload(sequence, state).Span;
             DateTimeOffset now = _time.GetUtcNow();
             int topicBytes = Encoding.UTF8.GetByteCount(topic);
@@ -272,7 +279,11 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
             {
                 WriteSettled();
                 _dirty = true;
-                SyncHead();
+                if (SyncHead())
+                {
+                    // Everything is on the medium: the next start may trust the records for the next sequence.
+                    TryWriteLease(clean: true);
+                }
             }
 
             foreach (Segment s in _segments)
@@ -320,6 +331,8 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
         var scanned = new List<ScannedRecord>();
         long floor = 1;
         long lastNumber = 0;
+        // Records in a segment whose header is gone had unknown numbers: skip past as many as could have fit.
+        long unknownNumbers = 0;
         foreach (string path in System.IO.Directory.EnumerateFiles(_directory, "*" + OutboxSegment.Extension).Order(StringComparer.Ordinal))
         {
             if (!OutboxSegment.TryParseNumber(path, out long number))
@@ -338,6 +351,7 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
                 {
                     int damaged = OutboxSegment.CountDamaged(file, OutboxSegment.HeaderSize);
                     CorruptRecords += Math.Max(1, damaged);
+                    unknownNumbers += file.Length / OutboxSegment.MinDataRecordSize;
                     LogCorruptSegment(path, file.Length, damaged);
                 }
 
@@ -345,8 +359,17 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
                 continue;
             }
 
+            long highest = scan.SequenceFloor - 1;
+            foreach (ScannedRecord r in scanned)
+            {
+                highest = Math.Max(highest, r.Sequence);
+            }
+
             if (scan.DamagedRecords > 0)
             {
+                // The cut-off records may have been sent already: never issue their numbers again.
+                int lostBytes = file.Length - scan.ValidLength;
+                floor = Math.Max(floor, highest + 1 + ((lostBytes + OutboxSegment.MinDataRecordSize - 1) / OutboxSegment.MinDataRecordSize));
                 CorruptRecords += scan.DamagedRecords;
                 LogCorruptTail(path, scan.ValidLength, file.Length - scan.ValidLength, scan.DamagedRecords);
                 using var truncate = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.None);
@@ -405,7 +428,16 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
             }
         }
 
-        _nextSequence = floor;
+        floor += unknownNumbers;
+        SequenceLease? lease = SequenceLease.Read(_directory);
+        _nextSequence = SequenceLease.FirstSequence(lease, floor);
+        if (_nextSequence > floor)
+        {
+            LogAfterPowerLoss(floor, _nextSequence);
+        }
+
+        _reservedUpTo = _nextSequence + SequenceLease.Block;
+        new SequenceLease(SequenceLease.CurrentBoot, _reservedUpTo, Clean: false).Write(_directory);
         CreateHead(lastNumber + 1);
         TrimFront();
         if (_pending > 0 || CorruptRecords > 0)
@@ -638,31 +670,58 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
     }
 
     /// <summary>Forces the open segment to the medium if anything was appended since the last time.</summary>
-    private void SyncHead()
+    private bool SyncHead()
     {
         if (!_dirty)
         {
-            return;
+            return true;
         }
 
         try
         {
             RandomAccess.FlushToDisk(_head.Handle);
             _dirty = false;
+            return true;
         }
         catch (IOException e)
         {
             LogWriteFailed(_head.Path, e.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Reserves the next block of sequence numbers on disk before any of them is used (<see cref="SequenceLease"/>).</summary>
+    private bool TryReserve()
+    {
+        _reservedUpTo = _nextSequence + SequenceLease.Block;
+        if (TryWriteLease(clean: false))
+        {
+            return true;
+        }
+
+        _reservedUpTo = _nextSequence;
+        return false;
+    }
+
+    private bool TryWriteLease(bool clean)
+    {
+        try
+        {
+            new SequenceLease(SequenceLease.CurrentBoot, _reservedUpTo, clean).Write(_directory);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogWriteFailed(Path.Combine(_directory, SequenceLease.FileName), e.Message);
+            return false;
         }
     }
 
     private void Rotate()
     {
-        if (_options.Fsync != FsyncPolicy.OperatingSystem)
-        {
-            SyncHead();
-        }
-
+        // Whatever the policy, a finished segment is synced (once per segment, cheap), so a clean stop
+        // only has to sync the open one.
+        SyncHead();
         CreateHead(_head.Number + 1);
         _dirty = false;
     }
@@ -760,6 +819,9 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Outbox {Directory}: {Pending} records waiting from before the restart; next sequence {Next}; {Corrupt} damaged records cut off")]
     private partial void LogRecovered(string directory, int pending, long next, long corrupt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox: the node stopped without syncing on an earlier boot (power cut?); sequence numbers continue at {Next}, above the reservation, not at {FromRecords}")]
+    private partial void LogAfterPowerLoss(long fromRecords, long next);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox segment {Path} is damaged at byte {Offset}: {Bytes} bytes ({Records} records) cut off, the records before them kept")]
     private partial void LogCorruptTail(string path, int offset, int bytes, int records);

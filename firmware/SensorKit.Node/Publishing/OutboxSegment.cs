@@ -33,6 +33,9 @@ internal static class OutboxSegment
     private const int SettledFixedSize = 1 + 1 + 2; // type, reason, range count
     private const int RangeSize = 8 + 4;
 
+    /// <summary>The smallest a data record can be; bounds how many records a number of damaged bytes held.</summary>
+    public const int MinDataRecordSize = FrameSize + DataFixedSize;
+
     public static string FileName(long number) => number.ToString("D12", CultureInfo.InvariantCulture) + Extension;
 
     public static bool TryParseNumber(string path, out long number) =>
