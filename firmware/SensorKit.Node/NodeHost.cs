@@ -52,10 +52,11 @@ public static class NodeHost
         services.AddSingleton<TelemetrySink>();
         services.AddSingleton<IAggregateSink>(sp => sp.GetRequiredService<TelemetrySink>());
         services.AddSingleton<NodeStatusSource>();
-        services.AddSingleton<SamplingService>();
-        services.AddHostedService(sp => sp.GetRequiredService<SamplingService>());
+        // The publisher is registered first so it stops last: sampling has stopped producing when it sends what is left.
         services.AddSingleton<MqttPublisher>();
         services.AddHostedService(sp => sp.GetRequiredService<MqttPublisher>());
+        services.AddSingleton<SamplingService>();
+        services.AddHostedService(sp => sp.GetRequiredService<SamplingService>());
         return services;
     }
 

@@ -98,6 +98,12 @@ public sealed partial class MqttPublisher(
                 {
                     LogConnectionLost(e.Message, outbox.Figures.Queued);
                 }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // Whatever went wrong, the records stay in the outbox; the publisher must outlive it.
+                    LogPublishFailed(e.GetType().Name, e.Message);
+                    await Task.Delay(Backoff(attempt++), time, ct);
+                }
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -368,6 +374,11 @@ public sealed partial class MqttPublisher(
             {
                 error = _trust.LastRejection is { } tls ? $"TLS: {tls}" : e.InnerException?.Message ?? e.Message;
             }
+            catch (InvalidOperationException e)
+            {
+                // MQTTnet refuses a connect while the previous connection is still being torn down: try again after the backoff.
+                error = e.Message;
+            }
         }
 
         // Log a failure once, not on every retry: an outage can last hours.
@@ -441,6 +452,9 @@ public sealed partial class MqttPublisher(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Broker rejected message on {Topic}: {ReasonCode} {ReasonString}")]
     private partial void LogRejected(string topic, string reasonCode, string? reasonString);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Publishing failed ({Type}: {Reason}); records stay in the outbox, retrying")]
+    private partial void LogPublishFailed(string type, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Broker quota exceeded publishing {Topic}; the record stays queued")]
     private partial void LogQuota(string topic);
