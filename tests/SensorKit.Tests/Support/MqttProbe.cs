@@ -87,7 +87,7 @@ internal sealed class MqttProbe : IAsyncDisposable
     }
 
     /// <summary>Waits for the first message (from now on or already received) that matches; fails after <paramref name="timeout"/>.</summary>
-    public async Task<Received> WaitForAsync(Func<Received, bool> match, TimeSpan timeout, string what)
+    public async Task<Received> WaitForAsync(Func<Received, bool> match, TimeSpan timeout, string what, Func<string>? state = null)
     {
         lock (_all)
         {
@@ -112,7 +112,7 @@ internal sealed class MqttProbe : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"no {what} within {timeout.TotalSeconds} s; received {All.Count} messages: {string.Join(", ", All.Select(m => m.Topic).Distinct().Take(20))}");
+            throw new TimeoutException($"no {what} within {timeout.TotalSeconds} s; received {All.Count} messages: {string.Join(", ", All.Select(m => m.Topic).Distinct().Take(20))}{(state is null ? string.Empty : $"; {state()}")}");
         }
     }
 
