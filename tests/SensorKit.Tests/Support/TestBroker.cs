@@ -43,7 +43,8 @@ internal sealed class TestBroker : IAsyncDisposable
         {
             builder.WithoutDefaultEndpoint().WithEncryptedEndpoint().WithEncryptedEndpointPort(port)
                 .WithEncryptedEndpointBoundIPAddress(IPAddress.Loopback).WithEncryptedEndpointBoundIPV6Address(IPAddress.None)
-                .WithEncryptionCertificate(certificate.Export(X509ContentType.Pfx));
+                .WithEncryptionSslProtocol(System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13)
+                .WithEncryptionCertificate(certificate);
         }
 
         MqttServer server = new MqttServerFactory().CreateMqttServer(builder.Build());
