@@ -179,7 +179,7 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
         lock (_lock)
         {
             record = null!;
-            if (_disposed)
+            if (_disposed || from >= below)
             {
                 return false;
             }
@@ -568,7 +568,12 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
             _dropped += droppedHere;
             foreach (Entry alert in alerts)
             {
-                CopyForward(alert);
+                if (!CopyForward(alert))
+                {
+                    // The alert could not be moved: its segment stays, and there is no room for this record.
+                    LogFull(_options.MaxBytes, droppedHere, alerts.Count, _dropped);
+                    return false;
+                }
             }
 
             DeleteSegment(oldest);
@@ -580,19 +585,20 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
     }
 
     /// <summary>Re-appends a waiting alert to the open segment so its old segment can go.</summary>
-    private void CopyForward(Entry alert)
+    private bool CopyForward(Entry alert)
     {
         byte[] record = new byte[alert.Size];
         RandomAccess.Read(alert.Segment.Handle, record, alert.Offset);
         if (!TryWrite(record, out int offset))
         {
-            return;
+            return false;
         }
 
         int index = IndexOf(alert.Sequence);
         alert.Segment.Pending--;
         _head.Pending++;
         CollectionsMarshal.AsSpan(_entries)[index] = alert with { Segment = _head, Offset = offset };
+        return true;
     }
 
     /// <summary>Appends framed bytes to the open segment, starting a new one when it is full. A failed write is cut off again, logged, and reported as false.</summary>
