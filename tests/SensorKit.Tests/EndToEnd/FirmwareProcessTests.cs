@@ -38,6 +38,8 @@ public sealed class FirmwareProcessTests
             firmware = FirmwareProcess.Start(Arguments(port, outboxDir));
             await IndexOfAsync(probe, m => IsStatus(m, "online"), lostAt + 1, timeout, "status online after the restart");
             await probe.WaitForAsync(m => Sequence(m) > beforeRestart + 3, timeout, "windows after the restart", () => firmware.Output);
+            // What the first process left unacknowledged comes back as backfill: nothing is missing before the outage.
+            await Wait.UntilAsync(() => Contiguous(probe) > beforeRestart, timeout, "the first process's backlog", () => $"contiguous up to {Contiguous(probe)} of {beforeRestart}");
 
             // The broker goes down; the node fills its outbox and is killed in the middle of it.
             await mosquitto.StopAsync();
@@ -52,10 +54,10 @@ public sealed class FirmwareProcessTests
             await GrowsAsync(outboxDir, 10_000, timeout);
             await mosquitto.DisposeAsync();
             mosquitto = await MosquittoBroker.StartAsync(port: port, persistenceDirectory: db);
-            await probe.ReconnectAsync(TimeSpan.FromSeconds(10));
+            bool sessionKept = await probe.ReconnectAsync(TimeSpan.FromSeconds(10));
 
             long target = waitingAtKill.Max + 30;
-            await Wait.UntilAsync(() => Contiguous(probe) >= target, TimeSpan.FromSeconds(60), $"every sequence up to {target}", () => $"contiguous up to {Contiguous(probe)}; {firmware.Output}");
+            await Wait.UntilAsync(() => Contiguous(probe) >= target, TimeSpan.FromSeconds(60), $"every sequence up to {target}", () => $"contiguous up to {Contiguous(probe)}, missing {string.Join(",", Enumerable.Range(1, (int)target).Where(i => !probe.All.Select(Sequence).Contains(i)).Take(30))}; session kept {sessionKept}; waiting at kill {string.Join(",", waitingAtKill.Take(10))}; {firmware.Output}");
 
             // A clean stop (SIGTERM) says goodbye itself.
             int beforeStop = probe.All.Count;

@@ -51,8 +51,8 @@ internal sealed class MqttProbe : IAsyncDisposable
         return probe;
     }
 
-    /// <summary>Connects again after the broker came back, retrying until it listens; subscribes again unless the broker kept the session.</summary>
-    public async Task ReconnectAsync(TimeSpan timeout)
+    /// <summary>Connects again after the broker came back, retrying until it listens; subscribes again unless the broker kept the session. True when it did.</summary>
+    public async Task<bool> ReconnectAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
         while (true)
@@ -65,7 +65,7 @@ internal sealed class MqttProbe : IAsyncDisposable
                     await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(_filter, MqttQualityOfServiceLevel.AtLeastOnce).Build(), cts.Token);
                 }
 
-                return;
+                return result.IsSessionPresent;
             }
             catch (MQTTnet.Exceptions.MqttCommunicationException) when (!cts.IsCancellationRequested)
             {
