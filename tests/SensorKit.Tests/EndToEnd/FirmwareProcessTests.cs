@@ -15,7 +15,6 @@ public sealed class FirmwareProcessTests
     [Fact]
     public async Task A_killed_node_is_reported_lost_then_online_and_loses_nothing_when_killed_during_an_outage()
     {
-        Assert.SkipWhen(MosquittoBroker.Executable is null, "mosquitto is not installed; .ci/run installs it");
         TimeSpan timeout = TimeSpan.FromSeconds(30);
         string db = TestDirectories.Create("mosquitto-db");
         string outboxDir = TestDirectories.Create("outbox-k");
