@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SensorKit.Hosting;
 using SensorKit.Node.Configuration;
@@ -34,22 +35,30 @@ public static class NodeHost
         services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.Section).ValidateOnStart();
         services.AddOptions<MqttOptions>().BindConfiguration(MqttOptions.Section).ValidateOnStart();
         services.AddOptions<SimulationOptions>().BindConfiguration(SimulationOptions.Section).ValidateOnStart();
+        services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section).ValidateOnStart();
+        services.AddOptions<HomeAssistantOptions>().BindConfiguration(HomeAssistantOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<NodeOptions>, NodeOptionsValidator>();
         services.AddSingleton<IValidateOptions<MqttOptions>, MqttOptionsValidator>();
+        services.AddSingleton<IValidateOptions<OutboxOptions>, OutboxOptionsValidator>();
+        services.AddSingleton<IValidateOptions<HomeAssistantOptions>, HomeAssistantOptionsValidator>();
         services.AddSingleton<IValidateOptions<SimulationOptions>, SimulationOptionsValidator>();
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<II2cBusProvider, HardwareI2cBusProvider>();
         services.AddSingleton<SensorRegistry>();
-        services.TryAddSingleton<IOutbox>(_ => new MemoryOutbox());
-        services.AddSingleton(new SequenceCounter());
+        // Opened (and recovered) when first needed, before sampling starts; a folder it cannot write stops the node.
+        services.TryAddSingleton<IOutbox>(sp => DurableOutbox.Open(
+            sp.GetRequiredService<IOptions<OutboxOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<DurableOutbox>>()));
         services.AddSingleton<TelemetrySink>();
         services.AddSingleton<IAggregateSink>(sp => sp.GetRequiredService<TelemetrySink>());
         services.AddSingleton<NodeStatusSource>();
-        services.AddSingleton<SamplingService>();
-        services.AddHostedService(sp => sp.GetRequiredService<SamplingService>());
+        // The publisher is registered first so it stops last: sampling has stopped producing when it sends what is left.
         services.AddSingleton<MqttPublisher>();
         services.AddHostedService(sp => sp.GetRequiredService<MqttPublisher>());
+        services.AddSingleton<SamplingService>();
+        services.AddHostedService(sp => sp.GetRequiredService<SamplingService>());
         return services;
     }
 

@@ -17,6 +17,25 @@ public sealed record NodeStatusMessage
     public double? UptimeSeconds { get; init; }
     public GeoLocation? Location { get; init; }
     public IReadOnlyList<SensorStatus> Sensors { get; init; } = [];
+
+    /// <summary>The node's store-and-forward outbox; absent in a last will built before the node knew it.</summary>
+    public OutboxStatus? Outbox { get; init; }
+}
+
+/// <summary>How much the node holds back and what it lost (docs/protocol.md, "node status").</summary>
+public sealed record OutboxStatus
+{
+    /// <summary>Messages waiting for the broker's acknowledgement.</summary>
+    public required long Queued { get; init; }
+
+    /// <summary>Disk the outbox takes.</summary>
+    public required long Bytes { get; init; }
+
+    /// <summary>Messages dropped since the node started: the oldest telemetry when the outbox was full, or records past its age bound.</summary>
+    public required long Dropped { get; init; }
+
+    /// <summary>Torn or damaged records found (and cut off) when the node started.</summary>
+    public required long CorruptRecords { get; init; }
 }
 
 public enum NodeState

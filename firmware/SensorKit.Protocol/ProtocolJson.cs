@@ -118,6 +118,16 @@ public static class ProtocolJson
         }
 
         w.WriteEndArray();
+        if (m.Outbox is { } outbox)
+        {
+            w.WriteStartObject("outbox"u8);
+            w.WriteNumber("queued"u8, outbox.Queued);
+            w.WriteNumber("bytes"u8, outbox.Bytes);
+            w.WriteNumber("dropped"u8, outbox.Dropped);
+            w.WriteNumber("corruptRecords"u8, outbox.CorruptRecords);
+            w.WriteEndObject();
+        }
+
         w.WriteEndObject();
     }
 
@@ -271,6 +281,24 @@ public static class ProtocolJson
                 }
             }
 
+            OutboxStatus? outbox = null;
+            if (doc.RootElement.TryGetProperty("outbox", out JsonElement box))
+            {
+                var br = new FieldReader(box, "outbox.");
+                outbox = new OutboxStatus
+                {
+                    Queued = br.Int64("queued"),
+                    Bytes = br.Int64("bytes"),
+                    Dropped = br.Int64("dropped"),
+                    CorruptRecords = br.Int64("corruptRecords"),
+                };
+                if (br.Error is not null)
+                {
+                    error = br.Error;
+                    return false;
+                }
+            }
+
             var m = new NodeStatusMessage
             {
                 Site = r.Level("site"),
@@ -282,6 +310,7 @@ public static class ProtocolJson
                 UptimeSeconds = r.OptionalNumber("uptimeSeconds"),
                 Location = location,
                 Sensors = sensors,
+                Outbox = outbox,
             };
             if (r.Error is not null)
             {

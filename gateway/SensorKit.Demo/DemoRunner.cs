@@ -96,6 +96,11 @@ public static class DemoRunner
                 node.Dispose();
             }
 
+            if (Directory.Exists(OutboxRoot))
+            {
+                Directory.Delete(OutboxRoot, recursive: true);
+            }
+
             await view.FlushAsync();
             TelemetryIngest ingest = gateway.Services.GetRequiredService<TelemetryIngest>();
             await output.WriteLineAsync($"Stopped. Gateway accepted {ingest.Accepted} messages, rejected {ingest.Rejected}; {view.AlertsSeen} alert messages seen.");
@@ -104,6 +109,9 @@ public static class DemoRunner
 
         return 0;
     }
+
+    /// <summary>Where this demo run keeps its nodes' outboxes.</summary>
+    public static string OutboxRoot { get; } = Path.Combine(Path.GetTempPath(), "sensorkit-demo", Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
 
     public static IHost BuildGateway(DemoOptions options)
     {
@@ -158,6 +166,8 @@ public static class DemoRunner
         ["Node:Sensors:0:Interval"] = options.SampleInterval.ToString("c", CultureInfo.InvariantCulture),
         ["Mqtt:Broker"] = $"mqtt://127.0.0.1:{options.Port}",
         ["Mqtt:ReconnectMin"] = "00:00:00.200",
+        // Each node needs its own outbox; the demo's are thrown away when it stops.
+        ["Outbox:Directory"] = Path.Combine(OutboxRoot, n.Id),
         ["Simulation:Enabled"] = "true",
         ["Simulation:Scenario"] = n.Scenario,
         ["Simulation:Speed"] = (n.Speed * options.Speed / 720).ToString(CultureInfo.InvariantCulture),

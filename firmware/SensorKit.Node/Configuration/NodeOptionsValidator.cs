@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using SensorKit.Node.Pipeline;
+using SensorKit.Node.Publishing;
 using SensorKit.Node.Sensors;
 using SensorKit.Protocol;
 
@@ -138,35 +139,69 @@ public sealed class NodeOptionsValidator(IConfiguration configuration) : IValida
     }
 }
 
-/// <summary>Checks the "Mqtt" section at start.</summary>
+/// <summary>Checks the "Mqtt" section at start; files it names must exist, secrets are checked but never echoed.</summary>
 public sealed class MqttOptionsValidator : IValidateOptions<MqttOptions>
 {
     public ValidateOptionsResult Validate(string? name, MqttOptions o)
     {
         var errors = new List<string>();
         const string s = MqttOptions.Section;
-        if (o.ParseBroker() is null)
+        Uri? broker = o.ParseBroker();
+        bool hasPassword = !string.IsNullOrEmpty(o.PasswordFile) || !string.IsNullOrEmpty(o.PasswordEnvironmentVariable);
+        if (broker is null)
         {
             errors.Add($"{s}:Broker: '{o.Broker}' is not a broker URI like mqtt://127.0.0.1:1883 or mqtts://broker.example:8883");
         }
-
-        else if (string.IsNullOrEmpty(o.Username) && !IsLoopback(o.ParseBroker()!))
+        else if ((string.IsNullOrEmpty(o.Username) || !hasPassword) && !IsLoopback(broker))
         {
-            errors.Add($"{s}:Username: the broker {o.Broker} is not on this machine; set {s}:Username and {s}:PasswordFile (no anonymous publishing over a network). " +
+            errors.Add($"{s}:Username: the broker {o.Broker} is not on this machine; set {s}:Username and {s}:PasswordFile or {s}:PasswordEnvironmentVariable (no anonymous publishing over a network). " +
                 $"Put the user name in the configuration and the password alone in a root-owned file with mode 0600: on a Pi, " +
                 $"hardware/install.sh --mqtt-username NAME --mqtt-password-file FILE stores it so, and the service reads it through systemd LoadCredential " +
                 $"(by hand: Environment={s}__PasswordFile=/path/to/file, or --{s}:PasswordFile /path/to/file)");
         }
 
-        if (o.PasswordFile is not null && string.IsNullOrEmpty(o.Username))
+        if (hasPassword && string.IsNullOrEmpty(o.Username))
         {
-            errors.Add($"{s}:Username: required when {s}:PasswordFile is set");
+            errors.Add($"{s}:Username: required when a password is configured");
         }
 
-        if (!string.IsNullOrEmpty(o.PasswordFile) && !File.Exists(o.PasswordFile))
+        if (!string.IsNullOrEmpty(o.PasswordFile) && !string.IsNullOrEmpty(o.PasswordEnvironmentVariable))
+        {
+            errors.Add($"{s}:PasswordFile: set either {s}:PasswordFile or {s}:PasswordEnvironmentVariable, not both");
+        }
+        else if (!string.IsNullOrEmpty(o.PasswordFile) && !File.Exists(o.PasswordFile))
         {
             // Checked at start, so a typo shows up now and not as a failed connect later.
             errors.Add($"{s}:PasswordFile: '{o.PasswordFile}' does not exist or this user cannot see it");
+        }
+        else if (!string.IsNullOrEmpty(o.PasswordEnvironmentVariable) && string.IsNullOrEmpty(Environment.GetEnvironmentVariable(o.PasswordEnvironmentVariable)))
+        {
+            errors.Add($"{s}:PasswordEnvironmentVariable: the environment variable '{o.PasswordEnvironmentVariable}' is not set");
+        }
+
+        bool tls = broker?.Scheme == "mqtts";
+        if (!string.IsNullOrEmpty(o.CaFile))
+        {
+            if (!tls)
+            {
+                errors.Add($"{s}:CaFile: only used with an mqtts:// broker");
+            }
+            else if (BrokerTrust.LoadCaFile(o.CaFile, out string? caError) is null)
+            {
+                errors.Add($"{s}:CaFile: {caError}");
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(o.CertificateFingerprint))
+        {
+            if (!tls)
+            {
+                errors.Add($"{s}:CertificateFingerprint: only used with an mqtts:// broker");
+            }
+            else if (o.ParseFingerprint() is null)
+            {
+                errors.Add($"{s}:CertificateFingerprint: '{o.CertificateFingerprint}' is not a SHA-256 fingerprint (64 hex digits, colons allowed)");
+            }
         }
 
         if (o.KeepAlive <= TimeSpan.Zero)
@@ -179,11 +214,65 @@ public sealed class MqttOptionsValidator : IValidateOptions<MqttOptions>
             errors.Add($"{s}:ReconnectMin: must be positive and not above {s}:ReconnectMax");
         }
 
+        if (o.TelemetryExpiry < TimeSpan.Zero || o.TelemetryExpiry.TotalSeconds > uint.MaxValue)
+        {
+            errors.Add($"{s}:TelemetryExpiry: {o.TelemetryExpiry} must be zero (never) or a positive time");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
     private static bool IsLoopback(Uri broker) =>
         broker.IsLoopback || (System.Net.IPAddress.TryParse(broker.Host.Trim('[', ']'), out var ip) && System.Net.IPAddress.IsLoopback(ip));
+}
+
+/// <summary>Checks the "Outbox" section at start. Whether its folder can be written is checked when it is opened.</summary>
+public sealed class OutboxOptionsValidator : IValidateOptions<OutboxOptions>
+{
+    public ValidateOptionsResult Validate(string? name, OutboxOptions o)
+    {
+        var errors = new List<string>();
+        const string s = OutboxOptions.Section;
+        if (o.SegmentBytes < 4096)
+        {
+            errors.Add($"{s}:SegmentBytes: {o.SegmentBytes} must be at least 4096");
+        }
+        else if (o.MaxBytes < 4 * o.SegmentBytes)
+        {
+            errors.Add($"{s}:MaxBytes: {o.MaxBytes} must be at least 4 x {s}:SegmentBytes ({4 * o.SegmentBytes}), so dropping the oldest segment frees a small part");
+        }
+
+        if (o.MaxAge <= TimeSpan.Zero)
+        {
+            errors.Add($"{s}:MaxAge: {o.MaxAge} must be positive");
+        }
+
+        if (!Enum.IsDefined(o.Fsync))
+        {
+            errors.Add($"{s}:Fsync: must be EveryRecord, Interval or OperatingSystem");
+        }
+
+        if (o.FsyncInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"{s}:FsyncInterval: {o.FsyncInterval} must be positive");
+        }
+
+        if (!(o.ReplayRate > 0) || double.IsInfinity(o.ReplayRate))
+        {
+            errors.Add($"{s}:ReplayRate: {o.ReplayRate} must be a positive number of records per second");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+/// <summary>Checks the "HomeAssistant" section at start.</summary>
+public sealed class HomeAssistantOptionsValidator : IValidateOptions<HomeAssistantOptions>
+{
+    public ValidateOptionsResult Validate(string? name, HomeAssistantOptions o) =>
+        !o.Enabled || o.DiscoveryPrefix.Split('/').All(level => Topics.IsValidLevel(level))
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail($"{HomeAssistantOptions.Section}:DiscoveryPrefix: '{o.DiscoveryPrefix}' must be topic levels of a-z, A-Z, 0-9, '-' or '_'");
 }
 
 /// <summary>Checks the "Simulation" section at start.</summary>

@@ -5,8 +5,8 @@ using SensorKit.Protocol;
 
 namespace SensorKit.Node.Publishing;
 
-/// <summary>Builds the node status message from configuration and the sensors' current health.</summary>
-public sealed class NodeStatusSource(IOptions<NodeOptions> options, SensorRegistry sensors, TimeProvider time)
+/// <summary>Builds the node status message from configuration, the sensors' current health and the outbox's figures.</summary>
+public sealed class NodeStatusSource(IOptions<NodeOptions> options, SensorRegistry sensors, IOutbox outbox, TimeProvider time)
 {
     private readonly NodeOptions _node = options.Value;
     private readonly DateTimeOffset _started = time.GetUtcNow();
@@ -19,6 +19,7 @@ public sealed class NodeStatusSource(IOptions<NodeOptions> options, SensorRegist
     public NodeStatusMessage Build(NodeState state)
     {
         DateTimeOffset now = time.GetUtcNow();
+        OutboxFigures figures = outbox.Figures;
         return new NodeStatusMessage
         {
             Site = _node.Site,
@@ -30,6 +31,13 @@ public sealed class NodeStatusSource(IOptions<NodeOptions> options, SensorRegist
             UptimeSeconds = (now - _started).TotalSeconds,
             Location = new GeoLocation(_node.Location.Latitude, _node.Location.Longitude, _node.Location.Altitude),
             Sensors = sensors.Slots.Select(s => s.Snapshot()).ToArray(),
+            Outbox = new OutboxStatus
+            {
+                Queued = figures.Queued,
+                Bytes = figures.Bytes,
+                Dropped = figures.Dropped,
+                CorruptRecords = figures.CorruptRecords,
+            },
         };
     }
 }

@@ -1,153 +1,51 @@
 namespace SensorKit.Node.Publishing;
 
 /// <summary>What a message is; decides what may be dropped when the outbox is full.</summary>
-public enum OutboxKind
+public enum OutboxKind : byte
 {
-    Telemetry,
-    Alert,
+    Telemetry = 1,
+
+    /// <summary>Never dropped to make room for telemetry, and sent before any queued telemetry.</summary>
+    Alert = 2,
 }
 
-/// <summary>A message waiting for the broker's PUBACK.</summary>
-public sealed record OutboxMessage(OutboxKind Kind, long Sequence, string Topic, byte[] Payload, bool Retain);
+/// <summary>A message waiting for the broker's PUBACK, read back from the outbox.</summary>
+public sealed record OutboxRecord(OutboxKind Kind, long Sequence, string Topic, byte[] Payload, bool Retain, DateTimeOffset Produced);
+
+/// <summary>The outbox's figures for the node status.</summary>
+/// <param name="Queued">Records waiting for the broker's PUBACK.</param>
+/// <param name="Bytes">Disk the outbox takes.</param>
+/// <param name="Dropped">Records dropped since start: oldest telemetry when full, anything older than the age bound, or a record the disk refused.</param>
+/// <param name="CorruptRecords">Torn or damaged records found and cut off at start.</param>
+public readonly record struct OutboxFigures(int Queued, long Bytes, long Dropped, long CorruptRecords);
+
+/// <summary>Serialises a record's payload once its sequence number is known; the memory must stay valid until the call returns.</summary>
+public delegate ReadOnlyMemory<byte> OutboxPayload<TState>(long sequence, in TState state);
 
 /// <summary>
-/// Holds produced messages until the broker has acknowledged them. The publisher takes the oldest,
-/// publishes it at QoS 1 and removes it only after PUBACK, so an outage delays data but loses none
-/// that fits within the bound.
+/// Holds produced messages until the broker has acknowledged them. A message counts as produced
+/// once the outbox has taken it; it leaves only after the broker's PUBACK (or when a bound drops it,
+/// which is counted). Sequence numbers are per node and increase across restarts.
 /// </summary>
 public interface IOutbox
 {
-    int Count { get; }
+    OutboxFigures Figures { get; }
 
-    /// <summary>Telemetry dropped to stay within the bound since start.</summary>
-    long Dropped { get; }
+    /// <summary>The sequence number the next appended record will get.</summary>
+    long NextSequence { get; }
 
-    void Enqueue(OutboxMessage message);
+    /// <summary>
+    /// Assigns the next sequence number, has <paramref name="payload"/> serialise the message with it,
+    /// and stores it. False when it could not be stored (counted in <see cref="OutboxFigures.Dropped"/>).
+    /// </summary>
+    bool TryAppend<TState>(OutboxKind kind, string topic, bool retain, in TState state, OutboxPayload<TState> payload, out long sequence);
 
-    bool TryPeek(out OutboxMessage message);
+    /// <summary>The oldest waiting record of <paramref name="kind"/> with a sequence in [<paramref name="from"/>, <paramref name="below"/>).</summary>
+    bool TryPeek(OutboxKind kind, long from, long below, out OutboxRecord record);
 
-    /// <summary>Removes <paramref name="message"/> after it was acknowledged.</summary>
-    void Acknowledge(OutboxMessage message);
+    /// <summary>Removes a record after its PUBACK (or after the broker refused it for good).</summary>
+    void Acknowledge(long sequence);
 
-    /// <summary>Completes when the outbox holds at least one message.</summary>
-    ValueTask WaitAsync(CancellationToken ct);
-}
-
-/// <summary>
-/// A bounded in-memory outbox. When full it drops the oldest telemetry first and counts it;
-/// alerts are never dropped for telemetry.
-/// </summary>
-public sealed class MemoryOutbox(int capacity = 10_000) : IOutbox
-{
-    private readonly LinkedList<OutboxMessage> _queue = new();
-    private readonly Lock _lock = new();
-    private TaskCompletionSource _available = NewSignal();
-    private long _dropped;
-
-    public int Count
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _queue.Count;
-            }
-        }
-    }
-
-    public long Dropped => Interlocked.Read(ref _dropped);
-
-    public void Enqueue(OutboxMessage message)
-    {
-        TaskCompletionSource signal;
-        lock (_lock)
-        {
-            if (_queue.Count >= capacity)
-            {
-                LinkedListNode<OutboxMessage>? oldestTelemetry = _queue.First;
-                while (oldestTelemetry is not null && oldestTelemetry.Value.Kind != OutboxKind.Telemetry)
-                {
-                    oldestTelemetry = oldestTelemetry.Next;
-                }
-
-                if (oldestTelemetry is not null)
-                {
-                    _queue.Remove(oldestTelemetry);
-                    Interlocked.Increment(ref _dropped);
-                }
-                else if (message.Kind == OutboxKind.Telemetry)
-                {
-                    Interlocked.Increment(ref _dropped);
-                    return;
-                }
-            }
-
-            // Alerts overtake queued telemetry.
-            if (message.Kind == OutboxKind.Alert)
-            {
-                LinkedListNode<OutboxMessage>? firstTelemetry = _queue.First;
-                while (firstTelemetry is not null && firstTelemetry.Value.Kind != OutboxKind.Telemetry)
-                {
-                    firstTelemetry = firstTelemetry.Next;
-                }
-
-                if (firstTelemetry is null)
-                {
-                    _queue.AddLast(message);
-                }
-                else
-                {
-                    _queue.AddBefore(firstTelemetry, message);
-                }
-            }
-            else
-            {
-                _queue.AddLast(message);
-            }
-
-            signal = _available;
-        }
-
-        signal.TrySetResult();
-    }
-
-    public bool TryPeek(out OutboxMessage message)
-    {
-        lock (_lock)
-        {
-            message = _queue.First?.Value!;
-            return _queue.Count > 0;
-        }
-    }
-
-    public void Acknowledge(OutboxMessage message)
-    {
-        lock (_lock)
-        {
-            _queue.Remove(message);
-        }
-    }
-
-    public async ValueTask WaitAsync(CancellationToken ct)
-    {
-        Task wait;
-        lock (_lock)
-        {
-            if (_queue.Count > 0)
-            {
-                return;
-            }
-
-            if (_available.Task.IsCompleted)
-            {
-                _available = NewSignal();
-            }
-
-            wait = _available.Task;
-        }
-
-        await wait.WaitAsync(ct);
-    }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Completes once a record with a sequence at or above <paramref name="sequence"/> has been appended.</summary>
+    ValueTask WaitForAppendAsync(long sequence, CancellationToken ct);
 }

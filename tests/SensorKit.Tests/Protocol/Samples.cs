@@ -46,6 +46,7 @@ internal static class Samples
         [
             new SensorStatus { Id = "bme280", Type = "bme280", Bus = 1, Address = 0x76, Health = SensorHealth.Degraded, ConsecutiveFailures = 2, LastError = "IOException: no acknowledge" },
         ],
+        Outbox = new OutboxStatus { Queued = 12, Bytes = 5120, Dropped = 3, CorruptRecords = 1 },
     };
 
     public static AlertMessage Alert() => new()

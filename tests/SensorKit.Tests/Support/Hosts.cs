@@ -55,6 +55,7 @@ internal static class Hosts
         ["Mqtt:Broker"] = $"mqtt://127.0.0.1:{port}",
         ["Mqtt:ReconnectMin"] = "00:00:00.100",
         ["Mqtt:ReconnectMax"] = "00:00:01",
+        ["Outbox:Directory"] = TestDirectories.Create($"outbox-{id}"),
         ["Simulation:Enabled"] = "true",
         ["Simulation:Scenario"] = scenario,
         ["Simulation:Speed"] = "1",

@@ -24,16 +24,21 @@ internal sealed class MosquittoBroker : IAsyncDisposable
     public static string? Executable =>
         new[] { "/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto" }.FirstOrDefault(File.Exists);
 
-    public static async Task<MosquittoBroker> StartAsync(string extraConfig = "")
+    /// <param name="port">A port to reuse (a restart after an outage); a free one when null.</param>
+    /// <param name="persistenceDirectory">When set, Mosquitto keeps sessions, subscriptions and queued messages there across a clean stop.</param>
+    public static async Task<MosquittoBroker> StartAsync(string extraConfig = "", int? port = null, string? persistenceDirectory = null)
     {
         string exe = Executable ?? throw new InvalidOperationException("mosquitto is not installed; .ci/run installs it (apt-get install mosquitto)");
-        int port = FreePort.Get();
+        int listenOn = port ?? FreePort.Get();
         string dir = Directory.CreateTempSubdirectory("sensorkit-mosquitto-").FullName;
         string conf = Path.Combine(dir, "mosquitto.conf");
+        string persistence = persistenceDirectory is null
+            ? "persistence false"
+            : $"persistence true\npersistence_location {persistenceDirectory}/\nautosave_interval 0";
         await File.WriteAllTextAsync(conf, $"""
-            listener {port} 127.0.0.1
+            listener {listenOn} 127.0.0.1
             allow_anonymous true
-            persistence false
+            {persistence}
             set_tcp_nodelay true
             log_dest stderr
             {extraConfig}
@@ -47,7 +52,7 @@ internal sealed class MosquittoBroker : IAsyncDisposable
         Process process = Process.Start(psi) ?? throw new InvalidOperationException("mosquitto did not start");
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
-        var broker = new MosquittoBroker(process, dir, port);
+        var broker = new MosquittoBroker(process, dir, listenOn);
         await broker.WaitListeningAsync(TimeSpan.FromSeconds(10));
         return broker;
     }
@@ -74,6 +79,23 @@ internal sealed class MosquittoBroker : IAsyncDisposable
                 await Task.Delay(50);
             }
         }
+    }
+
+    /// <summary>A clean stop by PID (SIGTERM): Mosquitto saves its persistence file and exits.</summary>
+    public async Task StopAsync()
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
+        using (Process kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await _process.WaitForExitAsync(timeout.Token);
     }
 
     public async ValueTask DisposeAsync()

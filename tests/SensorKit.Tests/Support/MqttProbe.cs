@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Threading.Channels;
 using MQTTnet;
 using MQTTnet.Protocol;
@@ -11,13 +12,19 @@ internal sealed class MqttProbe : IAsyncDisposable
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
     private readonly List<Received> _all = [];
     private readonly Channel<Received> _arrivals = Channel.CreateUnbounded<Received>();
+    private MqttClientOptions _options = null!;
+    private string _filter = null!;
 
     public sealed record Received(string Topic, byte[] Payload, bool Retain)
     {
         public string Text => System.Text.Encoding.UTF8.GetString(Payload);
+
+        /// <summary>When it arrived (<see cref="Stopwatch"/> ticks).</summary>
+        public long At { get; init; } = Stopwatch.GetTimestamp();
     }
 
-    public static async Task<MqttProbe> StartAsync(int port, string filter = "sensorkit/#")
+    /// <param name="persistentClientId">When set, the probe keeps an MQTT 5 session on the broker, so messages published while it is away wait for it.</param>
+    public static async Task<MqttProbe> StartAsync(int port, string filter = "sensorkit/#", string? persistentClientId = null)
     {
         var probe = new MqttProbe();
         probe._client.ApplicationMessageReceivedAsync += e =>
@@ -31,9 +38,41 @@ internal sealed class MqttProbe : IAsyncDisposable
             probe._arrivals.Writer.TryWrite(r);
             return Task.CompletedTask;
         };
-        await probe._client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId($"probe-{Guid.NewGuid():N}").Build());
+        var options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId(persistentClientId ?? $"probe-{Guid.NewGuid():N}");
+        if (persistentClientId is not null)
+        {
+            options.WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).WithCleanStart(false).WithSessionExpiryInterval(3600);
+        }
+
+        probe._options = options.Build();
+        probe._filter = filter;
+        await probe._client.ConnectAsync(probe._options);
         await probe._client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build());
         return probe;
+    }
+
+    /// <summary>Connects again after the broker came back, retrying until it listens; subscribes again unless the broker kept the session. True when it did.</summary>
+    public async Task<bool> ReconnectAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        while (true)
+        {
+            try
+            {
+                MqttClientConnectResult result = await _client.ConnectAsync(_options, cts.Token);
+                if (!result.IsSessionPresent)
+                {
+                    await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(_filter, MqttQualityOfServiceLevel.AtLeastOnce).Build(), cts.Token);
+                }
+
+                return result.IsSessionPresent;
+            }
+            catch (MQTTnet.Exceptions.MqttCommunicationException) when (!cts.IsCancellationRequested)
+            {
+                // Not listening yet: try again shortly.
+                await Task.Delay(50, cts.Token);
+            }
+        }
     }
 
     public IReadOnlyList<Received> All
@@ -48,7 +87,7 @@ internal sealed class MqttProbe : IAsyncDisposable
     }
 
     /// <summary>Waits for the first message (from now on or already received) that matches; fails after <paramref name="timeout"/>.</summary>
-    public async Task<Received> WaitForAsync(Func<Received, bool> match, TimeSpan timeout, string what)
+    public async Task<Received> WaitForAsync(Func<Received, bool> match, TimeSpan timeout, string what, Func<string>? state = null)
     {
         lock (_all)
         {
@@ -73,7 +112,7 @@ internal sealed class MqttProbe : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"no {what} within {timeout.TotalSeconds} s; received {All.Count} messages: {string.Join(", ", All.Select(m => m.Topic).Distinct().Take(20))}");
+            throw new TimeoutException($"no {what} within {timeout.TotalSeconds} s; received {All.Count} messages: {string.Join(", ", All.Select(m => m.Topic).Distinct().Take(20))}{(state is null ? string.Empty : $"; {state()}")}");
         }
     }
 
