@@ -163,7 +163,11 @@ public sealed partial class HardwareDocsTests
 
         // The password never sits in these files: the service unit passes Mqtt__PasswordFile (LoadCredential).
         string password = Path.GetTempFileName();
-        mqtt.PasswordFile ??= password;
+        if (!string.IsNullOrEmpty(mqtt.Username))
+        {
+            mqtt.PasswordFile ??= password;
+        }
+
         ValidateOptionsResult n = new NodeOptionsValidator(config).Validate(null, node);
         ValidateOptionsResult m = new MqttOptionsValidator().Validate(null, mqtt);
         File.Delete(password);
