@@ -134,6 +134,15 @@ public static class ProtocolJson
         w.WriteString("time"u8, m.Time.UtcDateTime);
         w.WriteString("raisedAt"u8, m.RaisedAt.UtcDateTime);
         w.WriteNumber("revision"u8, m.Revision);
+        w.WriteString("status"u8, m.Status);
+        w.WriteString("measure"u8, m.Measure);
+        w.WriteNumber("quorum"u8, m.Quorum);
+        w.WriteNumber("nodesReporting"u8, m.NodesReporting);
+        if (m.CapIdentifier is not null)
+        {
+            w.WriteString("capIdentifier"u8, m.CapIdentifier);
+        }
+
         w.WriteEndObject();
     }
 
@@ -312,6 +321,11 @@ public static class ProtocolJson
                 Time = r.Time("time"),
                 RaisedAt = r.Time("raisedAt"),
                 Revision = r.Int32("revision"),
+                Status = r.OptionalString("status") ?? "Actual",
+                Measure = r.OptionalString("measure") ?? "value",
+                Quorum = r.OptionalInt32("quorum") ?? 1,
+                NodesReporting = r.OptionalInt32("nodesReporting") ?? 1,
+                CapIdentifier = r.OptionalString("capIdentifier"),
             };
             if (r.Error is not null)
             {
@@ -345,6 +359,7 @@ public static class ProtocolJson
         AlertState.Raised => "raised",
         AlertState.Updated => "updated",
         AlertState.Cleared => "cleared",
+        AlertState.Cancelled => "cancelled",
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 
@@ -519,6 +534,23 @@ public static class ProtocolJson
             }
 
             return e?.GetInt32() ?? 0;
+        }
+
+        public int? OptionalInt32(string field)
+        {
+            JsonElement? e = Get(field, JsonValueKind.Number, "an integer", optional: true);
+            if (e is not { } v)
+            {
+                return null;
+            }
+
+            if (!v.TryGetInt32(out int n))
+            {
+                Fail(field, "expected a 32-bit integer");
+                return null;
+            }
+
+            return n;
         }
 
         public bool Bool(string field) => Get(field, JsonValueKind.True, "true or false")?.GetBoolean() ?? false;

@@ -35,8 +35,9 @@ public sealed partial class GatewayConnection(
     {
         _client.ApplicationMessageReceivedAsync += e =>
         {
+            long received = System.Diagnostics.Stopwatch.GetTimestamp();
             System.Buffers.ReadOnlySequence<byte> payload = e.ApplicationMessage.Payload;
-            ingest.Handle(e.ApplicationMessage.Topic, payload.IsSingleSegment ? payload.FirstSpan : System.Buffers.BuffersExtensions.ToArray(payload));
+            ingest.Handle(e.ApplicationMessage.Topic, payload.IsSingleSegment ? payload.FirstSpan : System.Buffers.BuffersExtensions.ToArray(payload), received);
             return Task.CompletedTask;
         };
 
@@ -92,10 +93,11 @@ public sealed partial class GatewayConnection(
                 continue;
             }
 
-            while (_client.IsConnected && alerts.Outgoing.TryPeek(out MqttApplicationMessage? message))
+            while (_client.IsConnected && alerts.Outgoing.TryPeek(out OutgoingAlert? message))
             {
-                await _client.PublishAsync(message, ct);
+                await _client.PublishAsync(message.Message, ct);
                 alerts.Outgoing.TryRead(out _);
+                alerts.OnSent(message);
             }
         }
     }
