@@ -65,7 +65,7 @@ internal abstract class AlertDefinition
 
     public abstract GradeInfo Describe(Grade grade);
 
-    public abstract string Event(string language);
+    public abstract string Event(Grade grade, string language);
 
     public abstract string Headline(Grade grade, string language, AlertEvidence evidence);
 

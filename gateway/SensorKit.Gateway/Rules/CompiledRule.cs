@@ -81,8 +81,9 @@ internal sealed class CompiledRule : AlertDefinition
         return new GradeInfo(stage.Severity, stage.Certainty, stage.Urgency, stage.ResponseTypes);
     }
 
-    public override string Event(string language) =>
-        Text(_options.Text, language)?.Event
+    public override string Event(Grade grade, string language) =>
+        Text(Stages[Math.Clamp(grade.Level, 1, Stages.Count) - 1].Text, language)?.Event
+        ?? Text(_options.Text, language)?.Event
         ?? (IsGerman(language) ? $"Warnung {AlertText.QuantityLabel(Primary.Quantity, true)}" : $"{AlertText.QuantityLabel(Primary.Quantity, false)} warning");
 
     public override string Headline(Grade grade, string language, AlertEvidence evidence)

@@ -31,7 +31,7 @@ internal sealed class NodeOfflineDefinition : OperatorDefinition
 
     public override string Id => NodeOfflineOptions.RuleId;
 
-    public override string Event(string language) => IsGerman(language) ? "Ausfall Messknoten" : "Sensor node outage";
+    public override string Event(Grade grade, string language) => IsGerman(language) ? "Ausfall Messknoten" : "Sensor node outage";
 
     public override string Headline(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
         ? $"Messknoten {Node(evidence)} sendet keine Daten"
@@ -66,7 +66,7 @@ internal sealed class SensorFailedDefinition : OperatorDefinition
 
     public override string Id => SensorFailedOptions.RuleId;
 
-    public override string Event(string language) => IsGerman(language) ? "Sensorausfall" : "Sensor failure";
+    public override string Event(Grade grade, string language) => IsGerman(language) ? "Sensorausfall" : "Sensor failure";
 
     public override string Headline(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
         ? $"Sensorausfall an Messknoten {Node(evidence)}"
@@ -88,7 +88,7 @@ internal sealed class StaleDataDefinition : OperatorDefinition
 
     public override string Id => StaleDataOptions.RuleId;
 
-    public override string Event(string language) => IsGerman(language) ? "Veraltete Messwerte" : "Stale readings";
+    public override string Event(Grade grade, string language) => IsGerman(language) ? "Veraltete Messwerte" : "Stale readings";
 
     public override string Headline(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
         ? $"Veraltete Messwerte von Messknoten {Node(evidence)}"
@@ -116,7 +116,7 @@ internal sealed class RetiredDefinition(string id, AlertAudience audience) : Ale
 
     public override GradeInfo Describe(Grade grade) => new(CapSeverity.Unknown, CapCertainty.Unknown, CapUrgency.Unknown, [CapResponseType.None]);
 
-    public override string Event(string language) => IsGerman(language) ? "SensorKit-Warnung" : "SensorKit alert";
+    public override string Event(Grade grade, string language) => IsGerman(language) ? "SensorKit-Warnung" : "SensorKit alert";
 
     public override string Headline(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
         ? $"Warnung der Regel {id}"

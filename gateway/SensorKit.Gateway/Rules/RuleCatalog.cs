@@ -79,8 +79,8 @@ public sealed class RuleCatalog
 
                 foreach ((string rule, RuleOverrideOptions o) in overrides)
                 {
-                    // The configuration's own override of the same rule and site wins over the pack's.
-                    mine.TryAdd(rule, o);
+                    // Keys the configuration sets for the same rule and site win over the pack's.
+                    mine[rule] = mine.TryGetValue(rule, out RuleOverrideOptions? own) ? RuleOverrideOptions.Merge(o, own) : o;
                 }
             }
         }

@@ -803,8 +803,9 @@ public sealed partial class RuleEngine
                 }
             }
 
-            // Every further condition must hold on some sensor of the node.
-            for (int i = 0; level > 0 && i < Also.Length; i++)
+            // Every further condition must hold on some sensor of the node to raise; once raised, the primary
+            // condition alone decides when it ends (a temperature rise with smoke is over long before the smoke).
+            for (int i = 0; level > 0 && Level == 0 && i < Also.Length; i++)
             {
                 bool holds = false;
                 foreach (ConditionState s in Also[i].Values)

@@ -282,6 +282,28 @@ public sealed class RuleOverrideOptions
     public int? Quorum { get; set; }
 
     public List<StageOptions>? Stages { get; set; }
+
+    /// <summary>The keys of <paramref name="over"/> where set, else those of <paramref name="under"/>.</summary>
+    internal static RuleOverrideOptions Merge(RuleOverrideOptions under, RuleOverrideOptions over) => new()
+    {
+        Enabled = over.Enabled ?? under.Enabled,
+        Sensor = over.Sensor ?? under.Sensor,
+        Above = over.Above ?? (over.Below is null ? under.Above : null),
+        Below = over.Below ?? (over.Above is null ? under.Below : null),
+        Rise = over.Rise ?? (over.Fall is null ? under.Rise : null),
+        Fall = over.Fall ?? (over.Rise is null ? under.Fall : null),
+        Window = over.Window ?? under.Window,
+        DropPercent = over.DropPercent ?? (over.RisePercent is null ? under.DropPercent : null),
+        RisePercent = over.RisePercent ?? (over.DropPercent is null ? under.RisePercent : null),
+        Baseline = over.Baseline ?? under.Baseline,
+        Hysteresis = over.Hysteresis ?? under.Hysteresis,
+        Hold = over.Hold ?? under.Hold,
+        Severity = over.Severity ?? under.Severity,
+        Headline = over.Headline ?? under.Headline,
+        RadiusKm = over.RadiusKm ?? under.RadiusKm,
+        Quorum = over.Quorum ?? under.Quorum,
+        Stages = over.Stages ?? under.Stages,
+    };
 }
 
 /// <summary>Technical alerts for the people running the network (audience operator), kept apart from hazards.</summary>

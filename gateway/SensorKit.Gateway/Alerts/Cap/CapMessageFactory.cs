@@ -124,7 +124,7 @@ internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, No
         {
             Language = language,
             Categories = [def.Category],
-            Event = def.Event(language),
+            Event = def.Event(step.Grade, language),
             ResponseTypes = step.State switch
             {
                 AlertState.Cleared => [CapResponseType.AllClear],
