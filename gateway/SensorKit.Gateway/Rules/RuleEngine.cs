@@ -149,8 +149,7 @@ public sealed partial class RuleEngine
             channel.LastReceived = now;
             channel.Heard = true;
             channel.FlaggedStale = (m.Flags & QualityFlags.Stale) != 0;
-            node.LastSeen = now;
-            node.Heard = true;
+            Heard(node, now);
             EvaluateOperator(node, now, receivedTimestamp);
 
             // Values a sensor could not have measured, or did not measure afresh, never reach hazard rules.
@@ -180,10 +179,14 @@ public sealed partial class RuleEngine
             }
 
             NodeWatch node = Watch(status.Site, status.Node, now);
+            if (node.State != NodeState.Online && status.State == NodeState.Online)
+            {
+                node.AliveSince = now;
+            }
+
             node.State = status.State;
             node.Status = status;
-            node.LastSeen = now;
-            node.Heard = true;
+            Heard(node, now);
             if (status.Sensors.Count > 0)
             {
                 // Sensors gone from the node's configuration are no longer watched.
@@ -271,6 +274,18 @@ public sealed partial class RuleEngine
 
             return done;
         }
+    }
+
+    private void Heard(NodeWatch node, DateTimeOffset now)
+    {
+        // Back after an outage: its channels' silence counts from now, not from before it went away.
+        if (now - node.LastSeen >= _catalog.Operator.NodeOffline.Heartbeat)
+        {
+            node.AliveSince = now;
+        }
+
+        node.LastSeen = now;
+        node.Heard = true;
     }
 
     private void EvaluateHazards(in TelemetryMessage m, DateTimeOffset now, long received)
@@ -569,8 +584,10 @@ public sealed partial class RuleEngine
 
                 TimeSpan limit = Max(o.StaleData.After, 3 * c.Window);
                 bool failed = node.Sensors.TryGetValue(c.Sensor, out SensorWatch? sensor) && sensor.Last?.Health == SensorHealth.Failed;
+
+                // Stale means silent while the node itself talks; a silent node is the heartbeat's business.
                 bool alive = now - node.LastSeen < limit;
-                bool silent = now - c.LastReceived >= limit && alive;
+                bool silent = alive && now - Max(c.LastReceived, node.AliveSince) >= limit;
                 bool stale = node.State == NodeState.Online && !failed && (c.FlaggedStale || silent);
                 changed |= c.Stale.Evaluate(stale ? 1 : 0, now) != Transition.None;
             }
@@ -714,7 +731,7 @@ public sealed partial class RuleEngine
         if (!_nodes.TryGetValue((site, node), out NodeWatch? w))
         {
             // A node the gateway (re)learns about gets a full heartbeat before it can count as silent.
-            w = new NodeWatch(site, node) { LastSeen = now };
+            w = new NodeWatch(site, node) { LastSeen = now, AliveSince = now };
             _nodes.Add((site, node), w);
         }
 
@@ -752,6 +769,8 @@ public sealed partial class RuleEngine
     };
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Alert {AlertId}: rule '{Rule}' is no longer configured; the alert is withdrawn")]
     private partial void LogRetired(string alertId, string rule);
@@ -885,6 +904,9 @@ public sealed partial class RuleEngine
 
         /// <summary>False until the node is heard from after a gateway start.</summary>
         public bool Heard { get; set; }
+
+        /// <summary>Since when the node has been talking without an outage (gateway time).</summary>
+        public DateTimeOffset AliveSince { get; set; }
 
         public ThresholdState? Offline { get; set; }
 
