@@ -404,6 +404,12 @@ public sealed partial class RuleEngine
         }
 
         subject.Reported.Add(node);
+        if (subject.FlushedWindow == DateTimeOffset.MinValue)
+        {
+            // The first window of an area: who else belongs to it shows only now, so it waits the settle time.
+            return;
+        }
+
         foreach (RuleNode rn in subject.Nodes.Values)
         {
             bool expected = rn.LastWindow >= subject.FlushedWindow && _nodes.TryGetValue((rn.Site, rn.Node), out NodeWatch? w) && w.State == NodeState.Online;
@@ -666,6 +672,10 @@ public sealed partial class RuleEngine
         foreach (RuleNode rn in _ruleNodes.Values)
         {
             rn.Recompute();
+            if (rn.LastWindow > rn.Subject.FlushedWindow)
+            {
+                rn.Subject.FlushedWindow = rn.LastWindow;
+            }
         }
     }
 

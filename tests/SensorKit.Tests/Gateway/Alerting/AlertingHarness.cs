@@ -28,6 +28,8 @@ internal sealed class AlertingHarness : IDisposable
     private readonly Dictionary<string, long> _seq = new(StringComparer.Ordinal);
     private readonly PayloadBuffer _buffer = new();
     private readonly bool _ownsDirectory;
+    private bool _keep;
+    private bool _disposed;
 
     private AlertingHarness(string stateDirectory, bool ownsDirectory, string rulesJson, Dictionary<string, string?>? config, DateTimeOffset start)
     {
@@ -106,7 +108,7 @@ internal sealed class AlertingHarness : IDisposable
         DrainIfAuto();
     }
 
-    public void Status(string site, string node, NodeState state = NodeState.Online, double lat = 50.94, double lon = 6.96, params (string Id, SensorHealth Health)[] sensors)
+    public void Status(string site, string node, NodeState state = NodeState.Online, double lat = 50.94, double lon = 6.96, bool located = true, params (string Id, SensorHealth Health)[] sensors)
     {
         var status = new NodeStatusMessage
         {
@@ -115,7 +117,7 @@ internal sealed class AlertingHarness : IDisposable
             State = state,
             Time = Clock.GetUtcNow(),
             Firmware = "0.1.0",
-            Location = new GeoLocation(lat, lon, 50),
+            Location = located ? new GeoLocation(lat, lon, 50) : null,
             Sensors = sensors.Length == 0
                 ? [new SensorStatus { Id = "bme280", Type = "bme280", Bus = 1, Address = 0x76, Health = SensorHealth.Ok }]
                 : [.. sensors.Select(s => new SensorStatus { Id = s.Id, Type = "bme280", Bus = 1, Address = 0x76, Health = s.Health, ConsecutiveFailures = s.Health == SensorHealth.Failed ? 5 : 0, LastError = s.Health == SensorHealth.Ok ? null : "IOException: no acknowledge" })],
@@ -217,11 +219,31 @@ internal sealed class AlertingHarness : IDisposable
         Assert.Equal(0, Lifecycle.StoreFailures);
     }
 
+    /// <summary>A clean stop: rule state written, as the gateway does when it stops. The state folder stays.</summary>
+    public void Shutdown()
+    {
+        Engine.Flush();
+        Crash();
+    }
+
+    /// <summary>Gone without a word, as in a power cut: nothing written beyond the last alert step. The state folder stays.</summary>
+    public void Crash()
+    {
+        _keep = true;
+        Dispose();
+    }
+
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         _buffer.Dispose();
         _host.Dispose();
-        if (_ownsDirectory)
+        if (_ownsDirectory && !_keep)
         {
             Hosts.DeleteQuietly(StateDirectory);
         }
