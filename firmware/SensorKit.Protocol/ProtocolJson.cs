@@ -431,6 +431,13 @@ public static class ProtocolJson
             return false;
         }
 
+        // The JSON reader checks structure, not the UTF-8 inside strings: reading such a string later would throw.
+        if (!System.Text.Unicode.Utf8.IsValid(utf8))
+        {
+            error = "payload is not valid UTF-8";
+            return false;
+        }
+
         try
         {
             var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = ReadOptions.MaxDepth });

@@ -10,13 +10,17 @@ namespace SensorKit.Gateway.Ingest;
 /// telemetry and status to the rules. A malformed message is counted, logged once per sender, and
 /// dropped: it never stops the gateway and never reaches rule state.
 /// </summary>
-public sealed partial class TelemetryIngest(RuleEngine rules, NodeDirectory nodes, ILogger<TelemetryIngest> logger)
+public sealed partial class TelemetryIngest(RuleEngine rules, NodeDirectory nodes, TimeProvider time, ILogger<TelemetryIngest> logger)
 {
     /// <summary>Why messages were dropped; the keys of <see cref="RejectedBy"/>.</summary>
     public const string Malformed = "malformed";
     public const string TopicMismatch = "topic-mismatch";
     public const string UnknownNode = "unknown-node";
     public const string NotANodeTopic = "not-a-node-topic";
+    public const string Implausible = "implausible";
+
+    /// <summary>How far a window may end ahead of the gateway's clock: node clocks run on NTP, so minutes are generous.</summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(10);
 
     private readonly ConcurrentDictionary<string, byte> _loggedSenders = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _rejectedBy = new(StringComparer.Ordinal);
@@ -31,7 +35,7 @@ public sealed partial class TelemetryIngest(RuleEngine rules, NodeDirectory node
     /// <summary>Telemetry windows seen before (QoS 1 redelivery, retained copies): ignored, not an error.</summary>
     public long Duplicates => Interlocked.Read(ref _duplicates);
 
-    /// <summary>Rejected messages by reason: malformed, topic-mismatch, unknown-node, not-a-node-topic.</summary>
+    /// <summary>Rejected messages by reason: malformed, topic-mismatch, unknown-node, implausible, not-a-node-topic.</summary>
     public IReadOnlyDictionary<string, long> RejectedBy => _rejectedBy;
 
     /// <summary>The last status of every node seen, by site and node.</summary>
@@ -75,6 +79,13 @@ public sealed partial class TelemetryIngest(RuleEngine rules, NodeDirectory node
         if (mismatch is not null)
         {
             Reject(topic, $"{t.Site}/{t.Node}", TopicMismatch, $"field '{mismatch}' does not match the topic");
+            return;
+        }
+
+        // Rules deduplicate on window end: one window from the far future would shut its channel for good.
+        if (m.WindowEnd <= m.WindowStart || m.WindowEnd - time.GetUtcNow() > MaxClockSkew)
+        {
+            Reject(topic, $"{t.Site}/{t.Node}", Implausible, $"window {m.WindowStart:O} to {m.WindowEnd:O} is empty or ends in the future");
             return;
         }
 
