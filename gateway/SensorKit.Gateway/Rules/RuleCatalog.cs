@@ -1,3 +1,4 @@
+using System.Reflection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -57,7 +58,9 @@ public sealed class RuleCatalog
                 continue;
             }
 
-            string shown = Path.GetRelativePath(contentRoot, path).Replace('\\', '/');
+            // Shown relative to the gateway when inside it (RulePacks/heat/rules.json), else as configured.
+            string relative = Path.GetRelativePath(contentRoot, path).Replace('\\', '/');
+            string shown = relative.StartsWith("..", StringComparison.Ordinal) ? path : relative;
             RulesOptions? pack = ReadPack(path, shown, errors);
             if (pack is null)
             {
@@ -202,9 +205,11 @@ public sealed class RuleCatalog
         try
         {
             IConfigurationRoot config = new ConfigurationBuilder().AddJsonFile(path, optional: false, reloadOnChange: false).Build();
+            int before = errors.Count;
+            FindUnknownKeys(config, typeof(RulesOptions), $"{shown}: ", errors);
             var pack = new RulesOptions();
             config.Bind(pack, o => o.ErrorOnUnknownConfiguration = true);
-            return pack;
+            return errors.Count == before ? pack : null;
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException or IOException)
         {
@@ -214,6 +219,57 @@ public sealed class RuleCatalog
                 : e.InnerException?.Message ?? e.Message;
             errors.Add($"{shown}: {message}");
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Reports keys that bind to nothing, e.g. a misspelt "Abvoe", which the configuration binder would silently
+    /// ignore, leaving a rule that never fires. Walks the section along the options types' properties.
+    /// </summary>
+    public static void FindUnknownKeys(IConfiguration section, Type type, string path, List<string> errors)
+    {
+        foreach (IConfigurationSection child in section.GetChildren())
+        {
+            PropertyInfo? property = type.GetProperty(child.Key, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
+            if (property is null || !property.CanWrite)
+            {
+                string known = string.Join(", ", type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).Select(p => p.Name));
+                errors.Add($"{path}{child.Key}: unknown key; known here: {known}");
+                continue;
+            }
+
+            FindUnknownValues(child, property.PropertyType, $"{path}{child.Key}", errors);
+        }
+    }
+
+    private static void FindUnknownValues(IConfigurationSection section, Type type, string path, List<string> errors)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (type == typeof(string) || type.IsPrimitive || type.IsEnum || type == typeof(TimeSpan) || type == typeof(decimal))
+        {
+            return;
+        }
+
+        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(List<>))
+        {
+            Type item = type.GetGenericArguments()[0];
+            foreach (IConfigurationSection child in section.GetChildren())
+            {
+                // Rules are named by their id, so the error points at the rule as well as the index.
+                string? id = typeof(HazardRuleOptions).IsAssignableFrom(item) ? child["Id"] : null;
+                FindUnknownValues(child, item, id is null ? $"{path}:{child.Key}" : $"{path}:{child.Key} (rule '{id}')", errors);
+            }
+        }
+        else if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>))
+        {
+            foreach (IConfigurationSection child in section.GetChildren())
+            {
+                FindUnknownValues(child, type.GetGenericArguments()[1], $"{path}:{child.Key}", errors);
+            }
+        }
+        else
+        {
+            FindUnknownKeys(section, type, path + ":", errors);
         }
     }
 
@@ -659,12 +715,14 @@ public sealed class RuleCatalog
     }
 }
 
-/// <summary>Validates the "Rules" section at start by loading it as the gateway will.</summary>
-public sealed class RulesOptionsValidator(IHostEnvironment environment) : IValidateOptions<RulesOptions>
+/// <summary>Validates the "Rules" section at start by loading it as the gateway will, misspelt keys included.</summary>
+public sealed class RulesOptionsValidator(IHostEnvironment environment, IConfiguration configuration) : IValidateOptions<RulesOptions>
 {
     public ValidateOptionsResult Validate(string? name, RulesOptions options)
     {
-        RuleCatalog catalog = RuleCatalog.Load(options, environment.ContentRootPath);
-        return catalog.Errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(catalog.Errors);
+        var errors = new List<string>();
+        RuleCatalog.FindUnknownKeys(configuration.GetSection(RulesOptions.Section), typeof(RulesOptions), $"{RulesOptions.Section}:", errors);
+        errors.AddRange(RuleCatalog.Load(options, environment.ContentRootPath).Errors);
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
