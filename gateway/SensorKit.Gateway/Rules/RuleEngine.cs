@@ -446,12 +446,13 @@ public sealed partial class RuleEngine
         subject.Dirty = false;
         CompiledRule rule = subject.Rule;
         Grade grade = GradeOf(subject);
-        if (grade == _alerts.Current(rule.Id, subject.Site, subject.Subject))
+        Grade current = _alerts.Current(rule.Id, subject.Site, subject.Subject);
+        if (grade == current)
         {
             return;
         }
 
-        if (_alerts.Apply(rule, subject.Site, subject.Subject, grade, Evidence(subject, grade), eventTime, received, _dirty))
+        if (_alerts.Apply(rule, subject.Site, subject.Subject, grade, Evidence(subject, grade, current), eventTime, received, _dirty))
         {
             _dirty.Clear();
         }
@@ -485,12 +486,16 @@ public sealed partial class RuleEngine
         return confirmed > 0 ? new Grade(confirmed, true, members) : new Grade(_scratch[0].Level, false, members);
     }
 
-    private static AlertEvidence Evidence(HazardSubject subject, Grade grade)
+    /// <param name="subject">The nodes behind the alert.</param>
+    /// <param name="grade">The grade to publish.</param>
+    /// <param name="current">The grade published last; when the alert ends, its nodes say what the values were.</param>
+    private static AlertEvidence Evidence(HazardSubject subject, Grade grade, Grade current)
     {
         CompiledRule rule = subject.Rule;
         var nodes = new List<string>();
         RuleNode? lead = null;
         RuleNode? latest = null;
+        string[] before = current.Members.Split(',');
         foreach (RuleNode rn in subject.Nodes.Values)
         {
             if (rn.Lead is null)
@@ -498,7 +503,8 @@ public sealed partial class RuleEngine
                 continue;
             }
 
-            if (latest is null || rn.Lead.Time > latest.Lead!.Time)
+            // The latest value of the nodes that carried the alert, not of some bystander of the same site.
+            if ((latest is null || rn.Lead.Time > latest.Lead!.Time) && (grade.IsActive || before.Contains(rn.Node)))
             {
                 latest = rn;
             }

@@ -105,6 +105,22 @@ public sealed class CorroborationAndOperatorTests
     }
 
     [Fact]
+    public void The_all_clear_of_an_area_alert_reports_the_nodes_that_carried_it_not_a_bystander()
+    {
+        using AlertingHarness h = ThreeNodes("""
+            { "Threshold": [ { "Id": "heat", "Quantity": "temperature", "Above": 35, "Hysteresis": 1, "Corroboration": { "Quorum": 1 } } ] }
+            """);
+
+        // n1 is the bystander, listed first; n2 carries the alert.
+        Window(h, 0, 20, 30);
+        Window(h, 1, 20, 36);
+        Window(h, 2, 20, 33);
+
+        Assert.Equal(["R test Moderate/Observed [n2] @00:01", "C test Minor/Observed [n2] @00:02"], h.Timeline());
+        Assert.Equal([36.0, 33.0], h.Alerts.Select(a => a.Value));
+    }
+
+    [Fact]
     public void Node_lost_by_its_will_is_an_operator_alert_after_the_hold_and_ends_when_it_is_back()
     {
         using AlertingHarness h = Start("{}");
