@@ -35,6 +35,7 @@ public sealed partial class RuleEngine
     private const int FailedAfter = 3;
 
     private readonly RuleCatalog _catalog;
+    private readonly CompiledRule[] _rules;
     private readonly AlertLifecycle _alerts;
     private readonly AlertStore _store;
     private readonly NodeDirectory _directory;
@@ -51,6 +52,7 @@ public sealed partial class RuleEngine
     internal RuleEngine(RuleCatalog catalog, AlertLifecycle alerts, AlertStore store, NodeDirectory directory, TimeProvider time, ILogger<RuleEngine> logger)
     {
         _catalog = catalog;
+        _rules = [.. catalog.Rules];
         _alerts = alerts;
         _store = store;
         _directory = directory;
@@ -290,8 +292,10 @@ public sealed partial class RuleEngine
 
     private void EvaluateHazards(in TelemetryMessage m, DateTimeOffset now, long received)
     {
-        foreach (CompiledRule rule in _catalog.Rules)
+        // Indexed, not foreach over the interface: this runs for every message and must not allocate an enumerator.
+        for (int r = 0; r < _rules.Length; r++)
         {
+            CompiledRule rule = _rules[r];
             if (!rule.AppliesTo(m.Site))
             {
                 continue;
@@ -575,12 +579,7 @@ public sealed partial class RuleEngine
 
             if (changed || failing > 0 != _alerts.Current(SensorFailedDefinition.Instance.Id, node.Site, node.Node).IsActive)
             {
-                string members = string.Join(',', node.Sensors.Values.Where(s => s.Failed.Active).Select(s => s.Id).Order(StringComparer.Ordinal));
-                Grade grade = members.Length == 0 ? Grade.None : new Grade(1, true, members);
-                SensorWatch[] failed = [.. node.Sensors.Values.Where(s => s.Failed.Active).OrderBy(s => s.Id, StringComparer.Ordinal)];
-                string[] detail = [.. failed.Select(s => s.Last?.LastError is { } error ? $"{s.Id} ({error})" : s.Id)];
-                double worst = failed.Length == 0 ? 0 : failed.Max(s => s.Last?.ConsecutiveFailures ?? 0);
-                ApplyOperator(SensorFailedDefinition.Instance, node, grade, "consecutive-failures", "count", worst, FailedAfter, detail, now, received);
+                PublishSensorFailed(node, now, received);
             }
         }
 
@@ -606,12 +605,27 @@ public sealed partial class RuleEngine
 
             if (changed)
             {
-                ChannelWatch[] stale = [.. node.Channels.Values.Where(c => c.Stale.Active).OrderBy(c => c.Id, StringComparer.Ordinal)];
-                Grade grade = stale.Length == 0 ? Grade.None : new Grade(1, true, string.Join(',', stale.Select(c => c.Id)));
-                double age = stale.Length == 0 ? 0 : stale.Max(c => Math.Round((now - c.LastReceived).TotalSeconds));
-                ApplyOperator(StaleDataDefinition.Instance, node, grade, "data-age", "s", age, o.StaleData.After.TotalSeconds, [.. stale.Select(c => c.Id)], now, received);
+                PublishStale(node, now, received);
             }
         }
+    }
+
+    // Kept apart from the per-message path: their lambdas capture, and a capture allocates on entry.
+    private void PublishSensorFailed(NodeWatch node, DateTimeOffset now, long received)
+    {
+        SensorWatch[] failed = [.. node.Sensors.Values.Where(s => s.Failed.Active).OrderBy(s => s.Id, StringComparer.Ordinal)];
+        Grade grade = failed.Length == 0 ? Grade.None : new Grade(1, true, string.Join(',', failed.Select(s => s.Id)));
+        string[] detail = [.. failed.Select(s => s.Last?.LastError is { } error ? $"{s.Id} ({error})" : s.Id)];
+        double worst = failed.Length == 0 ? 0 : failed.Max(s => s.Last?.ConsecutiveFailures ?? 0);
+        ApplyOperator(SensorFailedDefinition.Instance, node, grade, "consecutive-failures", "count", worst, FailedAfter, detail, now, received);
+    }
+
+    private void PublishStale(NodeWatch node, DateTimeOffset now, long received)
+    {
+        ChannelWatch[] stale = [.. node.Channels.Values.Where(c => c.Stale.Active).OrderBy(c => c.Id, StringComparer.Ordinal)];
+        Grade grade = stale.Length == 0 ? Grade.None : new Grade(1, true, string.Join(',', stale.Select(c => c.Id)));
+        double age = stale.Length == 0 ? 0 : stale.Max(c => Math.Round((now - c.LastReceived).TotalSeconds));
+        ApplyOperator(StaleDataDefinition.Instance, node, grade, "data-age", "s", age, _catalog.Operator.StaleData.After.TotalSeconds, [.. stale.Select(c => c.Id)], now, received);
     }
 
     private void ApplyOperator(OperatorDefinition definition, NodeWatch node, Grade grade, string quantity, string unit, double value, double threshold, IReadOnlyList<string> detail, DateTimeOffset now, long received)
@@ -731,7 +745,7 @@ public sealed partial class RuleEngine
 
     private CompiledRule? FindRule(string id, string site)
     {
-        foreach (CompiledRule r in _catalog.Rules)
+        foreach (CompiledRule r in _rules)
         {
             if (r.Id == id && r.AppliesTo(site))
             {
