@@ -78,9 +78,14 @@ public static class DemoRunner
         {
             await gateway.StartAsync(ct);
         }
-        catch (Exception e) when (e is SocketException or IOException)
+        catch (SocketException e)
         {
-            await error.WriteLineAsync($"sensorkit-demo: cannot listen on 127.0.0.1:{options.Port} (broker) or :{options.FeedPort} (CAP feed): {e.Message}. Try --port 18830 or --feed-port 0.");
+            await error.WriteLineAsync($"sensorkit-demo: cannot listen on 127.0.0.1:{options.Port}: {e.Message}. Is another broker running? Try --port 18830.");
+            return 1;
+        }
+        catch (GatewayConfigurationException e)
+        {
+            await error.WriteLineAsync($"sensorkit-demo: {e.Message}. Try --feed-port 0.");
             return 1;
         }
 

@@ -88,6 +88,11 @@ public static class GatewayHost
             await error.WriteLineAsync($"invalid configuration: {string.Join("; ", e.Failures)}");
             return 2;
         }
+        catch (GatewayConfigurationException e)
+        {
+            await error.WriteLineAsync($"invalid configuration: {e.Message}");
+            return 2;
+        }
         catch (InvalidOperationException e) when (e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
         {
             await error.WriteLineAsync($"invalid configuration: {e.Message}");

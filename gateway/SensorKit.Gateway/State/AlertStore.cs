@@ -138,9 +138,18 @@ public sealed partial class AlertStore : IDisposable
                 return;
             }
 
-            Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
             var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
-            db.Open();
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
+                db.Open();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteException)
+            {
+                db.Dispose();
+                throw new GatewayConfigurationException($"{StateOptions.Section}:Directory: cannot create or open {DatabasePath}: {e.Message}", e);
+            }
+
             Execute(db, """
                 PRAGMA journal_mode = WAL;
                 PRAGMA synchronous = FULL;

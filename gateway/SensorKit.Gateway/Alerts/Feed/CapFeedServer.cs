@@ -65,7 +65,16 @@ public sealed partial class CapFeedServer(
         app.MapGet("/cap/feed.atom", (RequestDelegate)WriteFeedAsync);
         app.MapGet("/cap/{identifier}.xml", (RequestDelegate)WriteMessageAsync);
         app.MapPost("/alerts/{alertId}/cancel", (RequestDelegate)CancelAsync);
-        await app.StartAsync(cancellationToken);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException e)
+        {
+            await app.DisposeAsync();
+            throw new GatewayConfigurationException($"{CapFeedOptions.Section}:Port: cannot listen on {_options.Address}:{_options.Port}: {e.Message}", e);
+        }
+
         _app = app;
 
         string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -150,6 +150,37 @@ public sealed class RuleConfigurationTests
             h.Alerts.Where(a => a.Rule == "flood-water-level").Select(a => $"{a.Site} {ProtocolJson.Name(a.State)} @{Hhmm(a.Time)} threshold {a.Threshold}"));
     }
 
+    [Fact]
+    public async Task A_state_folder_that_cannot_be_created_or_a_feed_port_in_use_stops_the_gateway_naming_the_key()
+    {
+        string file = Path.GetTempFileName();
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        try
+        {
+            foreach ((string key, string value, string expected) in new[]
+            {
+                ("State:Directory", Path.Combine(file, "state"), "invalid configuration: State:Directory: cannot create or open "),
+                ("CapFeed:Port", ((System.Net.IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "invalid configuration: CapFeed:Port: cannot listen on 127.0.0.1:"),
+            })
+            {
+                Dictionary<string, string?> config = Hosts.GatewayConfig(FreePort.Get());
+                config[key] = value;
+                using var host = Hosts.Gateway(config);
+                var error = new StringWriter();
+
+                int code = await GatewayHost.RunAsync(host, error, TestContext.Current.CancellationToken);
+
+                Assert.Equal(2, code);
+                Assert.StartsWith(expected, error.ToString(), StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Theory]
     [InlineData("Rules:Packs:0", "no-such-pack", "invalid configuration: Rules:Packs:0: rule pack 'no-such-pack' not found")]
     [InlineData("Cap:Sender", "my gateway", "invalid configuration: Cap:Sender: 'my gateway' must be non-empty without spaces")]
