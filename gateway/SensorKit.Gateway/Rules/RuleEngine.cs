@@ -118,8 +118,17 @@ public sealed partial class RuleEngine
 
             foreach (StoredAlert a in orphans)
             {
+                var retired = new RetiredDefinition(a.Rule, Enum.Parse<AlertAudience>(a.Audience));
+                if (a.Cancelled)
+                {
+                    // Already withdrawn: nothing to tell anyone, only the record to drop.
+                    var none = new AlertEvidence { Nodes = a.Nodes, Quantity = a.Quantity, Unit = a.Unit, Value = a.Value, Threshold = a.Threshold };
+                    _alerts.Apply(retired, a.Site, a.Subject, Grade.None, none, now, 0, _dirty);
+                    continue;
+                }
+
                 LogRetired(a.AlertId, a.Rule);
-                if (_alerts.Cancel(new RetiredDefinition(a.Rule, Enum.Parse<AlertAudience>(a.Audience)), a.AlertId, $"rule '{a.Rule}' is no longer configured", _dirty))
+                if (_alerts.Cancel(retired, a.AlertId, $"rule '{a.Rule}' is no longer configured", _dirty))
                 {
                     _dirty.Clear();
                 }

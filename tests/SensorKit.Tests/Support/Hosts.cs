@@ -21,7 +21,7 @@ internal static class Hosts
         string? scratch = null;
         if (!config.ContainsKey("State:Directory"))
         {
-            scratch = Directory.CreateTempSubdirectory("sensorkit-gateway-state-").FullName;
+            scratch = Directory.CreateDirectory(Path.Combine(ScratchRoot.Value, Guid.NewGuid().ToString("N"))).FullName;
             config = new Dictionary<string, string?>(config) { ["State:Directory"] = scratch };
         }
 
@@ -43,6 +43,17 @@ internal static class Hosts
 
         return host;
     }
+
+    /// <summary>
+    /// One folder per test process for the state of gateways whose test does not name one; what a host that never
+    /// stopped (a configuration test) leaves there goes when the process ends.
+    /// </summary>
+    private static readonly Lazy<string> ScratchRoot = new(() =>
+    {
+        string root = Directory.CreateTempSubdirectory("sensorkit-tests-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteQuietly(root);
+        return root;
+    });
 
     /// <summary>Removes a scratch folder; one still held open elsewhere is left to the system's temp cleanup.</summary>
     public static void DeleteQuietly(string directory)

@@ -291,6 +291,33 @@ public sealed class AlertLifecycleTests
     }
 
     [Fact]
+    public void A_withdrawn_alert_whose_rule_is_gone_is_dropped_without_a_word()
+    {
+        AlertingHarness first = Start(Staged);
+        first.Status(Site, "n1");
+        Feed(first, 0, 25);
+        Assert.True(first.Engine.Cancel(first.Alerts[0].AlertId, null));
+        first.Drain();
+        first.Shutdown();
+
+        try
+        {
+            using (AlertingHarness second = Restart(first.StateDirectory, "{}", Day.AddMinutes(30)))
+            {
+                Assert.Empty(second.Alerts);
+                Assert.Empty(second.Mqtt);
+            }
+
+            using AlertingHarness third = Restart(first.StateDirectory, Staged, Day.AddMinutes(31));
+            Assert.Empty(third.Lifecycle.Active);
+        }
+        finally
+        {
+            Hosts.DeleteQuietly(first.StateDirectory);
+        }
+    }
+
+    [Fact]
     public void Json_and_cap_of_one_step_agree()
     {
         using AlertingHarness h = Start(Staged, new() { ["Cap:Status"] = "Actual" });
