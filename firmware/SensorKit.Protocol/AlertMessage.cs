@@ -35,6 +35,21 @@ public sealed record AlertMessage
 
     /// <summary>Counts the messages of this alert: 1 for the raise, then +1 per update or clear.</summary>
     public required int Revision { get; init; }
+
+    /// <summary>CAP 1.2 §3.2.1 status of this message: Actual, Exercise (drills, simulation) or System (network-internal).</summary>
+    public string Status { get; init; } = "Actual";
+
+    /// <summary>What <see cref="Value"/> and <see cref="Threshold"/> are: value (a window mean), change (over the rule's window) or deviation (percent from a rolling baseline).</summary>
+    public string Measure { get; init; } = "value";
+
+    /// <summary>How many agreeing nodes confirm the alert (1 unless the rule corroborates across an area).</summary>
+    public int Quorum { get; init; } = 1;
+
+    /// <summary>How many nodes of the area report the rule's quantity; with <see cref="Quorum"/> it says how strong the evidence is.</summary>
+    public int NodesReporting { get; init; } = 1;
+
+    /// <summary>Identifier of the CAP message that carries the same step, when one was published.</summary>
+    public string? CapIdentifier { get; init; }
 }
 
 public enum AlertState
@@ -42,6 +57,9 @@ public enum AlertState
     Raised,
     Updated,
     Cleared,
+
+    /// <summary>Withdrawn by an operator, e.g. raised in error (CAP msgType Cancel).</summary>
+    Cancelled,
 }
 
 public enum AlertAudience

@@ -160,6 +160,15 @@ public static class ProtocolJson
         w.WriteString("time"u8, m.Time.UtcDateTime);
         w.WriteString("raisedAt"u8, m.RaisedAt.UtcDateTime);
         w.WriteNumber("revision"u8, m.Revision);
+        w.WriteString("status"u8, m.Status);
+        w.WriteString("measure"u8, m.Measure);
+        w.WriteNumber("quorum"u8, m.Quorum);
+        w.WriteNumber("nodesReporting"u8, m.NodesReporting);
+        if (m.CapIdentifier is not null)
+        {
+            w.WriteString("capIdentifier"u8, m.CapIdentifier);
+        }
+
         w.WriteEndObject();
     }
 
@@ -361,6 +370,11 @@ public static class ProtocolJson
                 Time = r.Time("time"),
                 RaisedAt = r.Time("raisedAt"),
                 Revision = r.Int32("revision"),
+                Status = r.OptionalString("status") ?? "Actual",
+                Measure = r.OptionalString("measure") ?? "value",
+                Quorum = r.OptionalInt32("quorum") ?? 1,
+                NodesReporting = r.OptionalInt32("nodesReporting") ?? 1,
+                CapIdentifier = r.OptionalString("capIdentifier"),
             };
             if (r.Error is not null)
             {
@@ -394,6 +408,7 @@ public static class ProtocolJson
         AlertState.Raised => "raised",
         AlertState.Updated => "updated",
         AlertState.Cleared => "cleared",
+        AlertState.Cancelled => "cancelled",
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 
@@ -462,6 +477,13 @@ public static class ProtocolJson
         if (utf8.Length > MaxPayloadBytes)
         {
             error = $"payload is {utf8.Length} bytes, more than the limit of {MaxPayloadBytes}";
+            return false;
+        }
+
+        // The JSON reader checks structure, not the UTF-8 inside strings: reading such a string later would throw.
+        if (!System.Text.Unicode.Utf8.IsValid(utf8))
+        {
+            error = "payload is not valid UTF-8";
             return false;
         }
 
@@ -568,6 +590,23 @@ public static class ProtocolJson
             }
 
             return e?.GetInt32() ?? 0;
+        }
+
+        public int? OptionalInt32(string field)
+        {
+            JsonElement? e = Get(field, JsonValueKind.Number, "an integer", optional: true);
+            if (e is not { } v)
+            {
+                return null;
+            }
+
+            if (!v.TryGetInt32(out int n))
+            {
+                Fail(field, "expected a 32-bit integer");
+                return null;
+            }
+
+            return n;
         }
 
         public bool Bool(string field) => Get(field, JsonValueKind.True, "true or false")?.GetBoolean() ?? false;

@@ -10,6 +10,9 @@ public sealed record DemoOptions
 
     public int Port { get; init; } = 1883;
 
+    /// <summary>Port of the CAP feed on 127.0.0.1; 0 picks a free one.</summary>
+    public int FeedPort { get; init; }
+
     /// <summary>Scenario seconds per real second.</summary>
     public double Speed { get; init; } = 720;
 
@@ -23,6 +26,7 @@ public sealed record DemoOptions
         options:
           --duration 90s   stop after this long (s, m, h, or hh:mm:ss); default: until Ctrl+C
           --port 1883      embedded broker port on 127.0.0.1
+          --feed-port 0    CAP feed port on 127.0.0.1 (0: any free port, printed at start)
           --speed 720      scenario seconds per real second
           --window 5s      aggregation window of the nodes
         """;
@@ -38,6 +42,7 @@ public sealed record DemoOptions
             {
                 "--duration" => o with { Duration = ParseDuration(name, Value()) },
                 "--port" => o with { Port = int.TryParse(Value(), CultureInfo.InvariantCulture, out int p) && p is > 0 and < 65536 ? p : throw new ArgumentException($"{name}: expected a port number 1-65535") },
+                "--feed-port" => o with { FeedPort = int.TryParse(Value(), CultureInfo.InvariantCulture, out int f) && f is >= 0 and < 65536 ? f : throw new ArgumentException($"{name}: expected a port number 0-65535") },
                 "--speed" => o with { Speed = double.TryParse(Value(), CultureInfo.InvariantCulture, out double s) && s > 0 ? s : throw new ArgumentException($"{name}: expected a positive number") },
                 "--window" => o with { Window = ParseDuration(name, Value()) },
                 _ => throw new ArgumentException($"unknown option '{name}'"),

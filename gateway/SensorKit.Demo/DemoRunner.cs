@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SensorKit.Gateway;
+using SensorKit.Gateway.Alerts.Feed;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Node;
 using SensorKit.Simulation;
@@ -58,7 +59,21 @@ public static class DemoRunner
 
     public static async Task<int> RunAsync(DemoOptions options, TextWriter output, TextWriter error, CancellationToken ct)
     {
-        using IHost gateway = BuildGateway(options);
+        // The demo is an exercise: its alert state lives in a scratch folder that goes with it.
+        string state = Directory.CreateTempSubdirectory("sensorkit-demo-").FullName;
+        try
+        {
+            return await RunAsync(options, state, output, error, ct);
+        }
+        finally
+        {
+            Directory.Delete(state, recursive: true);
+        }
+    }
+
+    private static async Task<int> RunAsync(DemoOptions options, string state, TextWriter output, TextWriter error, CancellationToken ct)
+    {
+        using IHost gateway = BuildGateway(options, state);
         try
         {
             await gateway.StartAsync(ct);
@@ -68,10 +83,16 @@ public static class DemoRunner
             await error.WriteLineAsync($"sensorkit-demo: cannot listen on 127.0.0.1:{options.Port}: {e.Message}. Is another broker running? Try --port 18830.");
             return 1;
         }
+        catch (GatewayConfigurationException e)
+        {
+            await error.WriteLineAsync($"sensorkit-demo: {e.Message}. Try --feed-port 0.");
+            return 1;
+        }
 
         await gateway.Services.GetRequiredService<GatewayConnection>().Ready.WaitAsync(TimeSpan.FromSeconds(10), ct);
         await output.WriteLineAsync($"SensorKit demo: gateway with embedded MQTT broker on 127.0.0.1:{options.Port}; {Fleet.Count} simulated nodes.");
         await output.WriteLineAsync($"Watch the raw traffic with: mosquitto_sub -V mqttv5 -h 127.0.0.1 -p {options.Port} -t 'sensorkit/#' -v");
+        await output.WriteLineAsync($"CAP feed (alerts as OASIS CAP 1.2, marked Exercise): {gateway.Services.GetRequiredService<CapFeedServer>().FeedAddress}");
         await output.WriteLineAsync(options.Duration is { } d ? $"Running for {d.TotalSeconds:0} s." : "Press Ctrl+C to stop.");
 
         await using var view = new LiveView(output, TimeProvider.System);
@@ -113,33 +134,35 @@ public static class DemoRunner
     /// <summary>Where this demo run keeps its nodes' outboxes.</summary>
     public static string OutboxRoot { get; } = Path.Combine(Path.GetTempPath(), "sensorkit-demo", Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
 
-    public static IHost BuildGateway(DemoOptions options)
+    public static IHost BuildGateway(DemoOptions options, string stateDirectory)
     {
         HostApplicationBuilder b = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory, DisableDefaults = true });
-        b.Configuration.AddInMemoryCollection(GatewayConfiguration(options.Port));
+        b.Configuration.AddInMemoryCollection(GatewayConfiguration(options.Port, options.FeedPort, stateDirectory));
         Quiet(b);
         b.Services.AddSensorKitGateway();
         return b.Build();
     }
 
-    /// <summary>The demo's rules: heat on air temperature and a storm's low pressure.</summary>
-    public static Dictionary<string, string?> GatewayConfiguration(int port) => new()
+    /// <summary>
+    /// The demo's rules: the shipped heat, storm and operator packs. The demo plays hours of weather in seconds, so
+    /// for its site the hold times of minutes are set to zero, and the lone storm node may confirm a storm alone.
+    /// </summary>
+    public static Dictionary<string, string?> GatewayConfiguration(int port, int feedPort, string stateDirectory) => new()
     {
         ["Broker:Mode"] = "Embedded",
         ["Broker:Address"] = "127.0.0.1",
         ["Broker:Port"] = port.ToString(CultureInfo.InvariantCulture),
-        ["Rules:Threshold:0:Id"] = "heat-air-temperature",
-        ["Rules:Threshold:0:Quantity"] = "temperature",
-        ["Rules:Threshold:0:Above"] = "35",
-        ["Rules:Threshold:0:Hysteresis"] = "1",
-        ["Rules:Threshold:0:Severity"] = "Severe",
-        ["Rules:Threshold:0:Headline"] = "Air temperature at or above 35 °C",
-        ["Rules:Threshold:1:Id"] = "storm-low-pressure",
-        ["Rules:Threshold:1:Quantity"] = "pressure",
-        ["Rules:Threshold:1:Below"] = "100300",
-        ["Rules:Threshold:1:Hysteresis"] = "200",
-        ["Rules:Threshold:1:Severity"] = "Moderate",
-        ["Rules:Threshold:1:Headline"] = "Air pressure at or below 1003 hPa",
+        ["Rules:Packs:0"] = "heat",
+        ["Rules:Packs:1"] = "storm",
+        ["Rules:Packs:2"] = "operator",
+        ["Rules:Sites:demo:heat-perceived-temperature:Hold"] = "00:00:00",
+        ["Rules:Sites:demo:storm-pressure-fall:Hold"] = "00:00:00",
+        ["Rules:Sites:demo:storm-pressure-fall:Quorum"] = "1",
+        ["State:Directory"] = stateDirectory,
+        ["Cap:Sender"] = "sensorkit-demo.invalid",
+        ["Cap:Sites:demo:de-DE"] = "SensorKit-Demo",
+        ["Cap:Sites:demo:en-US"] = "SensorKit demo",
+        ["CapFeed:Port"] = feedPort.ToString(CultureInfo.InvariantCulture),
     };
 
     public static IHost BuildNode(DemoNode n, DemoOptions options)

@@ -58,9 +58,16 @@ public sealed class LiveView(TextWriter output, TimeProvider time) : IAsyncDispo
         else if (topic.Contains("/alerts/event/", StringComparison.Ordinal) && ProtocolJson.TryReadAlert(payload, out AlertMessage? a, out _))
         {
             AlertsSeen++;
-            string verb = a.State == AlertState.Cleared ? "CLEARED" : a.State == AlertState.Raised ? "RAISED " : "UPDATED";
-            string op = a.State == AlertState.Cleared ? "back past" : "crossed";
-            Write($"ALERT {verb} {a.Rule} at {a.Subject}: {a.Quantity} {Format(a.Quantity, a.Value, a.Unit)} {op} {Format(a.Quantity, a.Threshold, a.Unit)} [{a.Severity}, {a.Certainty}] {a.Headline}");
+            string verb = a.State switch
+            {
+                AlertState.Raised => "RAISED   ",
+                AlertState.Updated => "UPDATED  ",
+                AlertState.Cleared => "CLEARED  ",
+                _ => "CANCELLED",
+            };
+            string measure = a.Measure == "change" ? $"{a.Quantity} change" : a.Quantity;
+            string who = a.Audience == AlertAudience.Operator ? "operator" : "public";
+            Write($"ALERT {verb} {a.Rule} at {a.Subject} [{a.Severity}/{a.Certainty}, {who}, nodes {string.Join(",", a.Nodes)}]: {a.Headline} ({measure} {Format(a.Quantity, a.Value, a.Unit)}, threshold {Format(a.Quantity, a.Threshold, a.Unit)})");
         }
         else if (Topics.TryParseStatus(topic, out _, out string node) && ProtocolJson.TryReadStatus(payload, out NodeStatusMessage? s, out _))
         {
@@ -132,15 +139,23 @@ public sealed class LiveView(TextWriter output, TimeProvider time) : IAsyncDispo
         (Quantities.Co2, "CO2"),
     ];
 
-    private static string Format(string quantity, double value, string unit) => quantity switch
+    private static string Format(string quantity, double value, string unit)
     {
-        Quantities.HeatIndex => string.Create(CultureInfo.InvariantCulture, $"{value:0.0} °C"),
-        Quantities.PressureTendency3h => string.Create(CultureInfo.InvariantCulture, $"{value / 100:+0.0;-0.0} hPa"),
-        Quantities.Pressure => string.Create(CultureInfo.InvariantCulture, $"{value / 100:0.0} hPa"),
-        Quantities.Temperature => string.Create(CultureInfo.InvariantCulture, $"{value:0.0} °C"),
-        Quantities.Humidity => string.Create(CultureInfo.InvariantCulture, $"{value:0.0} %RH"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{value:0.###} {unit}"),
-    };
+        if (unit is "%" or "s" or "count")
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"{value:0} {unit}");
+        }
+
+        return quantity switch
+        {
+            Quantities.HeatIndex => string.Create(CultureInfo.InvariantCulture, $"{value:0.0} °C"),
+            Quantities.PressureTendency3h => string.Create(CultureInfo.InvariantCulture, $"{value / 100:+0.0;-0.0} hPa"),
+            Quantities.Pressure => string.Create(CultureInfo.InvariantCulture, $"{value / 100:0.0} hPa"),
+            Quantities.Temperature => string.Create(CultureInfo.InvariantCulture, $"{value:0.0} °C"),
+            Quantities.Humidity => string.Create(CultureInfo.InvariantCulture, $"{value:0.0} %RH"),
+            _ => string.Create(CultureInfo.InvariantCulture, $"{value:0.###} {unit}"),
+        };
+    }
 
     private void Write(string line)
     {

@@ -2,11 +2,15 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Logging;
 using SensorKit.Gateway.Alerts;
+using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Gateway.Alerts.Feed;
 using SensorKit.Gateway.Broker;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.Rules;
 using SensorKit.Hosting;
+using SensorKit.Gateway.State;
 
 namespace SensorKit.Gateway;
 
@@ -30,18 +34,46 @@ public static class GatewayHost
     {
         services.AddOptions<BrokerOptions>().BindConfiguration(BrokerOptions.Section).ValidateOnStart();
         services.AddOptions<RulesOptions>().BindConfiguration(RulesOptions.Section).ValidateOnStart();
+        services.AddOptions<CapOptions>().BindConfiguration(CapOptions.Section).ValidateOnStart();
+        services.AddOptions<CapFeedOptions>().BindConfiguration(CapFeedOptions.Section).ValidateOnStart();
+        services.AddOptions<StateOptions>().BindConfiguration(StateOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BrokerOptions>, BrokerOptionsValidator>();
         services.AddSingleton<IValidateOptions<RulesOptions>, RulesOptionsValidator>();
+        services.AddSingleton<IValidateOptions<CapOptions>, CapOptionsValidator>();
+        services.AddSingleton<IValidateOptions<CapFeedOptions>, CapFeedOptionsValidator>();
+        services.AddSingleton<IValidateOptions<StateOptions>, StateOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
 
-        // Order matters: the broker must listen before the gateway's client connects to it.
-        services.AddSingleton<EmbeddedBroker>();
-        services.AddHostedService(sp => sp.GetRequiredService<EmbeddedBroker>());
-        services.AddSingleton<RuleEngine>();
+        services.AddSingleton(sp => RuleCatalog.Create(sp.GetRequiredService<IOptions<RulesOptions>>(), sp.GetRequiredService<IHostEnvironment>()));
+        services.AddSingleton<AlertStore>();
+        services.AddSingleton<NodeDirectory>();
         services.AddSingleton<AlertPublisher>();
+        services.AddSingleton<CapMessageFactory>();
+        services.AddSingleton(sp => new AlertLifecycle(
+            sp.GetRequiredService<AlertStore>(),
+            sp.GetRequiredService<AlertPublisher>(),
+            sp.GetRequiredService<CapMessageFactory>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<AlertLifecycle>>()));
+        services.AddSingleton(sp => new RuleEngine(
+            sp.GetRequiredService<RuleCatalog>(),
+            sp.GetRequiredService<AlertLifecycle>(),
+            sp.GetRequiredService<AlertStore>(),
+            sp.GetRequiredService<NodeDirectory>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<RuleEngine>>()));
         services.AddSingleton<TelemetryIngest>();
         services.AddSingleton<GatewayConnection>();
+        services.AddSingleton<AlertingService>();
+        services.AddSingleton<CapFeedServer>();
+
+        // Order matters: the broker must listen before the gateway's client connects to it, and the alert state
+        // must be restored before the first message is taken.
+        services.AddSingleton<EmbeddedBroker>();
+        services.AddHostedService(sp => sp.GetRequiredService<EmbeddedBroker>());
+        services.AddHostedService(sp => sp.GetRequiredService<AlertingService>());
         services.AddHostedService(sp => sp.GetRequiredService<GatewayConnection>());
+        services.AddHostedService(sp => sp.GetRequiredService<CapFeedServer>());
         return services;
     }
 
@@ -56,6 +88,11 @@ public static class GatewayHost
         catch (OptionsValidationException e)
         {
             await error.WriteLineAsync($"invalid configuration: {string.Join("; ", e.Failures)}");
+            return 2;
+        }
+        catch (GatewayConfigurationException e)
+        {
+            await error.WriteLineAsync($"invalid configuration: {e.Message}");
             return 2;
         }
         catch (InvalidOperationException e) when (e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))

@@ -2,13 +2,20 @@ using System.Globalization;
 using BenchmarkDotNet.Running;
 using SensorKit.Benchmarks;
 
-// "jitter [interval-ms] [ticks]" measures the sampling schedule on real time; anything else goes to BenchmarkDotNet.
+// Two measurements on real time are not BenchmarkDotNet benchmarks (docs/performance.md):
+// "jitter [interval-ms] [ticks]" times the sampling schedule; "alert-latency ..." loads a real gateway.
 if (args.Length > 0 && args[0] == "jitter")
 {
     double ms = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 100;
     int ticks = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 600;
     await SamplingJitter.RunAsync(TimeSpan.FromMilliseconds(ms), ticks);
-    return;
+    return 0;
+}
+
+if (args.Length > 0 && args[0] == "alert-latency")
+{
+    return await AlertLatencyRun.RunAsync(args[1..]);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

@@ -1,50 +1,100 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using MQTTnet;
 using MQTTnet.Protocol;
+using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Gateway.State;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Alerts;
 
-/// <summary>
-/// Turns alert lifecycle messages into MQTT messages: every message on the event topic (QoS 1),
-/// and the current state retained on the active topic until the alert clears. Queued, so alerts
-/// raised while the broker connection is down are sent when it returns.
-/// </summary>
-public sealed class AlertPublisher : IDisposable
-{
-    private readonly Channel<MqttApplicationMessage> _queue = Channel.CreateUnbounded<MqttApplicationMessage>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly PayloadBuffer _buffer = new();
-    private readonly Lock _lock = new();
+/// <summary>One MQTT message of an alert step, with what the connection needs to report it sent.</summary>
+/// <param name="Message">The MQTT message.</param>
+/// <param name="ReceivedTimestamp">Stopwatch timestamp of the telemetry that caused the step; 0 when none did (a timer, a restart).</param>
+/// <param name="Identifier">The step's CAP identifier on the last message of the step, so the store can mark it sent.</param>
+/// <param name="IsEvent">True for the event message, whose arrival at the broker counts as "alert published".</param>
+public sealed record OutgoingAlert(MqttApplicationMessage Message, long ReceivedTimestamp, string? Identifier, bool IsEvent);
 
-    /// <summary>Raised for every alert message, in order; the demo's console and tests watch it.</summary>
+/// <summary>
+/// Turns alert steps into MQTT messages: the JSON on the event topic (QoS 1), the current state retained on the
+/// active topic until the alert ends, and the CAP document on the cap topic. Queued, so steps taken while the
+/// broker connection is down go out when it returns; the state store keeps them across a restart too.
+/// </summary>
+public sealed class AlertPublisher
+{
+    /// <summary>Meter of the gateway's alerting; the latency histogram is what docs/performance.md reports.</summary>
+    public const string MeterName = "SensorKit.Gateway";
+
+    private static readonly Meter s_meter = new(MeterName);
+    private static readonly Histogram<double> s_latency = s_meter.CreateHistogram<double>(
+        "sensorkit.gateway.alert.latency", unit: "ms", description: "From receiving the telemetry message to the broker accepting the alert event");
+
+    private readonly Channel<OutgoingAlert> _queue = Channel.CreateUnbounded<OutgoingAlert>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>Raised for every alert message as it is queued, in order; the demo's console and tests watch it.</summary>
     public event Action<AlertMessage>? Published;
 
-    public ChannelReader<MqttApplicationMessage> Outgoing => _queue.Reader;
+    /// <summary>Raised when a step's last message reached the broker, with its CAP identifier.</summary>
+    public event Action<string>? Sent;
 
-    public void Publish(AlertMessage alert)
+    public ChannelReader<OutgoingAlert> Outgoing => _queue.Reader;
+
+    /// <summary>Queues the three messages of one alert step: event, retained state, CAP.</summary>
+    internal void Enqueue(AlertMessage alert, byte[] json, byte[]? cap, string identifier, long receivedTimestamp)
     {
-        byte[] json;
-        lock (_lock)
-        {
-            json = _buffer.Alert(alert).ToArray();
-        }
-
-        _queue.Writer.TryWrite(Build(Topics.AlertEvent(alert.Site, alert.Rule, alert.Subject), json, retain: false));
+        Write(Build(Topics.AlertEvent(alert.Site, alert.Rule, alert.Subject), json, retain: false, "application/json"), receivedTimestamp, null, isEvent: true);
 
         // Retained current state; an empty retained payload deletes it (MQTT 5.0 §3.3.1.3).
-        byte[] active = alert.State == AlertState.Cleared ? [] : json;
-        _queue.Writer.TryWrite(Build(Topics.AlertActive(alert.Site, alert.Rule, alert.Subject), active, retain: true));
+        bool ended = alert.State is AlertState.Cleared or AlertState.Cancelled;
+        Write(Build(Topics.AlertActive(alert.Site, alert.Rule, alert.Subject), ended ? [] : json, retain: true, "application/json"), 0, cap is null ? identifier : null, isEvent: false);
+        if (cap is not null)
+        {
+            Write(Build(Topics.AlertCap(alert.Site, alert.Rule, alert.Subject), cap, retain: false, CapWriter.MediaType), 0, identifier, isEvent: false);
+        }
+
         Published?.Invoke(alert);
     }
 
-    private static MqttApplicationMessage Build(string topic, byte[] payload, bool retain) =>
+    /// <summary>Queues a stored step again that had not reached the broker before a restart.</summary>
+    internal void EnqueueStored(StoredMessage m)
+    {
+        bool ended = m.State is "cleared" or "cancelled";
+        Write(Build(Topics.AlertEvent(m.Site, m.Rule, m.Subject), m.Json, retain: false, "application/json"), 0, null, isEvent: true);
+        Write(Build(Topics.AlertActive(m.Site, m.Rule, m.Subject), ended ? [] : m.Json, retain: true, "application/json"), 0, m.Cap is null ? m.Identifier : null, isEvent: false);
+        if (m.Cap is not null)
+        {
+            Write(Build(Topics.AlertCap(m.Site, m.Rule, m.Subject), m.Cap, retain: false, CapWriter.MediaType), 0, m.Identifier, isEvent: false);
+        }
+    }
+
+    /// <summary>Queues the retained state of an alert that is still active, e.g. after a restart with a fresh broker.</summary>
+    internal void EnqueueRetained(string site, string rule, string subject, byte[] json) =>
+        Write(Build(Topics.AlertActive(site, rule, subject), json, retain: true, "application/json"), 0, null, isEvent: false);
+
+    /// <summary>Called by the connection once the broker accepted <paramref name="message"/>.</summary>
+    public void OnSent(OutgoingAlert message)
+    {
+        if (message.IsEvent && message.ReceivedTimestamp != 0)
+        {
+            s_latency.Record(Stopwatch.GetElapsedTime(message.ReceivedTimestamp).TotalMilliseconds);
+        }
+
+        if (message.Identifier is { } identifier)
+        {
+            Sent?.Invoke(identifier);
+        }
+    }
+
+    private void Write(MqttApplicationMessage message, long receivedTimestamp, string? identifier, bool isEvent) =>
+        _queue.Writer.TryWrite(new OutgoingAlert(message, receivedTimestamp, identifier, isEvent));
+
+    private static MqttApplicationMessage Build(string topic, byte[] payload, bool retain, string contentType) =>
         new MqttApplicationMessageBuilder()
             .WithTopic(topic)
             .WithPayload(payload)
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithRetainFlag(retain)
-            .WithContentType("application/json")
+            .WithContentType(contentType)
             .Build();
-
-    public void Dispose() => _buffer.Dispose();
 }

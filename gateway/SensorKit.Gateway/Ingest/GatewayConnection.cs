@@ -35,8 +35,19 @@ public sealed partial class GatewayConnection(
     {
         _client.ApplicationMessageReceivedAsync += e =>
         {
+            long received = System.Diagnostics.Stopwatch.GetTimestamp();
             System.Buffers.ReadOnlySequence<byte> payload = e.ApplicationMessage.Payload;
-            ingest.Handle(e.ApplicationMessage.Topic, payload.IsSingleSegment ? payload.FirstSpan : System.Buffers.BuffersExtensions.ToArray(payload));
+            try
+            {
+                ingest.Handle(e.ApplicationMessage.Topic, payload.IsSingleSegment ? payload.FirstSpan : System.Buffers.BuffersExtensions.ToArray(payload), received);
+            }
+#pragma warning disable CA1031 // The last line of defence: a message that trips a defect must not stop the gateway's intake.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                LogHandlerFailed(e.ApplicationMessage.Topic, ex);
+            }
+
             return Task.CompletedTask;
         };
 
@@ -92,10 +103,11 @@ public sealed partial class GatewayConnection(
                 continue;
             }
 
-            while (_client.IsConnected && alerts.Outgoing.TryPeek(out MqttApplicationMessage? message))
+            while (_client.IsConnected && alerts.Outgoing.TryPeek(out OutgoingAlert? message))
             {
-                await _client.PublishAsync(message, ct);
+                await _client.PublishAsync(message.Message, ct);
                 alerts.Outgoing.TryRead(out _);
+                alerts.OnSent(message);
             }
         }
     }
@@ -202,6 +214,9 @@ public sealed partial class GatewayConnection(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway cannot connect to MQTT broker {Host}:{Port}: {Reason}; retrying with backoff")]
     private partial void LogConnectFailed(string host, int port, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A message on {Topic} could not be handled; it is dropped")]
+    private partial void LogHandlerFailed(string topic, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway lost the MQTT connection: {Reason}")]
     private partial void LogLost(string reason);

@@ -1,25 +1,52 @@
-using Microsoft.Extensions.Options;
+using SensorKit.Gateway.Alerts.Cap;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Rules;
 
-/// <summary>Configuration section "Rules" (docs/rules.md).</summary>
+/// <summary>
+/// Configuration section "Rules" (docs/rules.md). A rule pack file (RulePacks/&lt;pack&gt;/rules.json) has the
+/// same shape, without <see cref="Packs"/>, so a rule reads the same wherever it is written.
+/// </summary>
 public sealed class RulesOptions
 {
     public const string Section = "Rules";
 
+    /// <summary>Rule packs to load: a pack name under <see cref="PackDirectory"/>, or a path to a rules.json.</summary>
+    public List<string> Packs { get; set; } = [];
+
+    /// <summary>Where pack names are looked up; relative paths start at the gateway's content root.</summary>
+    public string PackDirectory { get; set; } = "RulePacks";
+
     public List<ThresholdRuleOptions> Threshold { get; set; } = [];
+
+    public List<RateOfChangeRuleOptions> RateOfChange { get; set; } = [];
+
+    public List<BaselineRuleOptions> Baseline { get; set; } = [];
+
+    /// <summary>Per-site changes to any rule, by site id (or "*" for every site) and rule id.</summary>
+    public Dictionary<string, Dictionary<string, RuleOverrideOptions>> Sites { get; set; } = new(StringComparer.Ordinal);
+
+    public OperatorRulesOptions Operator { get; set; } = new();
+
+    /// <summary>
+    /// How long a rule that corroborates across an area waits for the other nodes' aggregate of the same window
+    /// before it publishes a change, so agreeing nodes give one message, not a raise and an update a second apart.
+    /// </summary>
+    public TimeSpan Settle { get; set; } = TimeSpan.FromSeconds(5);
 }
 
-/// <summary>
-/// Raises when the value stays beyond <see cref="Above"/> (or below <see cref="Below"/>) for
-/// <see cref="Hold"/>, and clears when it stays back inside the threshold minus
-/// <see cref="Hysteresis"/> for <see cref="Hold"/>.
-/// </summary>
-public sealed class ThresholdRuleOptions
+/// <summary>What every hazard rule has: the watched quantity, the alert it raises, its text and its corroboration.</summary>
+public abstract class HazardRuleOptions
 {
     public string Id { get; set; } = string.Empty;
+
+    /// <summary>False switches the rule off (useful in a per-site override).</summary>
+    public bool Enabled { get; set; } = true;
+
     public string Quantity { get; set; } = string.Empty;
+
+    /// <summary>Used for nodes that do not publish <see cref="Quantity"/>, e.g. air temperature where no heat index is measured.</summary>
+    public string? FallbackQuantity { get; set; }
 
     /// <summary>A sensor id to limit the rule to, or "*".</summary>
     public string Sensor { get; set; } = "*";
@@ -27,9 +54,10 @@ public sealed class ThresholdRuleOptions
     /// <summary>A site to limit the rule to, or "*".</summary>
     public string Site { get; set; } = "*";
 
-    public double? Above { get; set; }
-    public double? Below { get; set; }
+    /// <summary>How far back past the threshold the measure must go to clear; ≥ 0, in the measure's unit.</summary>
     public double Hysteresis { get; set; }
+
+    /// <summary>How long a crossing must last before it counts, both ways.</summary>
     public TimeSpan Hold { get; set; } = TimeSpan.Zero;
 
     /// <summary>CAP 1.2 §3.2.2 values: Extreme, Severe, Moderate, Minor, Unknown.</summary>
@@ -41,74 +69,288 @@ public sealed class ThresholdRuleOptions
     /// <summary>CAP: Immediate, Expected, Future, Past, Unknown.</summary>
     public string Urgency { get; set; } = "Immediate";
 
+    /// <summary>One line for people, in English; the JSON alert carries it. CAP uses <see cref="Text"/> per language.</summary>
     public string Headline { get; set; } = string.Empty;
 
     public AlertAudience Audience { get; set; } = AlertAudience.Public;
 
+    /// <summary>CAP 1.2 §3.2.2 category; Met when not set (CAP counts floods as Met), Infra for operator rules.</summary>
+    public CapCategory? Category { get; set; }
+
+    /// <summary>CAP 1.2 §3.2.2 responseType values for the public while the alert is active.</summary>
+    public List<CapResponseType> ResponseTypes { get; set; } = [];
+
+    /// <summary>Event, headline and instruction per CAP language ("de-DE", "en-US").</summary>
+    public Dictionary<string, RuleTextOptions> Text { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Radius around each triggering node that the CAP area covers.</summary>
+    public double RadiusKm { get; set; } = 1.0;
+
+    /// <summary>Further thresholds of the same measure, each beyond the previous one, with a higher severity.</summary>
+    public List<StageOptions> Stages { get; set; } = [];
+
+    /// <summary>Conditions on other quantities of the same node that must hold as well (all of them).</summary>
+    public List<ConditionOptions> Also { get; set; } = [];
+
+    /// <summary>Set to evaluate the rule across all nodes of a site instead of per node (k of n).</summary>
+    public CorroborationOptions? Corroboration { get; set; }
+
+    /// <summary>A copy to apply a site override to; lists are copied, their items shared (overrides replace lists whole).</summary>
+    internal HazardRuleOptions Copy()
+    {
+        var copy = (HazardRuleOptions)MemberwiseClone();
+        copy.ResponseTypes = [.. ResponseTypes];
+        copy.Text = new Dictionary<string, RuleTextOptions>(Text, StringComparer.Ordinal);
+        copy.Stages = [.. Stages];
+        copy.Also = [.. Also];
+        return copy;
+    }
+}
+
+/// <summary>Raises when the window mean stays at or beyond <see cref="Above"/> (or <see cref="Below"/>) for Hold.</summary>
+public sealed class ThresholdRuleOptions : HazardRuleOptions
+{
+    public double? Above { get; set; }
+
+    public double? Below { get; set; }
+
     public double Threshold => Above ?? Below ?? double.NaN;
 }
 
-public sealed class RulesOptionsValidator : IValidateOptions<RulesOptions>
+/// <summary>
+/// Raises when the window mean has risen by <see cref="Rise"/> (or fallen by <see cref="Fall"/>) within
+/// <see cref="Window"/>: the latest mean against the oldest one inside the window.
+/// </summary>
+public sealed class RateOfChangeRuleOptions : HazardRuleOptions
 {
-    private static readonly string[] Severities = ["Extreme", "Severe", "Moderate", "Minor", "Unknown"];
-    private static readonly string[] Certainties = ["Observed", "Likely", "Possible", "Unlikely", "Unknown"];
-    private static readonly string[] Urgencies = ["Immediate", "Expected", "Future", "Past", "Unknown"];
+    public double? Rise { get; set; }
 
-    public ValidateOptionsResult Validate(string? name, RulesOptions o)
+    public double? Fall { get; set; }
+
+    public TimeSpan Window { get; set; }
+}
+
+/// <summary>
+/// Raises when the window mean deviates by <see cref="DropPercent"/> below (or <see cref="RisePercent"/> above)
+/// the mean of the last <see cref="Baseline"/>. Values beyond the first threshold stay out of the baseline, so
+/// an event does not become the new normal.
+/// </summary>
+public sealed class BaselineRuleOptions : HazardRuleOptions
+{
+    public double? DropPercent { get; set; }
+
+    public double? RisePercent { get; set; }
+
+    public TimeSpan Baseline { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>How much history the baseline needs before the rule evaluates at all.</summary>
+    public TimeSpan MinBaseline { get; set; } = TimeSpan.FromHours(1);
+}
+
+/// <summary>
+/// A further condition of a rule on another quantity of the same node. Set exactly one of Above, Below
+/// (threshold), Rise, Fall (with Window) or DropPercent, RisePercent (with Baseline).
+/// </summary>
+public sealed class ConditionOptions
+{
+    public string Quantity { get; set; } = string.Empty;
+
+    public string Sensor { get; set; } = "*";
+
+    public double? Above { get; set; }
+
+    public double? Below { get; set; }
+
+    public double? Rise { get; set; }
+
+    public double? Fall { get; set; }
+
+    public TimeSpan Window { get; set; }
+
+    public double? DropPercent { get; set; }
+
+    public double? RisePercent { get; set; }
+
+    public TimeSpan Baseline { get; set; } = TimeSpan.FromHours(6);
+
+    public TimeSpan MinBaseline { get; set; } = TimeSpan.FromHours(1);
+
+    public double Hysteresis { get; set; }
+
+    public TimeSpan Hold { get; set; } = TimeSpan.Zero;
+}
+
+/// <summary>
+/// A further threshold of a rule's own measure: set the same key as the rule (Above, Below, Rise, Fall,
+/// DropPercent or RisePercent), beyond the previous stage.
+/// </summary>
+public sealed class StageOptions
+{
+    public double? Above { get; set; }
+
+    public double? Below { get; set; }
+
+    public double? Rise { get; set; }
+
+    public double? Fall { get; set; }
+
+    public double? DropPercent { get; set; }
+
+    public double? RisePercent { get; set; }
+
+    public string Severity { get; set; } = "Severe";
+
+    /// <summary>Defaults to the rule's.</summary>
+    public string? Certainty { get; set; }
+
+    /// <summary>Defaults to the rule's.</summary>
+    public string? Urgency { get; set; }
+
+    public string Headline { get; set; } = string.Empty;
+
+    /// <summary>Defaults to the rule's.</summary>
+    public List<CapResponseType>? ResponseTypes { get; set; }
+
+    /// <summary>Per language; a missing field falls back to the rule's text.</summary>
+    public Dictionary<string, RuleTextOptions> Text { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// k of n: one alert per site; while fewer than <see cref="Quorum"/> nodes agree it carries the low
+/// <see cref="Severity"/> and <see cref="Certainty"/> here, from <see cref="Quorum"/> nodes on the rule's own.
+/// </summary>
+public sealed class CorroborationOptions
+{
+    public int Quorum { get; set; } = 2;
+
+    public string Severity { get; set; } = "Minor";
+
+    public string Certainty { get; set; } = "Possible";
+
+    /// <summary>Defaults to the rule's.</summary>
+    public string? Urgency { get; set; }
+}
+
+/// <summary>CAP text of a rule or stage in one language.</summary>
+public sealed class RuleTextOptions
+{
+    /// <summary>CAP event: the kind of hazard, e.g. "Hitze" / "Heat".</summary>
+    public string? Event { get; set; }
+
+    public string? Headline { get; set; }
+
+    /// <summary>What people should do; CAP instruction.</summary>
+    public string? Instruction { get; set; }
+}
+
+/// <summary>
+/// A per-site change to a rule (Rules:Sites:&lt;site&gt;:&lt;rule id&gt;). Only what is set changes;
+/// <see cref="Stages"/> replaces the rule's stages as a whole.
+/// </summary>
+public sealed class RuleOverrideOptions
+{
+    public bool? Enabled { get; set; }
+
+    public string? Sensor { get; set; }
+
+    public double? Above { get; set; }
+
+    public double? Below { get; set; }
+
+    public double? Rise { get; set; }
+
+    public double? Fall { get; set; }
+
+    public TimeSpan? Window { get; set; }
+
+    public double? DropPercent { get; set; }
+
+    public double? RisePercent { get; set; }
+
+    public TimeSpan? Baseline { get; set; }
+
+    public double? Hysteresis { get; set; }
+
+    public TimeSpan? Hold { get; set; }
+
+    public string? Severity { get; set; }
+
+    public string? Headline { get; set; }
+
+    public double? RadiusKm { get; set; }
+
+    public int? Quorum { get; set; }
+
+    public List<StageOptions>? Stages { get; set; }
+
+    /// <summary>The keys of <paramref name="over"/> where set, else those of <paramref name="under"/>.</summary>
+    internal static RuleOverrideOptions Merge(RuleOverrideOptions under, RuleOverrideOptions over) => new()
     {
-        var errors = new List<string>();
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = 0; i < o.Threshold.Count; i++)
-        {
-            ThresholdRuleOptions r = o.Threshold[i];
-            string key = $"{RulesOptions.Section}:Threshold:{i}";
-            string rule = string.IsNullOrEmpty(r.Id) ? key : $"{key} (rule '{r.Id}')";
-            if (!Topics.IsValidLevel(r.Id))
-            {
-                errors.Add($"{rule}:Id: '{r.Id}' must be 1-64 characters of a-z, A-Z, 0-9, '-' or '_'");
-            }
-            else if (!ids.Add(r.Id))
-            {
-                errors.Add($"{rule}:Id: used by another rule");
-            }
+        Enabled = over.Enabled ?? under.Enabled,
+        Sensor = over.Sensor ?? under.Sensor,
+        Above = over.Above ?? (over.Below is null ? under.Above : null),
+        Below = over.Below ?? (over.Above is null ? under.Below : null),
+        Rise = over.Rise ?? (over.Fall is null ? under.Rise : null),
+        Fall = over.Fall ?? (over.Rise is null ? under.Fall : null),
+        Window = over.Window ?? under.Window,
+        DropPercent = over.DropPercent ?? (over.RisePercent is null ? under.DropPercent : null),
+        RisePercent = over.RisePercent ?? (over.DropPercent is null ? under.RisePercent : null),
+        Baseline = over.Baseline ?? under.Baseline,
+        Hysteresis = over.Hysteresis ?? under.Hysteresis,
+        Hold = over.Hold ?? under.Hold,
+        Severity = over.Severity ?? under.Severity,
+        Headline = over.Headline ?? under.Headline,
+        RadiusKm = over.RadiusKm ?? under.RadiusKm,
+        Quorum = over.Quorum ?? under.Quorum,
+        Stages = over.Stages ?? under.Stages,
+    };
+}
 
-            if (string.IsNullOrWhiteSpace(r.Quantity))
-            {
-                errors.Add($"{rule}:Quantity: is missing");
-            }
+/// <summary>Technical alerts for the people running the network (audience operator), kept apart from hazards.</summary>
+public sealed class OperatorRulesOptions
+{
+    public NodeOfflineOptions NodeOffline { get; set; } = new();
 
-            if (r.Above is null == r.Below is null)
-            {
-                errors.Add($"{rule}:Above: set exactly one of Above or Below");
-            }
-            else if (!double.IsFinite(r.Threshold))
-            {
-                errors.Add($"{rule}:{(r.Above is null ? "Below" : "Above")}: must be a finite number");
-            }
+    public SensorFailedOptions SensorFailed { get; set; } = new();
 
-            if (!(r.Hysteresis >= 0) || !double.IsFinite(r.Hysteresis))
-            {
-                errors.Add($"{rule}:Hysteresis: {r.Hysteresis} must be zero or positive");
-            }
+    public StaleDataOptions StaleData { get; set; } = new();
 
-            if (r.Hold < TimeSpan.Zero)
-            {
-                errors.Add($"{rule}:Hold: {r.Hold} must not be negative");
-            }
+    /// <summary>How often heartbeats, stale channels and pending area changes are checked.</summary>
+    public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+}
 
-            Check(errors, rule, "Severity", r.Severity, Severities);
-            Check(errors, rule, "Certainty", r.Certainty, Certainties);
-            Check(errors, rule, "Urgency", r.Urgency, Urgencies);
-        }
+/// <summary>A node whose status says offline or lost, or that sent nothing for <see cref="Heartbeat"/>.</summary>
+public sealed class NodeOfflineOptions
+{
+    public const string RuleId = "node-offline";
 
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-    }
+    public bool Enabled { get; set; } = true;
 
-    private static void Check(List<string> errors, string rule, string key, string value, string[] allowed)
-    {
-        if (!allowed.Contains(value, StringComparer.Ordinal))
-        {
-            errors.Add($"{rule}:{key}: '{value}' is not one of {string.Join(", ", allowed)} (CAP 1.2 §3.2.2)");
-        }
-    }
+    /// <summary>Silence after which a node counts as offline. Nodes send status at least every Node:StatusInterval (60 s by default).</summary>
+    public TimeSpan Heartbeat { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a node must stay offline (or back online) before the alert is raised (or cleared); rides out a reboot.</summary>
+    public TimeSpan Hold { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+/// <summary>A sensor that the node's status reports as failed.</summary>
+public sealed class SensorFailedOptions
+{
+    public const string RuleId = "sensor-failed";
+
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The node already needs 3 failed reads in a row to say "failed"; this adds time on top.</summary>
+    public TimeSpan Hold { get; set; } = TimeSpan.Zero;
+}
+
+/// <summary>A channel that stopped updating while its node still talks, or whose aggregates are flagged stale.</summary>
+public sealed class StaleDataOptions
+{
+    public const string RuleId = "stale-data";
+
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Silence of one channel after which it is stale; at least three of its windows are always allowed.</summary>
+    public TimeSpan After { get; set; } = TimeSpan.FromMinutes(5);
 }

@@ -22,12 +22,18 @@ public sealed class ThresholdState(double threshold, double hysteresis, TimeSpan
 
     public DateTimeOffset? RaisedAt { get; private set; }
 
+    /// <summary>Since when the value has been on the other side, waiting out the hold time; null when nothing is pending.</summary>
+    public DateTimeOffset? PendingSince => _pendingSince;
+
     /// <summary>Restores a persisted active alert.</summary>
-    public void Restore(DateTimeOffset raisedAt)
+    public void Restore(DateTimeOffset raisedAt) => Restore(true, raisedAt, null);
+
+    /// <summary>Restores a persisted state exactly, pending hold time included.</summary>
+    public void Restore(bool active, DateTimeOffset? raisedAt, DateTimeOffset? pendingSince)
     {
-        Active = true;
-        RaisedAt = raisedAt;
-        _pendingSince = null;
+        Active = active;
+        RaisedAt = active ? raisedAt : null;
+        _pendingSince = pendingSince;
     }
 
     public Transition Evaluate(double value, DateTimeOffset time)

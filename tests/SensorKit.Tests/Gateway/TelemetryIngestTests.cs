@@ -10,6 +10,12 @@ namespace SensorKit.Tests.Gateway;
 /// <summary>Bad messages on node topics are dropped and counted; the gateway and its rules carry on.</summary>
 public sealed class TelemetryIngestTests
 {
+    private static byte[] Status(string node) =>
+        Encoding.UTF8.GetBytes($$"""
+            {"schema":"sensorkit.status.v1","site":"test","node":"{{node}}","state":"online","time":"2026-07-01T12:00:00Z",
+             "location":{"lat":50.94,"lon":6.96},"sensors":[{"id":"bme280","type":"bme280","bus":1,"address":"0x76","health":"ok","consecutiveFailures":0}]}
+            """);
+
     private static byte[] Valid(string node, double mean, long seq = 1) =>
         Encoding.UTF8.GetBytes($$"""
             {"schema":"sensorkit.telemetry.v1","site":"test","node":"{{node}}","sensor":"bme280","quantity":"temperature","unit":"Cel",
@@ -32,6 +38,9 @@ public sealed class TelemetryIngestTests
         await using MqttProbe probe = await MqttProbe.StartAsync(port);
         string topic = Topics.Telemetry("test", "n1", "bme280", "temperature");
 
+        // n1 announces itself; "ghost" never does.
+        await probe.PublishAsync(Topics.Status("test", "n1"), Status("n1"));
+
         byte[][] bad =
         [
             "{not json"u8.ToArray(),
@@ -48,12 +57,19 @@ public sealed class TelemetryIngestTests
             await probe.PublishAsync(topic, payload);
         }
 
+        // Well-formed, but from a node that never sent its birth status.
+        await probe.PublishAsync(Topics.Telemetry("test", "ghost", "bme280", "temperature"), Valid("ghost", 40));
+
         // A well-formed message after all that still reaches the rules.
         await probe.PublishAsync(topic, Valid("n1", 40));
         await probe.WaitForAsync(m => m.Topic == Topics.AlertEvent("test", "heat", "n1"), TimeSpan.FromSeconds(10), "alert from the valid message");
 
-        Assert.Equal(bad.Length, ingest.Rejected);
-        Assert.Equal(1, ingest.Accepted);
+        Assert.Equal(bad.Length + 1, ingest.Rejected);
+        Assert.Equal(1, ingest.RejectedBy[TelemetryIngest.UnknownNode]);
+        Assert.Equal(1, ingest.RejectedBy[TelemetryIngest.TopicMismatch]);
+        Assert.Equal(bad.Length - 1, ingest.RejectedBy[TelemetryIngest.Malformed]);
+        Assert.Equal(2, ingest.Accepted); // n1's status and its one good window
+        Assert.DoesNotContain(probe.All, m => m.Topic.Contains("/ghost", StringComparison.Ordinal) && m.Topic.Contains("/alerts/", StringComparison.Ordinal));
         await gateway.StopAsync(CancellationToken.None);
     }
 

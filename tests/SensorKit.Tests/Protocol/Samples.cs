@@ -70,5 +70,10 @@ internal static class Samples
         Time = new DateTimeOffset(2026, 7, 1, 12, 1, 10, 120, TimeSpan.Zero),
         RaisedAt = new DateTimeOffset(2026, 7, 1, 12, 1, 10, TimeSpan.Zero),
         Revision = 1,
+        Status = "Exercise",
+        Measure = "value",
+        Quorum = 2,
+        NodesReporting = 3,
+        CapIdentifier = "SK-rhine-cologne-heat-node-1-1782907270-1",
     };
 }

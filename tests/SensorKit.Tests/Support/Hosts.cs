@@ -12,14 +12,60 @@ namespace SensorKit.Tests.Support;
 /// <summary>Builds real gateway and node hosts from in-memory configuration, as the demo does.</summary>
 internal static class Hosts
 {
+    /// <summary>
+    /// A gateway host. Unless the configuration says otherwise, it keeps its state in a fresh folder (deleted when the
+    /// host stops) and serves its CAP feed on a free port, so tests never share alerts or ports.
+    /// </summary>
     public static IHost Gateway(Dictionary<string, string?> config, Action<IServiceCollection>? services = null)
     {
+        string? scratch = null;
+        if (!config.ContainsKey("State:Directory"))
+        {
+            scratch = Directory.CreateDirectory(Path.Combine(ScratchRoot.Value, Guid.NewGuid().ToString("N"))).FullName;
+            config = new Dictionary<string, string?>(config) { ["State:Directory"] = scratch };
+        }
+
+        if (!config.ContainsKey("CapFeed:Port"))
+        {
+            config = new Dictionary<string, string?>(config) { ["CapFeed:Port"] = "0" };
+        }
+
         HostApplicationBuilder b = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });
         b.Configuration.AddInMemoryCollection(config);
         b.Logging.ClearProviders();
         b.Services.AddSensorKitGateway();
         services?.Invoke(b.Services);
-        return b.Build();
+        IHost host = b.Build();
+        if (scratch is not null)
+        {
+            host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped.Register(() => DeleteQuietly(scratch));
+        }
+
+        return host;
+    }
+
+    /// <summary>
+    /// One folder per test process for the state of gateways whose test does not name one; what a host that never
+    /// stopped (a configuration test) leaves there goes when the process ends.
+    /// </summary>
+    private static readonly Lazy<string> ScratchRoot = new(() =>
+    {
+        string root = Directory.CreateTempSubdirectory("sensorkit-tests-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteQuietly(root);
+        return root;
+    });
+
+    /// <summary>Removes a scratch folder; one still held open elsewhere is left to the system's temp cleanup.</summary>
+    public static void DeleteQuietly(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Still in use by a host that has not been disposed yet.
+        }
     }
 
     public static IHost Node(Dictionary<string, string?> config, Action<IServiceCollection>? services = null)

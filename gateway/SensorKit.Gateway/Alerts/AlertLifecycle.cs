@@ -1,0 +1,327 @@
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Gateway.Rules;
+using SensorKit.Gateway.State;
+using SensorKit.Protocol;
+
+namespace SensorKit.Gateway.Alerts;
+
+/// <summary>
+/// The life of every alert: raise → update (severity, certainty or the set of nodes changes) → all-clear, or
+/// cancel by an operator. One alert per rule, site and subject at a time, so an ongoing event never gives a
+/// second raise; each follow-up references all earlier CAP messages of the alert. Every step is stored before it
+/// is queued for publishing, so a restart continues the alert instead of raising it again.
+/// </summary>
+/// <remarks>Not thread-safe: the rule engine calls it under its lock.</remarks>
+public sealed partial class AlertLifecycle : IDisposable
+{
+    private readonly Dictionary<(string Rule, string Site, string Subject), StoredAlert> _active = [];
+    private readonly AlertStore _store;
+    private readonly AlertPublisher _publisher;
+    private readonly CapMessageFactory _cap;
+    private readonly TimeProvider _time;
+    private readonly ILogger<AlertLifecycle> _logger;
+    private readonly PayloadBuffer _json = new();
+
+    internal AlertLifecycle(AlertStore store, AlertPublisher publisher, CapMessageFactory cap, TimeProvider time, ILogger<AlertLifecycle> logger)
+    {
+        _store = store;
+        _publisher = publisher;
+        _cap = cap;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>CAP documents that failed schema validation (a defect): their step went out as JSON only.</summary>
+    public long CapInvalid { get; private set; }
+
+    /// <summary>Steps the state store could not write; they were published anyway, since an alert must not wait for a disk.</summary>
+    public long StoreFailures { get; private set; }
+
+    /// <summary>Active alerts (not cancelled), by alert id.</summary>
+    public IReadOnlyList<string> ActiveAlertIds => [.. _active.Values.Where(a => !a.Cancelled).Select(a => a.AlertId)];
+
+    internal IEnumerable<StoredAlert> Active => _active.Values;
+
+    /// <summary>The grade last published for a subject; none when no alert is active.</summary>
+    internal Grade Current(string rule, string site, string subject) =>
+        _active.TryGetValue((rule, site, subject), out StoredAlert? a) ? new Grade(a.Level, a.Confirmed, a.Members) : Grade.None;
+
+    /// <summary>Loads active alerts and queues what a restart must resend: unsent steps, and the retained state of active alerts.</summary>
+    internal void Restore()
+    {
+        foreach (StoredAlert a in _store.LoadAlerts())
+        {
+            _active[(a.Rule, a.Site, a.Subject)] = a;
+        }
+
+        var resent = new HashSet<string>(StringComparer.Ordinal);
+        foreach (StoredMessage m in _store.LoadUnpublished())
+        {
+            _publisher.EnqueueStored(m);
+            resent.Add(m.Identifier);
+        }
+
+        foreach (StoredAlert a in _active.Values.Where(a => !a.Cancelled && !resent.Contains(a.LastIdentifier)))
+        {
+            // The embedded broker keeps retained messages in memory only: after a restart it has forgotten them.
+            if (_store.LoadMessage(a.LastIdentifier) is { } last)
+            {
+                _publisher.EnqueueRetained(a.Site, a.Rule, a.Subject, last.Json);
+            }
+        }
+
+        if (_active.Count > 0)
+        {
+            LogRestored(_active.Count, resent.Count);
+        }
+    }
+
+    /// <summary>
+    /// Moves the alert of (<paramref name="definition"/>, <paramref name="site"/>, <paramref name="subject"/>) to
+    /// <paramref name="grade"/>: raises, updates or clears it as needed. <paramref name="dirty"/> is rule state
+    /// stored in the same transaction. Returns true when a message was published.
+    /// </summary>
+    internal bool Apply(AlertDefinition definition, string site, string subject, Grade grade, AlertEvidence evidence, DateTimeOffset eventTime, long receivedTimestamp, IReadOnlyCollection<IPersistentState> dirty)
+    {
+        var key = (definition.Id, site, subject);
+        _active.TryGetValue(key, out StoredAlert? alert);
+        if (alert is { Cancelled: true })
+        {
+            // Withdrawn by an operator: stays quiet until its condition has ended once.
+            (alert.Level, alert.Confirmed, alert.Members) = (grade.Level, grade.Confirmed, grade.Members);
+            if (!grade.IsActive)
+            {
+                _active.Remove(key);
+                Commit(alert, ended: true, null, dirty);
+            }
+
+            return false;
+        }
+
+        AlertState state;
+        if (alert is null)
+        {
+            if (!grade.IsActive)
+            {
+                return false;
+            }
+
+            state = AlertState.Raised;
+            alert = new StoredAlert
+            {
+                AlertId = $"{site}-{definition.Id}-{subject}-{eventTime.ToUnixTimeSeconds()}",
+                Rule = definition.Id,
+                Site = site,
+                Subject = subject,
+                Audience = definition.Audience.ToString(),
+                RaisedAt = eventTime,
+            };
+        }
+        else if (grade == new Grade(alert.Level, alert.Confirmed, alert.Members))
+        {
+            return false;
+        }
+        else
+        {
+            state = grade.IsActive ? AlertState.Updated : AlertState.Cleared;
+        }
+
+        if (evidence.Nodes.Count == 0)
+        {
+            // On clear nobody triggers any more: the message names the nodes that did.
+            evidence = evidence with { Nodes = [.. alert.Nodes] };
+        }
+
+        GradeInfo info = state == AlertState.Cleared
+            ? new GradeInfo(CapSeverity.Minor, CapCertainty.Observed, CapUrgency.Past, [CapResponseType.AllClear])
+            : definition.Describe(grade);
+        Publish(definition, alert, state, grade, info, evidence, receivedTimestamp, note: null, dirty);
+        if (state == AlertState.Cleared)
+        {
+            _active.Remove(key);
+        }
+        else
+        {
+            _active[key] = alert;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Withdraws an active alert, e.g. one raised in error (CAP msgType Cancel). It stays withdrawn while its
+    /// condition lasts, so the same data does not raise it again.
+    /// </summary>
+    internal bool Cancel(AlertDefinition definition, string alertId, string? note, IReadOnlyCollection<IPersistentState> dirty)
+    {
+        StoredAlert? alert = _active.Values.FirstOrDefault(a => a.AlertId == alertId && !a.Cancelled);
+        if (alert is null)
+        {
+            return false;
+        }
+
+        var evidence = new AlertEvidence
+        {
+            Nodes = alert.Nodes,
+            Quantity = alert.Quantity,
+            Unit = alert.Unit,
+            Value = alert.Value,
+            Threshold = alert.Threshold,
+            NodesReporting = alert.NodesReporting,
+        };
+        var info = new GradeInfo(CapSeverity.Minor, CapCertainty.Observed, CapUrgency.Past, [CapResponseType.None]);
+        Grade grade = new(alert.Level, alert.Confirmed, alert.Members);
+        Publish(definition, alert, AlertState.Cancelled, grade, info, evidence, 0, string.IsNullOrWhiteSpace(note) ? null : note.Trim(), dirty);
+        return true;
+    }
+
+    private void Publish(AlertDefinition definition, StoredAlert alert, AlertState state, Grade grade, GradeInfo info, AlertEvidence evidence, long receivedTimestamp, string? note, IReadOnlyCollection<IPersistentState> dirty)
+    {
+        DateTimeOffset now = _time.GetUtcNow();
+        int revision = alert.Revision + 1;
+        string identifier = _cap.Identifier(alert.AlertId, revision);
+        Grade textGrade = state == AlertState.Cleared ? Grade.None : grade;
+        var step = new AlertStep
+        {
+            Definition = definition,
+            State = state,
+            Grade = textGrade,
+            Info = info,
+            Evidence = evidence,
+            Site = alert.Site,
+            AlertId = alert.AlertId,
+            Identifier = identifier,
+            Sent = now,
+            RaisedAt = alert.RaisedAt,
+            References = alert.References,
+            Note = note,
+        };
+        (CapAlert capAlert, byte[]? cap) = BuildCap(step);
+
+        string headline = definition.Headline(textGrade, AlertDefinition.English, evidence);
+        var message = new AlertMessage
+        {
+            AlertId = alert.AlertId,
+            Rule = definition.Id,
+            State = state,
+            Audience = definition.Audience,
+            Site = alert.Site,
+            Subject = alert.Subject,
+            Nodes = evidence.Nodes,
+            Quantity = evidence.Quantity,
+            Unit = evidence.Unit,
+            Value = evidence.Value,
+            Threshold = evidence.Threshold,
+            Hysteresis = definition.Hysteresis,
+            Severity = info.Severity.ToString(),
+            Certainty = info.Certainty.ToString(),
+            Urgency = info.Urgency.ToString(),
+            Headline = state switch
+            {
+                AlertState.Cleared => "All clear: " + headline,
+                AlertState.Cancelled => "Cancelled: " + headline,
+                _ => headline,
+            },
+            Time = now,
+            RaisedAt = alert.RaisedAt,
+            Revision = revision,
+            Status = _cap.StatusFor(definition.Audience).ToString(),
+            Measure = definition.MeasureName,
+            Quorum = definition.Quorum,
+            NodesReporting = evidence.NodesReporting,
+            CapIdentifier = cap is null ? null : identifier,
+        };
+        byte[] json = _json.Alert(message).ToArray();
+
+        CapInfo feedInfo = capAlert.Infos[0];
+        var stored = new StoredMessage
+        {
+            Identifier = identifier,
+            AlertId = alert.AlertId,
+            Site = alert.Site,
+            Rule = definition.Id,
+            Subject = alert.Subject,
+            Revision = revision,
+            State = ProtocolJson.Name(state),
+            Sent = capAlert.Sent,
+            Title = feedInfo.Headline ?? feedInfo.Event,
+            Summary = feedInfo.Description,
+            Language = feedInfo.Language,
+            Json = json,
+            Cap = cap,
+        };
+
+        alert.Revision = revision;
+        alert.LastIdentifier = identifier;
+        (alert.Level, alert.Confirmed, alert.Members) = (grade.Level, grade.Confirmed, grade.Members);
+        alert.Cancelled = state == AlertState.Cancelled;
+        if (state != AlertState.Cleared)
+        {
+            alert.Nodes = [.. evidence.Nodes];
+            (alert.Quantity, alert.Unit, alert.Value, alert.Threshold, alert.NodesReporting) = (evidence.Quantity, evidence.Unit, evidence.Value, evidence.Threshold, evidence.NodesReporting);
+        }
+
+        if (cap is not null)
+        {
+            alert.References.Add(new StoredReference(capAlert.Sender, capAlert.Identifier, capAlert.Sent));
+        }
+
+        Commit(alert, ended: state == AlertState.Cleared, stored, dirty);
+        _publisher.Enqueue(message, json, cap, identifier, receivedTimestamp);
+        LogStep(ProtocolJson.Name(state), alert.AlertId, revision, message.Severity, message.Certainty, string.Join(",", evidence.Nodes));
+    }
+
+    private (CapAlert Alert, byte[]? Bytes) BuildCap(AlertStep step)
+    {
+        CapAlert alert = _cap.Build(step);
+        try
+        {
+            byte[] bytes = CapWriter.ToUtf8Bytes(alert);
+            IReadOnlyList<string> errors = CapSchema.Validate(Encoding.UTF8.GetString(bytes));
+            if (errors.Count == 0)
+            {
+                return (alert, bytes);
+            }
+
+            CapInvalid++;
+            LogCapInvalid(step.Identifier, string.Join("; ", errors));
+        }
+        catch (ArgumentException e)
+        {
+            CapInvalid++;
+            LogCapInvalid(step.Identifier, e.Message);
+        }
+
+        return (alert, null);
+    }
+
+    private void Commit(StoredAlert alert, bool ended, StoredMessage? message, IReadOnlyCollection<IPersistentState> dirty)
+    {
+        try
+        {
+            _store.CommitStep(alert, ended, message, dirty);
+        }
+        catch (SqliteException e)
+        {
+            StoreFailures++;
+            LogStoreFailed(alert.AlertId, e.Message);
+        }
+    }
+
+    public void Dispose() => _json.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Alert {State}: {AlertId} revision {Revision}, {Severity}/{Certainty}, nodes {Nodes}")]
+    private partial void LogStep(string state, string alertId, int revision, string severity, string certainty, string nodes);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "CAP message {Identifier} failed the CAP 1.2 schema and was not published: {Errors}")]
+    private partial void LogCapInvalid(string identifier, string errors);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Alert {AlertId}: the state store failed ({Reason}); the step is published but will not survive a restart")]
+    private partial void LogStoreFailed(string alertId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Restored {Count} active alerts from the state store; {Resent} unsent messages queued again")]
+    private partial void LogRestored(int count, int resent);
+}

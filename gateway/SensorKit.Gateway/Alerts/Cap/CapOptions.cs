@@ -1,0 +1,110 @@
+using Microsoft.Extensions.Options;
+
+namespace SensorKit.Gateway.Alerts.Cap;
+
+/// <summary>Configuration section "Cap": who sends the gateway's CAP 1.2 messages, and how they are marked.</summary>
+public sealed class CapOptions
+{
+    public const string Section = "Cap";
+
+    /// <summary>Globally unique sender id (CAP 1.2 §3.2.1), e.g. a domain name the operator owns.</summary>
+    public string Sender { get; set; } = "sensorkit-gateway";
+
+    /// <summary>Start of every message identifier; the rest is the alert id and the message's revision.</summary>
+    public string IdentifierPrefix { get; set; } = "SK";
+
+    /// <summary>
+    /// Exercise (default: drills, simulation, anything not yet trusted), Actual (real alerts, set deliberately) or Test.
+    /// Operator alerts go out as System when this is Actual.
+    /// </summary>
+    public CapStatus Status { get; set; } = CapStatus.Exercise;
+
+    /// <summary>IANA time zone of <c>sent</c> and <c>onset</c>, e.g. Europe/Berlin; UTC is written as -00:00 (§3.3.2).</summary>
+    public string TimeZone { get; set; } = "UTC";
+
+    /// <summary>senderName per CAP language.</summary>
+    public Dictionary<string, string> SenderName { get; set; } = new(StringComparer.Ordinal)
+    {
+        ["de-DE"] = "SensorKit Messnetz",
+        ["en-US"] = "SensorKit sensor network",
+    };
+
+    /// <summary>How to reach the issuer (CAP contact), e.g. a control-room e-mail address.</summary>
+    public string? Contact { get; set; }
+
+    /// <summary>Absolute link to further information (CAP web).</summary>
+    public string? Web { get; set; }
+
+    /// <summary>When set, messages carry expires = sent + this. Leave unset unless alerts are refreshed that often.</summary>
+    public TimeSpan? Expires { get; set; }
+
+    /// <summary>Readable site names for areaDesc, by site id and language.</summary>
+    public Dictionary<string, Dictionary<string, string>> Sites { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>CAP note of exercise messages (§3.2.1 expects one).</summary>
+    public string ExerciseNote { get; set; } = "Übung oder Simulation, keine reale Gefahr. / Exercise or simulation, no real danger.";
+
+    /// <summary>CAP restriction of operator alerts, which go out with scope Restricted.</summary>
+    public string OperatorRestriction { get; set; } = "Betriebsmeldung für Leitstelle und Messnetzbetreiber, nicht zur Veröffentlichung / Operator message for the control room and network operators, not for publication";
+}
+
+public sealed class CapOptionsValidator : IValidateOptions<CapOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CapOptions o)
+    {
+        const string s = CapOptions.Section;
+        var errors = new List<string>();
+        CheckToken(errors, $"{s}:Sender", o.Sender);
+        CheckToken(errors, $"{s}:IdentifierPrefix", o.IdentifierPrefix);
+        if (o.Status is not (CapStatus.Actual or CapStatus.Exercise or CapStatus.Test))
+        {
+            errors.Add($"{s}:Status: '{o.Status}' is not one of Actual, Exercise, Test");
+        }
+
+        if (!TryFindTimeZone(o.TimeZone, out _))
+        {
+            errors.Add($"{s}:TimeZone: '{o.TimeZone}' is not a known IANA time zone such as Europe/Berlin");
+        }
+
+        if (o.Web is not null && !Uri.TryCreate(o.Web, UriKind.Absolute, out _))
+        {
+            errors.Add($"{s}:Web: '{o.Web}' is not an absolute URI (CAP 1.2 §3.2.2)");
+        }
+
+        if (o.Expires is { } expires && expires <= TimeSpan.Zero)
+        {
+            errors.Add($"{s}:Expires: {expires} must be positive");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    internal static bool TryFindTimeZone(string id, out TimeZoneInfo zone)
+    {
+        if (id is "UTC" or "Etc/UTC")
+        {
+            zone = TimeZoneInfo.Utc;
+            return true;
+        }
+
+        try
+        {
+            zone = TimeZoneInfo.FindSystemTimeZoneById(id);
+            return true;
+        }
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            zone = TimeZoneInfo.Utc;
+            return false;
+        }
+    }
+
+    // CAP 1.2 §3.2.1: sender and identifier "MUST NOT include spaces, commas or restricted characters (< and &)".
+    private static void CheckToken(List<string> errors, string key, string value)
+    {
+        if (string.IsNullOrEmpty(value) || value.Any(c => char.IsWhiteSpace(c) || c is ',' or '<' or '&'))
+        {
+            errors.Add($"{key}: '{value}' must be non-empty without spaces, commas, '<' or '&' (CAP 1.2 §3.2.1)");
+        }
+    }
+}

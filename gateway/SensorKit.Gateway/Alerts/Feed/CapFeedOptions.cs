@@ -1,0 +1,77 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace SensorKit.Gateway.Alerts.Feed;
+
+/// <summary>Configuration section "CapFeed": the gateway's HTTP feed of CAP messages.</summary>
+public sealed class CapFeedOptions
+{
+    public const string Section = "CapFeed";
+
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Loopback by default; on any other address set <see cref="PublicBaseUrl"/>.</summary>
+    public string Address { get; set; } = "127.0.0.1";
+
+    /// <summary>0 picks a free port (tests, the demo); the bound address is logged.</summary>
+    public int Port { get; set; } = 8080;
+
+    /// <summary>How others reach the feed (e.g. behind a reverse proxy); links in the feed start with it.</summary>
+    public string? PublicBaseUrl { get; set; }
+
+    /// <summary>Ended alerts stay in the feed this long after their last message.</summary>
+    public TimeSpan Recent { get; set; } = TimeSpan.FromHours(24);
+
+    public int MaxEntries { get; set; } = 200;
+
+    public string Title { get; set; } = "SensorKit: Warnungen / alerts (CAP 1.2)";
+}
+
+public sealed class CapFeedOptionsValidator : IValidateOptions<CapFeedOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CapFeedOptions o)
+    {
+        const string s = CapFeedOptions.Section;
+        var errors = new List<string>();
+        if (!o.Enabled)
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        if (!IPAddress.TryParse(o.Address, out IPAddress? ip))
+        {
+            errors.Add($"{s}:Address: '{o.Address}' is not an IP address");
+        }
+        else if (!IPAddress.IsLoopback(ip) && o.PublicBaseUrl is null)
+        {
+            errors.Add($"{s}:PublicBaseUrl: the feed listens on {o.Address}; set the URL others reach it by, so its links work");
+        }
+
+        if (o.Port is < 0 or > 65535)
+        {
+            errors.Add($"{s}:Port: {o.Port} is outside 0-65535");
+        }
+
+        if (o.PublicBaseUrl is { } url && (!Uri.TryCreate(url, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https")))
+        {
+            errors.Add($"{s}:PublicBaseUrl: '{url}' is not an http(s) URL");
+        }
+
+        if (o.Recent <= TimeSpan.Zero)
+        {
+            errors.Add($"{s}:Recent: {o.Recent} must be positive");
+        }
+
+        if (o.MaxEntries is < 1 or > 10_000)
+        {
+            errors.Add($"{s}:MaxEntries: {o.MaxEntries} is outside 1-10000");
+        }
+
+        if (string.IsNullOrWhiteSpace(o.Title))
+        {
+            errors.Add($"{s}:Title: is empty");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

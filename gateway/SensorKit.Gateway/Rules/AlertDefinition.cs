@@ -1,0 +1,85 @@
+using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Protocol;
+
+namespace SensorKit.Gateway.Rules;
+
+/// <summary>
+/// How strongly an alert holds right now. Any change of it is an update; level 0 means it has ended.
+/// <see cref="Members"/> names what it rests on (nodes, or sensors and channels for operator alerts), so
+/// a node joining or leaving is a change too.
+/// </summary>
+internal readonly record struct Grade(int Level, bool Confirmed, string Members)
+{
+    public static readonly Grade None = new(0, false, string.Empty);
+
+    public bool IsActive => Level > 0;
+}
+
+/// <summary>The facts behind one alert message: which nodes, what was measured, against what.</summary>
+internal sealed record AlertEvidence
+{
+    public required IReadOnlyList<string> Nodes { get; init; }
+
+    public required string Quantity { get; init; }
+
+    public required string Unit { get; init; }
+
+    /// <summary>The measure of the node that weighs most (the highest, or lowest for a fall).</summary>
+    public required double Value { get; init; }
+
+    /// <summary>The threshold of the current level, in the measure's unit.</summary>
+    public required double Threshold { get; init; }
+
+    /// <summary>Nodes of the area that report the quantity.</summary>
+    public int NodesReporting { get; init; } = 1;
+
+    /// <summary>What an operator alert is about, e.g. the failed sensors' ids.</summary>
+    public IReadOnlyList<string> Detail { get; init; } = [];
+}
+
+/// <summary>The CAP-facing description of one grade.</summary>
+internal readonly record struct GradeInfo(CapSeverity Severity, CapCertainty Certainty, CapUrgency Urgency, IReadOnlyList<CapResponseType> ResponseTypes);
+
+/// <summary>Everything the alert lifecycle needs to know about a rule to publish its alerts in JSON and CAP.</summary>
+internal abstract class AlertDefinition
+{
+    public const string German = "de-DE";
+    public const string English = "en-US";
+
+    /// <summary>The languages of every CAP message: German for the public, English for everyone else.</summary>
+    public static readonly string[] Languages = [German, English];
+
+    public abstract string Id { get; }
+
+    public abstract AlertAudience Audience { get; }
+
+    public abstract CapCategory Category { get; }
+
+    public abstract Measure Measure { get; }
+
+    public virtual int Quorum => 1;
+
+    public virtual double Hysteresis => 0;
+
+    public virtual double RadiusKm => 1.0;
+
+    public abstract GradeInfo Describe(Grade grade);
+
+    public abstract string Event(Grade grade, string language);
+
+    public abstract string Headline(Grade grade, string language, AlertEvidence evidence);
+
+    public abstract string? Instruction(Grade grade, string language);
+
+    public abstract string Description(Grade grade, string language, AlertEvidence evidence);
+
+    /// <summary>The measure's name on the wire ("measure" of docs/protocol.md).</summary>
+    public string MeasureName => Measure switch
+    {
+        Measure.Change => "change",
+        Measure.Deviation => "deviation",
+        _ => "value",
+    };
+
+    protected static bool IsGerman(string language) => language.StartsWith("de", StringComparison.OrdinalIgnoreCase);
+}

@@ -1,0 +1,149 @@
+using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Protocol;
+
+namespace SensorKit.Gateway.Rules;
+
+/// <summary>One level of a hazard rule: its CAP grading and texts.</summary>
+internal sealed record Stage(
+    CapSeverity Severity,
+    CapCertainty Certainty,
+    CapUrgency Urgency,
+    string Headline,
+    IReadOnlyList<CapResponseType> ResponseTypes,
+    IReadOnlyDictionary<string, RuleTextOptions> Text);
+
+/// <summary>A validated hazard rule (threshold, rate of change or baseline), with its site overrides applied.</summary>
+internal sealed class CompiledRule : AlertDefinition
+{
+    private readonly HazardRuleOptions _options;
+
+    public CompiledRule(HazardRuleOptions options, ConditionSpec primary, IReadOnlyList<ConditionSpec> also, IReadOnlyList<Stage> stages, string site, IReadOnlySet<string> excludedSites)
+    {
+        _options = options;
+        Primary = primary;
+        Also = also;
+        Stages = stages;
+        Site = site;
+        ExcludedSites = excludedSites;
+        FallbackQuantity = options.FallbackQuantity;
+        FallbackSpec = options.FallbackQuantity is { } fallback ? primary with { Quantity = fallback } : null;
+        Corroboration = options.Corroboration;
+    }
+
+    public override string Id => _options.Id;
+
+    public override AlertAudience Audience => _options.Audience;
+
+    public override CapCategory Category => _options.Category ?? (Audience == AlertAudience.Operator ? CapCategory.Infra : CapCategory.Met);
+
+    public override Measure Measure => Primary.Measure;
+
+    public override int Quorum => Corroboration?.Quorum ?? 1;
+
+    public override double Hysteresis => Primary.Hysteresis;
+
+    public override double RadiusKm => _options.RadiusKm;
+
+    public ConditionSpec Primary { get; }
+
+    public IReadOnlyList<ConditionSpec> Also { get; }
+
+    public IReadOnlyList<Stage> Stages { get; }
+
+    /// <summary>"*" or the one site the rule applies to.</summary>
+    public string Site { get; }
+
+    /// <summary>Sites that have their own copy of the rule (a site override).</summary>
+    public IReadOnlySet<string> ExcludedSites { get; }
+
+    public string? FallbackQuantity { get; }
+
+    /// <summary>The primary condition on <see cref="FallbackQuantity"/>.</summary>
+    public ConditionSpec? FallbackSpec { get; }
+
+    /// <summary>Set when the rule gives one alert per site from k of n nodes; null for one alert per node.</summary>
+    public CorroborationOptions? Corroboration { get; }
+
+    public bool AppliesTo(string site) => (Site == "*" || Site == site) && !ExcludedSites.Contains(site);
+
+    /// <summary>The subject of the alert a node contributes to: the site for area rules, else the node.</summary>
+    public string SubjectOf(string site, string node) => Corroboration is null ? node : site;
+
+    public override GradeInfo Describe(Grade grade)
+    {
+        Stage stage = Stages[Math.Clamp(grade.Level, 1, Stages.Count) - 1];
+        if (Corroboration is { } c && !grade.Confirmed)
+        {
+            CapUrgency urgency = c.Urgency is null ? stage.Urgency : Enum.Parse<CapUrgency>(c.Urgency);
+            return new GradeInfo(Enum.Parse<CapSeverity>(c.Severity), Enum.Parse<CapCertainty>(c.Certainty), urgency, [CapResponseType.Monitor]);
+        }
+
+        return new GradeInfo(stage.Severity, stage.Certainty, stage.Urgency, stage.ResponseTypes);
+    }
+
+    public override string Event(Grade grade, string language) =>
+        Text(Stages[Math.Clamp(grade.Level, 1, Stages.Count) - 1].Text, language)?.Event
+        ?? Text(_options.Text, language)?.Event
+        ?? (IsGerman(language) ? $"Warnung {AlertText.QuantityLabel(Primary.Quantity, true)}" : $"{AlertText.QuantityLabel(Primary.Quantity, false)} warning");
+
+    public override string Headline(Grade grade, string language, AlertEvidence evidence)
+    {
+        Stage stage = Stages[Math.Clamp(grade.Level, 1, Stages.Count) - 1];
+        bool german = IsGerman(language);
+        string? text = Text(stage.Text, language)?.Headline ?? Text(_options.Text, language)?.Headline;
+        if (text is null && !german)
+        {
+            text = stage.Headline.Length > 0 ? stage.Headline : _options.Headline.Length > 0 ? _options.Headline : null;
+        }
+
+        text ??= german
+            ? $"{AlertText.QuantityLabel(evidence.Quantity, true)}: Schwelle {AlertText.Format(evidence.Unit, evidence.Threshold, true, Measure != Measure.Value)} erreicht"
+            : $"{AlertText.QuantityLabel(evidence.Quantity, false)}: threshold {AlertText.Format(evidence.Unit, evidence.Threshold, false, Measure != Measure.Value)} reached";
+        if (Corroboration is not null && !grade.Confirmed && grade.IsActive)
+        {
+            text = (german ? "Unbestätigt: " : "Unconfirmed: ") + text;
+        }
+
+        return text;
+    }
+
+    public override string? Instruction(Grade grade, string language)
+    {
+        Stage stage = Stages[Math.Clamp(grade.Level, 1, Stages.Count) - 1];
+        return Text(stage.Text, language)?.Instruction ?? Text(_options.Text, language)?.Instruction;
+    }
+
+    public override string Description(Grade grade, string language, AlertEvidence evidence)
+    {
+        bool german = IsGerman(language);
+        string label = AlertText.QuantityLabel(evidence.Quantity, german);
+        string nodes = AlertText.Nodes(evidence.Nodes, german);
+        string value = AlertText.Format(evidence.Unit, evidence.Value, german, Measure == Measure.Change);
+        string threshold = AlertText.Format(evidence.Unit, evidence.Threshold, german, Measure != Measure.Value);
+        string text = Measure switch
+        {
+            Measure.Change when german => $"{label} an {nodes}: innerhalb von {AlertText.Duration(Primary.Window, true)} um {value} {(evidence.Value < 0 ? "gefallen" : "gestiegen")} (Schwelle {threshold}).",
+            Measure.Change => $"{label} at {nodes} {(evidence.Value < 0 ? "fell" : "rose")} by {value} within {AlertText.Duration(Primary.Window, false)} (threshold {threshold}).",
+            Measure.Deviation when german => $"{label} an {nodes}: {AlertText.Format("%", evidence.Value, true, true)} {(evidence.Value < 0 ? "unter" : "über")} dem Mittel der letzten {AlertText.Duration(Primary.Baseline, true)} (Schwelle {threshold}).",
+            Measure.Deviation => $"{label} at {nodes}: {AlertText.Format("%", evidence.Value, false, true)} {(evidence.Value < 0 ? "below" : "above")} its mean of the last {AlertText.Duration(Primary.Baseline, false)} (threshold {threshold}).",
+            _ when german => $"{label} an {nodes}: {value} (Schwelle {threshold}).",
+            _ => $"{label} at {nodes}: {value} (threshold {threshold}).",
+        };
+        if (Corroboration is { } c && grade.IsActive)
+        {
+            int agreeing = evidence.Nodes.Count;
+            text += grade.Confirmed
+                ? german
+                    ? $" {agreeing} von {evidence.NodesReporting} Messknoten des Standorts stimmen überein (nötig sind {c.Quorum})."
+                    : $" {agreeing} of {evidence.NodesReporting} sensor nodes of the site agree ({c.Quorum} needed)."
+                : german
+                    ? $" Bisher meldet das nur {agreeing} von {evidence.NodesReporting} Messknoten; zur Bestätigung sind {c.Quorum} nötig."
+                    : $" So far only {agreeing} of {evidence.NodesReporting} sensor nodes report it; {c.Quorum} are needed to confirm.";
+        }
+
+        return text;
+    }
+
+    private static RuleTextOptions? Text(IReadOnlyDictionary<string, RuleTextOptions> texts, string language) =>
+        texts.TryGetValue(language, out RuleTextOptions? t) ? t : null;
+}

@@ -1,0 +1,230 @@
+using System.Text.Json;
+using SensorKit.Gateway.State;
+
+namespace SensorKit.Gateway.Rules;
+
+/// <summary>What a condition compares with its thresholds.</summary>
+public enum Measure
+{
+    /// <summary>The window mean itself.</summary>
+    Value,
+
+    /// <summary>The latest window mean minus the oldest one inside the rule's window.</summary>
+    Change,
+
+    /// <summary>Percent deviation of the window mean from the mean of a rolling baseline.</summary>
+    Deviation,
+}
+
+/// <summary>One compiled condition: a measure of one quantity against one threshold per level.</summary>
+internal sealed record ConditionSpec
+{
+    public required string Quantity { get; init; }
+
+    public string Sensor { get; init; } = "*";
+
+    public required Measure Measure { get; init; }
+
+    /// <summary>True when the measure must be at or above the thresholds, false for at or below.</summary>
+    public required bool Above { get; init; }
+
+    /// <summary>Signed thresholds in the measure's unit, level 1 first, each beyond the previous one.</summary>
+    public required double[] Thresholds { get; init; }
+
+    public double Hysteresis { get; init; }
+
+    public TimeSpan Hold { get; init; }
+
+    public TimeSpan Window { get; init; }
+
+    public TimeSpan Baseline { get; init; }
+
+    public TimeSpan MinBaseline { get; init; }
+
+    public bool MatchesSensor(string sensor) => Sensor == "*" || Sensor == sensor;
+
+    public bool IsBeyond(double measure, int level) => Above ? measure >= Thresholds[level] : measure <= Thresholds[level];
+}
+
+/// <summary>
+/// The state of one condition on one channel (node, sensor, quantity): the measure's history where it needs one,
+/// and one hysteresis-and-hold state machine per level. Time is the telemetry's window end throughout.
+/// </summary>
+internal sealed class ConditionState : IPersistentState
+{
+    private readonly ThresholdState[] _levels;
+    private readonly SampleWindow? _samples;
+
+    public ConditionState(ConditionSpec spec)
+    {
+        Spec = spec;
+        _levels = new ThresholdState[spec.Thresholds.Length];
+        for (int i = 0; i < _levels.Length; i++)
+        {
+            _levels[i] = new ThresholdState(spec.Thresholds[i], spec.Hysteresis, spec.Hold, spec.Above);
+        }
+
+        if (spec.Measure != Measure.Value)
+        {
+            _samples = new SampleWindow();
+        }
+    }
+
+    public ConditionSpec Spec { get; }
+
+    /// <summary>Where the state store keeps this state: rule, site, condition, node, sensor and quantity.</summary>
+    public string StateKey { get; init; } = string.Empty;
+
+    /// <summary>0 when the condition does not hold, else the highest level that does.</summary>
+    public int Level { get; private set; }
+
+    /// <summary>The last window mean.</summary>
+    public double Value { get; private set; } = double.NaN;
+
+    /// <summary>The last measure compared with the thresholds (NaN while a baseline is still too short).</summary>
+    public double Measured { get; private set; } = double.NaN;
+
+    public string Unit { get; private set; } = string.Empty;
+
+    public DateTimeOffset Time { get; private set; }
+
+    /// <summary>Takes one window mean; true when <see cref="Level"/> changed.</summary>
+    public bool Evaluate(double value, DateTimeOffset time, string unit)
+    {
+        Value = value;
+        Time = time;
+        Unit = unit;
+        Measured = Compute(value, time);
+        int level = 0;
+        for (int i = 0; i < _levels.Length; i++)
+        {
+            _levels[i].Evaluate(Measured, time);
+            if (_levels[i].Active)
+            {
+                level = i + 1;
+            }
+        }
+
+        if (Spec.Measure == Measure.Deviation && level == 0 && !(double.IsFinite(Measured) && Spec.IsBeyond(Measured, 0)))
+        {
+            // Only ordinary values make the baseline: an event must not become the new normal.
+            _samples!.Add(time, value);
+        }
+
+        bool changed = level != Level;
+        Level = level;
+        return changed;
+    }
+
+    private double Compute(double value, DateTimeOffset time)
+    {
+        switch (Spec.Measure)
+        {
+            case Measure.Change:
+                _samples!.Add(time, value);
+                _samples.TrimBefore(time - Spec.Window);
+                return value - _samples.OldestValue;
+            case Measure.Deviation:
+                if (Level == 0)
+                {
+                    // Frozen during an event: the baseline it is measured against must outlast it.
+                    _samples!.TrimBefore(time - Spec.Baseline);
+                }
+
+                double mean = _samples!.Mean;
+                if (_samples.Count == 0 || time - _samples.OldestTime < Spec.MinBaseline || mean == 0 || !double.IsFinite(mean))
+                {
+                    return double.NaN;
+                }
+
+                return (value - mean) / Math.Abs(mean) * 100;
+            default:
+                return value;
+        }
+    }
+
+    /// <summary>Writes the state for the gateway's state store: levels with their pending hold, and the sample history.</summary>
+    public void WriteSnapshot(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("time"u8, Time.ToUnixTimeMilliseconds());
+        w.WriteNumber("level"u8, Level);
+        w.WriteString("unit"u8, Unit);
+        WriteDouble(w, "value"u8, Value);
+        WriteDouble(w, "measured"u8, Measured);
+        w.WriteStartArray("levels"u8);
+        foreach (ThresholdState s in _levels)
+        {
+            w.WriteStartArray();
+            w.WriteBooleanValue(s.Active);
+            w.WriteNumberValue(s.RaisedAt?.ToUnixTimeMilliseconds() ?? -1);
+            w.WriteNumberValue(s.PendingSince?.ToUnixTimeMilliseconds() ?? -1);
+            w.WriteEndArray();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("samples"u8);
+        if (_samples is not null)
+        {
+            foreach ((long ticks, double v) in _samples.Samples())
+            {
+                w.WriteNumberValue(new DateTimeOffset(ticks, TimeSpan.Zero).ToUnixTimeMilliseconds());
+                w.WriteNumberValue(v);
+            }
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary>Restores a snapshot; one written for a different number of levels (the rule changed) is ignored.</summary>
+    public bool Restore(JsonElement e)
+    {
+        JsonElement levels = e.GetProperty("levels");
+        if (levels.GetArrayLength() != _levels.Length)
+        {
+            return false;
+        }
+
+        int i = 0;
+        foreach (JsonElement l in levels.EnumerateArray())
+        {
+            bool active = l[0].GetBoolean();
+            long raised = l[1].GetInt64();
+            long pending = l[2].GetInt64();
+            _levels[i++].Restore(active, raised < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(raised), pending < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(pending));
+        }
+
+        Time = DateTimeOffset.FromUnixTimeMilliseconds(e.GetProperty("time").GetInt64());
+        Level = e.GetProperty("level").GetInt32();
+        Unit = e.GetProperty("unit").GetString() ?? string.Empty;
+        Value = ReadDouble(e, "value");
+        Measured = ReadDouble(e, "measured");
+        if (_samples is not null)
+        {
+            _samples.Clear();
+            JsonElement samples = e.GetProperty("samples");
+            for (int k = 0; k + 1 < samples.GetArrayLength(); k += 2)
+            {
+                _samples.Add(DateTimeOffset.FromUnixTimeMilliseconds(samples[k].GetInt64()), samples[k + 1].GetDouble());
+            }
+        }
+
+        return true;
+    }
+
+    private static void WriteDouble(Utf8JsonWriter w, ReadOnlySpan<byte> name, double v)
+    {
+        if (double.IsFinite(v))
+        {
+            w.WriteNumber(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static double ReadDouble(JsonElement e, string name) =>
+        e.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
+}

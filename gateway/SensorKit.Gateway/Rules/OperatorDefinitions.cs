@@ -1,0 +1,128 @@
+using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Protocol;
+
+namespace SensorKit.Gateway.Rules;
+
+/// <summary>
+/// The technical alerts about the network itself: audience operator, CAP category Infra, scope Restricted.
+/// They tell the control room that a part of the network is blind, never that the public is in danger.
+/// </summary>
+internal abstract class OperatorDefinition : AlertDefinition
+{
+    public override AlertAudience Audience => AlertAudience.Operator;
+
+    public override CapCategory Category => CapCategory.Infra;
+
+    public override Measure Measure => Measure.Value;
+
+    public override GradeInfo Describe(Grade grade) => new(CapSeverity.Minor, CapCertainty.Observed, CapUrgency.Immediate, [CapResponseType.Monitor]);
+
+    protected static string Node(AlertEvidence e) => e.Nodes.Count > 0 ? e.Nodes[0] : "?";
+}
+
+/// <summary>A node that said goodbye, lost its connection (its will), or fell silent.</summary>
+internal sealed class NodeOfflineDefinition : OperatorDefinition
+{
+    public const string Lost = "lost";
+    public const string Offline = "offline";
+    public const string Silent = "silent";
+
+    public static readonly NodeOfflineDefinition Instance = new();
+
+    public override string Id => NodeOfflineOptions.RuleId;
+
+    public override string Event(Grade grade, string language) => IsGerman(language) ? "Ausfall Messknoten" : "Sensor node outage";
+
+    public override string Headline(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
+        ? $"Messknoten {Node(evidence)} sendet keine Daten"
+        : $"Sensor node {Node(evidence)} is not reporting";
+
+    public override string? Instruction(Grade grade, string language) => IsGerman(language)
+        ? "Stromversorgung und Netzverbindung des Knotens prüfen. Bis dahin fehlen seine Messwerte in den Warnregeln."
+        : "Check the node's power supply and network connection. Until then its readings are missing from the alert rules.";
+
+    public override string Description(Grade grade, string language, AlertEvidence evidence)
+    {
+        bool german = IsGerman(language);
+        string node = Node(evidence);
+        string ago = AlertText.Format("s", evidence.Value, german);
+        string reason = evidence.Detail.Count > 0 ? evidence.Detail[0] : Silent;
+        return (reason, german) switch
+        {
+            (Lost, true) => $"Die Verbindung zu Messknoten {node} ist abgerissen: der Broker hat seinen letzten Willen veröffentlicht. Letzte Nachricht vor {ago}.",
+            (Lost, false) => $"The connection to sensor node {node} broke off: the broker published its last will. Last message {ago} ago.",
+            (Offline, true) => $"Messknoten {node} wurde planmäßig beendet. Letzte Nachricht vor {ago}.",
+            (Offline, false) => $"Sensor node {node} was shut down cleanly. Last message {ago} ago.",
+            (_, true) => $"Messknoten {node} hat seit {ago} nichts gesendet (Grenze {AlertText.Format("s", evidence.Threshold, true)}).",
+            _ => $"Sensor node {node} has sent nothing for {ago} (limit {AlertText.Format("s", evidence.Threshold, false)}).",
+        };
+    }
+}
+
+/// <summary>Sensors that the node's status reports as failed.</summary>
+internal sealed class SensorFailedDefinition : OperatorDefinition
+{
+    public static readonly SensorFailedDefinition Instance = new();
+
+    public override string Id => SensorFailedOptions.RuleId;
+
+    public override string Event(Grade grade, string language) => IsGerman(language) ? "Sensorausfall" : "Sensor failure";
+
+    public override string Headline(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
+        ? $"Sensorausfall an Messknoten {Node(evidence)}"
+        : $"Sensor failure on sensor node {Node(evidence)}";
+
+    public override string? Instruction(Grade grade, string language) => IsGerman(language)
+        ? "Sensor und Verkabelung prüfen. Der Knoten versucht den Sensor weiter mit wachsendem Abstand (bis 2 min) zu erreichen."
+        : "Check the sensor and its wiring. The node keeps retrying the sensor with a growing interval (up to 2 min).";
+
+    public override string Description(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
+        ? $"Ausgefallen an Messknoten {Node(evidence)}: {string.Join("; ", evidence.Detail)}."
+        : $"Failed on sensor node {Node(evidence)}: {string.Join("; ", evidence.Detail)}.";
+}
+
+/// <summary>Channels that stopped updating while their node still talks, or whose aggregates are flagged stale.</summary>
+internal sealed class StaleDataDefinition : OperatorDefinition
+{
+    public static readonly StaleDataDefinition Instance = new();
+
+    public override string Id => StaleDataOptions.RuleId;
+
+    public override string Event(Grade grade, string language) => IsGerman(language) ? "Veraltete Messwerte" : "Stale readings";
+
+    public override string Headline(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
+        ? $"Veraltete Messwerte von Messknoten {Node(evidence)}"
+        : $"Stale readings from sensor node {Node(evidence)}";
+
+    public override string? Instruction(Grade grade, string language) => IsGerman(language)
+        ? "Sensor und Abtastung des Knotens prüfen; die Warnregeln sehen für diese Kanäle keine aktuellen Werte."
+        : "Check the node's sensor and sampling; the alert rules see no current values for these channels.";
+
+    public override string Description(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
+        ? $"Keine aktuellen Werte seit {AlertText.Format("s", evidence.Value, true)} von Messknoten {Node(evidence)} für: {string.Join(", ", evidence.Detail)}."
+        : $"No current values for {AlertText.Format("s", evidence.Value, false)} from sensor node {Node(evidence)} for: {string.Join(", ", evidence.Detail)}.";
+}
+
+/// <summary>An alert whose rule is no longer configured; the gateway withdraws it at start.</summary>
+internal sealed class RetiredDefinition(string id, AlertAudience audience) : AlertDefinition
+{
+    public override string Id => id;
+
+    public override AlertAudience Audience => audience;
+
+    public override CapCategory Category => audience == AlertAudience.Operator ? CapCategory.Infra : CapCategory.Met;
+
+    public override Measure Measure => Measure.Value;
+
+    public override GradeInfo Describe(Grade grade) => new(CapSeverity.Unknown, CapCertainty.Unknown, CapUrgency.Unknown, [CapResponseType.None]);
+
+    public override string Event(Grade grade, string language) => IsGerman(language) ? "SensorKit-Warnung" : "SensorKit alert";
+
+    public override string Headline(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
+        ? $"Warnung der Regel {id}"
+        : $"Alert of rule {id}";
+
+    public override string? Instruction(Grade grade, string language) => null;
+
+    public override string Description(Grade grade, string language, AlertEvidence evidence) => Headline(grade, language, evidence);
+}

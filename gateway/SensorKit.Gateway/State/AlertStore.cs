@@ -1,0 +1,469 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace SensorKit.Gateway.State;
+
+/// <summary>Something whose state survives a restart: written when dirty, by key.</summary>
+internal interface IPersistentState
+{
+    string StateKey { get; }
+
+    void WriteSnapshot(Utf8JsonWriter writer);
+}
+
+/// <summary>An active alert as stored: enough to continue its lifecycle after a restart.</summary>
+internal sealed class StoredAlert
+{
+    public required string AlertId { get; set; }
+
+    public required string Rule { get; set; }
+
+    public required string Site { get; set; }
+
+    public required string Subject { get; set; }
+
+    public string Audience { get; set; } = "Public";
+
+    public int Revision { get; set; }
+
+    public DateTimeOffset RaisedAt { get; set; }
+
+    public int Level { get; set; }
+
+    public bool Confirmed { get; set; }
+
+    public string Members { get; set; } = string.Empty;
+
+    public List<string> Nodes { get; set; } = [];
+
+    // The evidence of the last step, so a cancel can say what it withdraws.
+    public string Quantity { get; set; } = string.Empty;
+
+    public string Unit { get; set; } = string.Empty;
+
+    public double Value { get; set; }
+
+    public double Threshold { get; set; }
+
+    public int NodesReporting { get; set; } = 1;
+
+    /// <summary>Every CAP message of the alert so far; a follow-up references all of them (CAP 1.2 §3.2.1).</summary>
+    public List<StoredReference> References { get; set; } = [];
+
+    public string LastIdentifier { get; set; } = string.Empty;
+
+    /// <summary>Withdrawn by an operator: kept, unpublished, so the still-true condition does not raise it again.</summary>
+    public bool Cancelled { get; set; }
+}
+
+internal sealed record StoredReference(string Sender, string Identifier, DateTimeOffset Sent);
+
+/// <summary>One alert message as published: its JSON, its CAP document and what the feed shows of it.</summary>
+internal sealed record StoredMessage
+{
+    public required string Identifier { get; init; }
+
+    public required string AlertId { get; init; }
+
+    public required string Site { get; init; }
+
+    public required string Rule { get; init; }
+
+    public required string Subject { get; init; }
+
+    public required int Revision { get; init; }
+
+    public required string State { get; init; }
+
+    public required DateTimeOffset Sent { get; init; }
+
+    public required string Title { get; init; }
+
+    public string? Summary { get; init; }
+
+    public string? Language { get; init; }
+
+    public required byte[] Json { get; init; }
+
+    public byte[]? Cap { get; init; }
+
+    public bool Published { get; init; }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+[JsonSerializable(typeof(StoredAlert))]
+internal sealed partial class StateJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// The gateway's durable state in one SQLite file: active alerts, every alert message (JSON and CAP, with a flag
+/// once it reached the broker), rule state (rate-of-change windows, baselines, hold timers) and the last status of
+/// every node. An alert step is one transaction together with the rule state that produced it, so a restart
+/// resumes exactly after the last published step. WAL with synchronous=FULL: a committed step survives a power cut.
+/// </summary>
+public sealed partial class AlertStore : IDisposable
+{
+    public const string FileName = "gateway-state.db";
+    private const int SchemaVersion = 1;
+
+    private readonly Lock _lock = new();
+    private readonly ArrayBufferWriter<byte> _snapshot = new(4096);
+    private readonly ILogger<AlertStore> _logger;
+    private SqliteConnection? _db;
+
+    public AlertStore(IOptions<StateOptions> options, IHostEnvironment environment, ILogger<AlertStore> logger)
+    {
+        _logger = logger;
+        string directory = options.Value.Directory
+            ?? Environment.GetEnvironmentVariable("STATE_DIRECTORY")?.Split(':')[0]
+            ?? "state";
+        DatabasePath = Path.GetFullPath(Path.Combine(directory, FileName), environment.ContentRootPath);
+    }
+
+    public string DatabasePath { get; }
+
+    private SqliteConnection Db => _db ?? throw new InvalidOperationException("The alert store is not open.");
+
+    /// <summary>Creates the folder and the schema if needed. Idempotent.</summary>
+    public void Open()
+    {
+        lock (_lock)
+        {
+            if (_db is not null)
+            {
+                return;
+            }
+
+            var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
+                db.Open();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteException)
+            {
+                db.Dispose();
+                throw new GatewayConfigurationException($"{StateOptions.Section}:Directory: cannot create or open {DatabasePath}: {e.Message}", e);
+            }
+
+            Execute(db, """
+                PRAGMA journal_mode = WAL;
+                PRAGMA synchronous = FULL;
+                PRAGMA busy_timeout = 5000;
+                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS alerts (
+                    site TEXT NOT NULL, rule TEXT NOT NULL, subject TEXT NOT NULL,
+                    alert_id TEXT NOT NULL, record TEXT NOT NULL,
+                    PRIMARY KEY (site, rule, subject));
+                CREATE TABLE IF NOT EXISTS messages (
+                    identifier TEXT PRIMARY KEY, alert_id TEXT NOT NULL,
+                    site TEXT NOT NULL, rule TEXT NOT NULL, subject TEXT NOT NULL,
+                    revision INTEGER NOT NULL, state TEXT NOT NULL, sent_ms INTEGER NOT NULL, sent TEXT NOT NULL,
+                    title TEXT NOT NULL, summary TEXT, language TEXT,
+                    json BLOB NOT NULL, cap BLOB, published INTEGER NOT NULL DEFAULT 0);
+                CREATE INDEX IF NOT EXISTS messages_alert ON messages (alert_id, sent_ms);
+                CREATE INDEX IF NOT EXISTS messages_sent ON messages (sent_ms);
+                CREATE TABLE IF NOT EXISTS rule_state (key TEXT PRIMARY KEY, data BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS nodes (site TEXT NOT NULL, node TEXT NOT NULL, status BLOB NOT NULL, PRIMARY KEY (site, node));
+                """);
+            using (SqliteCommand version = db.CreateCommand())
+            {
+                version.CommandText = "INSERT INTO meta (key, value) VALUES ('schema', $v) ON CONFLICT (key) DO NOTHING; SELECT value FROM meta WHERE key = 'schema';";
+                version.Parameters.AddWithValue("$v", SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                string stored = (string)version.ExecuteScalar()!;
+                if (stored != SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                {
+                    db.Dispose();
+                    throw new InvalidOperationException($"{DatabasePath}: state schema version {stored} is not {SchemaVersion}; move the file away to start afresh");
+                }
+            }
+
+            _db = db;
+            LogOpened(DatabasePath);
+        }
+    }
+
+    internal List<StoredAlert> LoadAlerts()
+    {
+        lock (_lock)
+        {
+            var list = new List<StoredAlert>();
+            using SqliteCommand cmd = Db.CreateCommand();
+            cmd.CommandText = "SELECT record FROM alerts ORDER BY site, rule, subject";
+            using SqliteDataReader r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                list.Add(JsonSerializer.Deserialize(r.GetString(0), StateJsonContext.Default.StoredAlert)!);
+            }
+
+            return list;
+        }
+    }
+
+    /// <summary>
+    /// Stores one alert step atomically: the message, the alert's new record (or its removal when it ended)
+    /// and the dirty rule state that led to it.
+    /// </summary>
+    internal void CommitStep(StoredAlert alert, bool ended, StoredMessage? message, IEnumerable<IPersistentState> dirty)
+    {
+        lock (_lock)
+        {
+            using SqliteTransaction tx = Db.BeginTransaction();
+            using (SqliteCommand cmd = Db.CreateCommand())
+            {
+                cmd.Transaction = tx;
+                if (ended)
+                {
+                    cmd.CommandText = "DELETE FROM alerts WHERE site = $site AND rule = $rule AND subject = $subject";
+                }
+                else
+                {
+                    cmd.CommandText = """
+                        INSERT INTO alerts (site, rule, subject, alert_id, record) VALUES ($site, $rule, $subject, $id, $record)
+                        ON CONFLICT (site, rule, subject) DO UPDATE SET alert_id = excluded.alert_id, record = excluded.record
+                        """;
+                    cmd.Parameters.AddWithValue("$id", alert.AlertId);
+                    cmd.Parameters.AddWithValue("$record", JsonSerializer.Serialize(alert, StateJsonContext.Default.StoredAlert));
+                }
+
+                cmd.Parameters.AddWithValue("$site", alert.Site);
+                cmd.Parameters.AddWithValue("$rule", alert.Rule);
+                cmd.Parameters.AddWithValue("$subject", alert.Subject);
+                cmd.ExecuteNonQuery();
+            }
+
+            if (message is not null)
+            {
+                InsertMessage(tx, message);
+            }
+
+            WriteStates(tx, dirty);
+            tx.Commit();
+        }
+    }
+
+    private void InsertMessage(SqliteTransaction tx, StoredMessage m)
+    {
+        using SqliteCommand cmd = Db.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = """
+            INSERT INTO messages (identifier, alert_id, site, rule, subject, revision, state, sent_ms, sent, title, summary, language, json, cap, published)
+            VALUES ($identifier, $alert, $site, $rule, $subject, $revision, $state, $sentMs, $sent, $title, $summary, $language, $json, $cap, 0)
+            """;
+        cmd.Parameters.AddWithValue("$identifier", m.Identifier);
+        cmd.Parameters.AddWithValue("$alert", m.AlertId);
+        cmd.Parameters.AddWithValue("$site", m.Site);
+        cmd.Parameters.AddWithValue("$rule", m.Rule);
+        cmd.Parameters.AddWithValue("$subject", m.Subject);
+        cmd.Parameters.AddWithValue("$revision", m.Revision);
+        cmd.Parameters.AddWithValue("$state", m.State);
+        cmd.Parameters.AddWithValue("$sentMs", m.Sent.ToUnixTimeMilliseconds());
+        cmd.Parameters.AddWithValue("$sent", m.Sent.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        cmd.Parameters.AddWithValue("$title", m.Title);
+        cmd.Parameters.AddWithValue("$summary", (object?)m.Summary ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$language", (object?)m.Language ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$json", m.Json);
+        cmd.Parameters.AddWithValue("$cap", (object?)m.Cap ?? DBNull.Value);
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>Notes that a message reached the broker, so a restart does not send it again.</summary>
+    internal void MarkPublished(string identifier)
+    {
+        lock (_lock)
+        {
+            if (_db is null)
+            {
+                return;
+            }
+
+            using SqliteCommand cmd = _db.CreateCommand();
+            cmd.CommandText = "UPDATE messages SET published = 1 WHERE identifier = $identifier";
+            cmd.Parameters.AddWithValue("$identifier", identifier);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Messages stored but not yet acknowledged by the broker, oldest first.</summary>
+    internal List<StoredMessage> LoadUnpublished() => QueryMessages("WHERE published = 0 ORDER BY sent_ms, rowid", null);
+
+    internal StoredMessage? LoadMessage(string identifier) =>
+        QueryMessages("WHERE identifier = $identifier", cmd => cmd.Parameters.AddWithValue("$identifier", identifier)).FirstOrDefault();
+
+    /// <summary>
+    /// Messages of the alerts that are active or ended at or after <paramref name="since"/>, newest first, with
+    /// CAP documents only: what the Atom feed lists.
+    /// </summary>
+    internal List<StoredMessage> LoadFeed(DateTimeOffset since, int max) => QueryMessages(
+        """
+        WHERE cap IS NOT NULL AND (alert_id IN (SELECT alert_id FROM alerts)
+            OR alert_id IN (SELECT alert_id FROM messages GROUP BY alert_id HAVING MAX(sent_ms) >= $since))
+        ORDER BY sent_ms DESC, revision DESC LIMIT $max
+        """,
+        cmd =>
+        {
+            cmd.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+            cmd.Parameters.AddWithValue("$max", max);
+        });
+
+    private List<StoredMessage> QueryMessages(string where, Action<SqliteCommand>? parameters)
+    {
+        lock (_lock)
+        {
+            var list = new List<StoredMessage>();
+            using SqliteCommand cmd = Db.CreateCommand();
+            cmd.CommandText = $"SELECT identifier, alert_id, site, rule, subject, revision, state, sent, title, summary, language, json, cap, published FROM messages {where}";
+            parameters?.Invoke(cmd);
+            using SqliteDataReader r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                list.Add(new StoredMessage
+                {
+                    Identifier = r.GetString(0),
+                    AlertId = r.GetString(1),
+                    Site = r.GetString(2),
+                    Rule = r.GetString(3),
+                    Subject = r.GetString(4),
+                    Revision = r.GetInt32(5),
+                    State = r.GetString(6),
+                    Sent = DateTimeOffset.Parse(r.GetString(7), System.Globalization.CultureInfo.InvariantCulture),
+                    Title = r.GetString(8),
+                    Summary = r.IsDBNull(9) ? null : r.GetString(9),
+                    Language = r.IsDBNull(10) ? null : r.GetString(10),
+                    Json = (byte[])r[11],
+                    Cap = r.IsDBNull(12) ? null : (byte[])r[12],
+                    Published = r.GetInt64(13) != 0,
+                });
+            }
+
+            return list;
+        }
+    }
+
+    /// <summary>The persisted rule state by key.</summary>
+    internal Dictionary<string, byte[]> LoadStates()
+    {
+        lock (_lock)
+        {
+            var states = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            using SqliteCommand cmd = Db.CreateCommand();
+            cmd.CommandText = "SELECT key, data FROM rule_state";
+            using SqliteDataReader r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                states[r.GetString(0)] = (byte[])r[1];
+            }
+
+            return states;
+        }
+    }
+
+    /// <summary>Writes rule state outside an alert step (the periodic flush and shutdown).</summary>
+    internal void SaveStates(IEnumerable<IPersistentState> dirty)
+    {
+        lock (_lock)
+        {
+            if (_db is null)
+            {
+                return;
+            }
+
+            using SqliteTransaction tx = _db.BeginTransaction();
+            WriteStates(tx, dirty);
+            tx.Commit();
+        }
+    }
+
+    private void WriteStates(SqliteTransaction tx, IEnumerable<IPersistentState> dirty)
+    {
+        using SqliteCommand cmd = Db.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "INSERT INTO rule_state (key, data) VALUES ($key, $data) ON CONFLICT (key) DO UPDATE SET data = excluded.data";
+        SqliteParameter key = cmd.Parameters.Add("$key", SqliteType.Text);
+        SqliteParameter data = cmd.Parameters.Add("$data", SqliteType.Blob);
+        using var writer = new Utf8JsonWriter(_snapshot);
+        foreach (IPersistentState s in dirty)
+        {
+            _snapshot.ResetWrittenCount();
+            writer.Reset(_snapshot);
+            s.WriteSnapshot(writer);
+            writer.Flush();
+            key.Value = s.StateKey;
+            data.Value = _snapshot.WrittenSpan.ToArray();
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    internal void SaveNode(string site, string node, byte[] status)
+    {
+        lock (_lock)
+        {
+            using SqliteCommand cmd = Db.CreateCommand();
+            cmd.CommandText = "INSERT INTO nodes (site, node, status) VALUES ($site, $node, $status) ON CONFLICT (site, node) DO UPDATE SET status = excluded.status";
+            cmd.Parameters.AddWithValue("$site", site);
+            cmd.Parameters.AddWithValue("$node", node);
+            cmd.Parameters.AddWithValue("$status", status);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    internal List<byte[]> LoadNodes()
+    {
+        lock (_lock)
+        {
+            var list = new List<byte[]>();
+            using SqliteCommand cmd = Db.CreateCommand();
+            cmd.CommandText = "SELECT status FROM nodes";
+            using SqliteDataReader r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                list.Add((byte[])r[0]);
+            }
+
+            return list;
+        }
+    }
+
+    /// <summary>Deletes the messages of alerts that ended before <paramref name="before"/>.</summary>
+    internal int Prune(DateTimeOffset before)
+    {
+        lock (_lock)
+        {
+            if (_db is null)
+            {
+                return 0;
+            }
+
+            using SqliteCommand cmd = _db.CreateCommand();
+            cmd.CommandText = """
+                DELETE FROM messages WHERE published = 1 AND alert_id NOT IN (SELECT alert_id FROM alerts)
+                    AND alert_id IN (SELECT alert_id FROM messages GROUP BY alert_id HAVING MAX(sent_ms) < $before)
+                """;
+            cmd.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
+            return cmd.ExecuteNonQuery();
+        }
+    }
+
+    private static void Execute(SqliteConnection db, string sql)
+    {
+        using SqliteCommand cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _db?.Dispose();
+            _db = null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Alert state in {Path}")]
+    private partial void LogOpened(string path);
+}
