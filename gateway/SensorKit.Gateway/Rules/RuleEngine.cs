@@ -134,10 +134,11 @@ public sealed partial class RuleEngine
                 }
             }
 
-            // A change that waited for its area to settle when the gateway stopped goes out now.
+            // A change that had not gone out when the gateway stopped (an area still settling) goes out with the
+            // next window of data, never on stored state alone.
             foreach (HazardSubject s in _subjects.Values)
             {
-                Flush(s, now, 0);
+                s.Dirty = GradeOf(s) != _alerts.Current(s.Rule.Id, s.Site, s.Subject);
             }
         }
     }
