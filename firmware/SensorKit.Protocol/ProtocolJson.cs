@@ -613,18 +613,6 @@ public static class ProtocolJson
 
         public bool? OptionalBool(string field) => Get(field, JsonValueKind.True, "true or false", optional: true)?.GetBoolean();
 
-        public int? OptionalInt32(string field)
-        {
-            JsonElement? e = Get(field, JsonValueKind.Number, "an integer", optional: true);
-            if (e is { } v && !v.TryGetInt32(out _))
-            {
-                Fail(field, "expected a 32-bit integer");
-                return null;
-            }
-
-            return e?.GetInt32();
-        }
-
         public DateTimeOffset Time(string field) => ParseTime(field, String(field));
 
         public DateTimeOffset? OptionalTime(string field)
