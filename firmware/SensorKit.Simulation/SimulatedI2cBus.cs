@@ -65,20 +65,6 @@ public sealed class SimulatedI2cBus : II2cBusProvider
         return new EmulatedI2cDevice(chip, new I2cConnectionSettings(bus, address));
     }
 
-    public bool Probe(int bus, int address)
-    {
-        using I2cDevice device = Open(bus, address);
-        try
-        {
-            device.ReadByte();
-            return true;
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>Nobody at this address: every transfer is NACKed, as on a real bus.</summary>
     private sealed class EmptyAddress : ChipEmulator
     {

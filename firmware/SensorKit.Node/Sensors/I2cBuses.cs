@@ -11,15 +11,7 @@ public interface II2cBusProvider
     I2cDevice Open(int bus, int address);
 
     /// <summary>True when something acknowledges at the address (a bus scan).</summary>
-    bool Probe(int bus, int address);
-}
-
-/// <summary>The real buses of a Linux board (/dev/i2c-N).</summary>
-public sealed class HardwareI2cBusProvider : II2cBusProvider
-{
-    public I2cDevice Open(int bus, int address) => I2cDevice.Create(new I2cConnectionSettings(bus, address));
-
-    public bool Probe(int bus, int address)
+    bool Probe(int bus, int address)
     {
         using I2cDevice device = Open(bus, address);
         try
@@ -33,4 +25,10 @@ public sealed class HardwareI2cBusProvider : II2cBusProvider
             return false;
         }
     }
+}
+
+/// <summary>The real buses of a Linux board (/dev/i2c-N).</summary>
+public sealed class HardwareI2cBusProvider : II2cBusProvider
+{
+    public I2cDevice Open(int bus, int address) => I2cDevice.Create(new I2cConnectionSettings(bus, address));
 }

@@ -8,19 +8,8 @@ internal static class CapTestSupport
 {
     public static readonly XNamespace CapNs = CapWriter.Namespace;
 
-    /// <summary>The folder holding SensorKit.sln, found by walking up from the test binaries.</summary>
-    public static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "SensorKit.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No SensorKit.sln above {AppContext.BaseDirectory}.");
-    }
+    /// <summary>The folder holding SensorKit.sln.</summary>
+    public static string RepoRoot() => SensorKit.Tests.Support.RepoPaths.Root;
 
     /// <summary>Parses a CAP polygon ("lat,lon lat,lon ...") as written.</summary>
     public static List<(double Lat, double Lon)> ParsePairs(string polygon) =>
