@@ -15,6 +15,15 @@ public static class ProtocolJson
     /// <summary>Payloads above this size are rejected before parsing.</summary>
     public const int MaxPayloadBytes = 64 * 1024;
 
+    /// <summary>The largest sample count a window may report (a day at 10 Hz is 864,000).</summary>
+    public const int MaxCount = 1_000_000;
+
+    /// <summary>The most sensors one node status may list.</summary>
+    public const int MaxSensors = 64;
+
+    /// <summary>The longest window a node may report.</summary>
+    public static readonly TimeSpan MaxWindow = TimeSpan.FromDays(1);
+
     private static readonly JsonDocumentOptions ReadOptions = new() { MaxDepth = 8 };
 
     public static void WriteTelemetry(Utf8JsonWriter w, in TelemetryMessage m)
@@ -220,6 +229,27 @@ public static class ProtocolJson
                 r.Fail("count", "must be at least 1");
             }
 
+            // Counts are per window: bounded so that no sum or ratio of them can overflow downstream.
+            if (r.Error is null && (m.Count > MaxCount || m.Expected is < 0 or > MaxCount || m.Errors is < 0 or > MaxCount || m.Suppressed is < 0 or > MaxCount))
+            {
+                r.Fail(m.Count > MaxCount ? "count" : m.Expected is < 0 or > MaxCount ? "expected" : m.Errors is < 0 or > MaxCount ? "errors" : "suppressed", $"must be within 0-{MaxCount}");
+            }
+
+            if (r.Error is null && m.Sequence < 0)
+            {
+                r.Fail("seq", "must not be negative");
+            }
+
+            if (r.Error is null && !(m.StdDev >= 0))
+            {
+                r.Fail("stddev", "must not be negative");
+            }
+
+            if (r.Error is null && m.WindowEnd - m.WindowStart > MaxWindow)
+            {
+                r.Fail("end", $"the window is longer than {MaxWindow.TotalHours} h");
+            }
+
             if (r.Error is null && !(m.Min <= m.Mean && m.Mean <= m.Max))
             {
                 r.Fail("mean", "must lie within [min, max]");
@@ -254,11 +284,17 @@ public static class ProtocolJson
             }
 
             var sensors = new List<SensorStatus>();
-            if (doc.RootElement.TryGetProperty("sensors", out JsonElement arr) && arr.ValueKind == JsonValueKind.Array)
+            if (r.OptionalArray("sensors") is { } arr)
             {
                 int i = 0;
                 foreach (JsonElement e in arr.EnumerateArray())
                 {
+                    if (e.ValueKind != JsonValueKind.Object || i >= MaxSensors)
+                    {
+                        error = i >= MaxSensors ? $"field 'sensors': more than {MaxSensors} entries" : $"field 'sensors[{i}]': expected an object, got {e.ValueKind.ToString().ToLowerInvariant()}";
+                        return false;
+                    }
+
                     var sr = new FieldReader(e, $"sensors[{i++}].");
                     sensors.Add(new SensorStatus
                     {
@@ -279,10 +315,10 @@ public static class ProtocolJson
             }
 
             GeoLocation? location = null;
-            if (doc.RootElement.TryGetProperty("location", out JsonElement loc))
+            if (r.Object("location", optional: true) is { } loc)
             {
                 var lr = new FieldReader(loc, "location.");
-                location = new GeoLocation(lr.Number("lat"), lr.Number("lon"), lr.OptionalNumber("alt"));
+                location = new GeoLocation(lr.Number("lat", -90, 90), lr.Number("lon", -180, 180), lr.OptionalNumber("alt"));
                 if (lr.Error is not null)
                 {
                     error = lr.Error;
@@ -291,7 +327,7 @@ public static class ProtocolJson
             }
 
             OutboxStatus? outbox = null;
-            if (doc.RootElement.TryGetProperty("outbox", out JsonElement box))
+            if (r.Object("outbox", optional: true) is { } box)
             {
                 var br = new FieldReader(box, "outbox.");
                 outbox = new OutboxStatus
@@ -321,6 +357,11 @@ public static class ProtocolJson
                 Sensors = sensors,
                 Outbox = outbox,
             };
+            if (r.Error is null && m.UptimeSeconds is < 0)
+            {
+                r.Fail("uptimeSeconds", "must not be negative");
+            }
+
             if (r.Error is not null)
             {
                 error = r.Error;
@@ -549,9 +590,23 @@ public static class ProtocolJson
             return e;
         }
 
-        public string String(string field) => Get(field, JsonValueKind.String, "a string")?.GetString() ?? string.Empty;
+        public string String(string field) => Get(field, JsonValueKind.String, "a string") is { } e ? Text(field, e) ?? string.Empty : string.Empty;
 
-        public string? OptionalString(string field) => Get(field, JsonValueKind.String, "a string", optional: true)?.GetString();
+        public string? OptionalString(string field) => Get(field, JsonValueKind.String, "a string", optional: true) is { } e ? Text(field, e) : null;
+
+        /// <summary>A string's value; an escaped lone surrogate ("\ud800") cannot be decoded and fails the field.</summary>
+        private string? Text(string field, JsonElement e)
+        {
+            try
+            {
+                return e.GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                Fail(field, "is not a valid Unicode string");
+                return null;
+            }
+        }
 
         public string Level(string field)
         {
@@ -564,9 +619,38 @@ public static class ProtocolJson
             return s;
         }
 
-        public double Number(string field) => Get(field, JsonValueKind.Number, "a number")?.GetDouble() ?? double.NaN;
+        public double Number(string field) => Get(field, JsonValueKind.Number, "a number") is { } e ? Finite(field, e) : double.NaN;
 
-        public double? OptionalNumber(string field) => Get(field, JsonValueKind.Number, "a number", optional: true)?.GetDouble();
+        public double? OptionalNumber(string field) => Get(field, JsonValueKind.Number, "a number", optional: true) is { } e ? Finite(field, e) : null;
+
+        /// <summary>A number that overflows a double (1e400) parses as infinity; nothing non-finite may pass.</summary>
+        private double Finite(string field, JsonElement e)
+        {
+            if (!e.TryGetDouble(out double v) || !double.IsFinite(v))
+            {
+                Fail(field, $"'{Clip(e.GetRawText())}' is not a finite number");
+                return double.NaN;
+            }
+
+            return v;
+        }
+
+        /// <summary>A number within [min, max], for fields whose range the protocol fixes (latitude, counts).</summary>
+        public double Number(string field, double min, double max)
+        {
+            double v = Number(field);
+            if (Error is null && !(v >= min && v <= max))
+            {
+                Fail(field, $"{v.ToString(CultureInfo.InvariantCulture)} is outside [{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}]");
+            }
+
+            return v;
+        }
+
+        /// <summary>The element of an object-valued field, or null (and an error) when it is something else.</summary>
+        public JsonElement? Object(string field, bool optional = false) => Get(field, JsonValueKind.Object, "an object", optional);
+
+        private static string Clip(string s) => s.Length <= 32 ? s : string.Concat(s.AsSpan(0, 32), "...");
 
         public long Int64(string field)
         {
@@ -628,9 +712,17 @@ public static class ProtocolJson
                 return default;
             }
 
-            if (!DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset t))
+            if (s.Length > 40 || !DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset t))
             {
-                Fail(field, $"'{s}' is not an RFC 3339 timestamp");
+                Fail(field, $"'{Clip(s)}' is not an RFC 3339 timestamp");
+                return default;
+            }
+
+            // Nothing SensorKit measured predates the project, and far-future times would pin deduplication.
+            if (t.Year is < 2000 or > 2200)
+            {
+                Fail(field, $"'{s}' is outside the years 2000-2200");
+                return default;
             }
 
             return t;
@@ -648,17 +740,26 @@ public static class ProtocolJson
             return Error is null ? int.Parse(s.AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture) : 0;
         }
 
+        /// <summary>An enum by its lower-case wire name, matched exactly: "LOST" or "1" is not "lost".</summary>
         public TEnum Enum<TEnum>(string field)
             where TEnum : struct, Enum
         {
             string s = String(field);
-            if (Error is null && (!System.Enum.TryParse(s, ignoreCase: true, out TEnum v) || !System.Enum.IsDefined(v) || s.Any(char.IsDigit)))
+            if (Error is not null)
             {
-                Fail(field, $"'{s}' is not one of {string.Join(", ", System.Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()))}");
                 return default;
             }
 
-            return Error is null ? System.Enum.Parse<TEnum>(s, ignoreCase: true) : default;
+            foreach (TEnum v in System.Enum.GetValues<TEnum>())
+            {
+                if (string.Equals(v.ToString().ToLowerInvariant(), s, StringComparison.Ordinal))
+                {
+                    return v;
+                }
+            }
+
+            Fail(field, $"'{Clip(s)}' is not one of {string.Join(", ", System.Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()))}");
+            return default;
         }
 
         public QualityFlags Flags(string field)
@@ -672,7 +773,7 @@ public static class ProtocolJson
 
             foreach (JsonElement item in arr.EnumerateArray())
             {
-                string? name = item.ValueKind == JsonValueKind.String ? item.GetString() : null;
+                string? name = item.ValueKind == JsonValueKind.String ? Text(field, item) : null;
                 var match = FlagNames.FirstOrDefault(f => f.Name == name);
                 if (match.Name is null)
                 {
@@ -685,6 +786,8 @@ public static class ProtocolJson
 
             return flags;
         }
+
+        public JsonElement? OptionalArray(string field) => Get(field, JsonValueKind.Array, "an array", optional: true);
 
         public List<string> StringArray(string field)
         {
@@ -700,7 +803,12 @@ public static class ProtocolJson
                         break;
                     }
 
-                    list.Add(item.GetString()!);
+                    if (Text(field, item) is not { } text)
+                    {
+                        break;
+                    }
+
+                    list.Add(text);
                 }
             }
 

@@ -63,6 +63,7 @@ public static class GatewayHost
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<RuleEngine>>()));
         services.AddSingleton<TelemetryIngest>();
+        services.AddSingleton<IBrokerIntake>(sp => sp.GetRequiredService<TelemetryIngest>());
         services.AddSingleton<GatewayConnection>();
         services.AddSingleton<AlertingService>();
         services.AddSingleton<CapFeedServer>();

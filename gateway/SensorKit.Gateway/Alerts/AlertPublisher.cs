@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using MQTTnet;
 using MQTTnet.Protocol;
 using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Gateway.Health;
 using SensorKit.Gateway.State;
 using SensorKit.Protocol;
 
@@ -24,10 +25,9 @@ public sealed record OutgoingAlert(MqttApplicationMessage Message, long Received
 public sealed class AlertPublisher
 {
     /// <summary>Meter of the gateway's alerting; the latency histogram is what docs/performance.md reports.</summary>
-    public const string MeterName = "SensorKit.Gateway";
+    public const string MeterName = GatewayMetrics.MeterName;
 
-    private static readonly Meter s_meter = new(MeterName);
-    private static readonly Histogram<double> s_latency = s_meter.CreateHistogram<double>(
+    private static readonly Histogram<double> s_latency = GatewayMetrics.Meter.CreateHistogram<double>(
         "sensorkit.gateway.alert.latency", unit: "ms", description: "From receiving the telemetry message to the broker accepting the alert event");
 
     private readonly Channel<OutgoingAlert> _queue = Channel.CreateUnbounded<OutgoingAlert>(new UnboundedChannelOptions { SingleReader = true });
@@ -53,6 +53,7 @@ public sealed class AlertPublisher
             Write(Build(Topics.AlertCap(alert.Site, alert.Rule, alert.Subject), cap, retain: false, CapWriter.MediaType), 0, identifier, isEvent: false);
         }
 
+        GatewayMetrics.AlertSteps.Add(1, new("state", ProtocolJson.Name(alert.State)), new("audience", ProtocolJson.Name(alert.Audience)));
         Published?.Invoke(alert);
     }
 

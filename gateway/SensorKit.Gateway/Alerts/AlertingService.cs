@@ -2,7 +2,10 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SensorKit.Gateway.Health;
+using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.Rules;
+using SensorKit.Hosting;
 using SensorKit.Gateway.State;
 
 namespace SensorKit.Gateway.Alerts;
@@ -16,17 +19,21 @@ public sealed partial class AlertingService(
     RuleEngine engine,
     AlertStore store,
     AlertPublisher publisher,
+    TelemetryIngest ingest,
     IOptions<StateOptions> state,
     TimeProvider time,
     ILogger<AlertingService> logger) : BackgroundService
 {
     private static readonly TimeSpan PruneInterval = TimeSpan.FromHours(1);
 
+    private readonly LogLimiter _logLimit = new(time, TimeSpan.FromMinutes(1), burst: 3);
+
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         store.Open();
         publisher.Sent += OnSent;
         engine.Restore();
+        ingest.MarkReady();
         LogRules(engine.Catalog.Rules.Count, string.Join(", ", engine.Catalog.RuleIds));
         return base.StartAsync(cancellationToken);
     }
@@ -40,17 +47,18 @@ public sealed partial class AlertingService(
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                engine.Tick();
                 DateTimeOffset now = time.GetUtcNow();
+                Guard("operator-checks", engine.Tick);
                 if (now >= nextFlush)
                 {
-                    engine.Flush();
+                    // A flush that fails is retried on the next interval: the dirty states stay dirty.
+                    Guard("state-flush", engine.Flush);
                     nextFlush = now + state.Value.FlushInterval;
                 }
 
                 if (now >= nextPrune)
                 {
-                    Prune(now);
+                    Guard("prune", () => Prune(now));
                     nextPrune = now + PruneInterval;
                 }
             }
@@ -64,8 +72,30 @@ public sealed partial class AlertingService(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        engine.Flush();
+        Guard("state-flush", engine.Flush);
         publisher.Sent -= OnSent;
+    }
+
+    /// <summary>
+    /// Runs one piece of periodic work so that its failure cannot end this loop, and with it the host: the gateway
+    /// keeps alerting, the failure is counted and logged within a rate limit, and the work is retried next tick.
+    /// </summary>
+    private void Guard(string work, Action action)
+    {
+        try
+        {
+            action();
+        }
+#pragma warning disable CA1031 // The clock loop is what keeps operator alerts and state alive; nothing may end it.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            GatewayMetrics.BackgroundFailures.Add(1, new KeyValuePair<string, object?>("work", work));
+            if (_logLimit.TryEnter(work, out long suppressed))
+            {
+                LogWorkFailed(work, e, suppressed);
+            }
+        }
     }
 
     private void OnSent(string identifier)
@@ -102,6 +132,9 @@ public sealed partial class AlertingService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "State store: could not record {Identifier} as sent: {Reason}")]
     private partial void LogMarkFailed(string identifier, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Periodic work '{Work}' failed and is retried on the next tick ({Suppressed} failures not logged since the last line)")]
+    private partial void LogWorkFailed(string work, Exception exception, long suppressed);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "State store: pruned {Count} messages of long-ended alerts")]
     private partial void LogPruned(int count);

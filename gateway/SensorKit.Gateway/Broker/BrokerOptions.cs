@@ -28,6 +28,19 @@ public sealed class BrokerOptions
     public string? PasswordFile { get; set; }
 
     public TimeSpan ReconnectMax { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>External: the gateway's client id. Its session is persistent, so the broker queues node messages while the gateway restarts.</summary>
+    public string ClientId { get; set; } = "sensorkit-gateway";
+
+    /// <summary>External: how long the broker keeps the gateway's session (and queues for it) while it is away.</summary>
+    public TimeSpan SessionExpiry { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Embedded: per-connection and total limits.</summary>
+    public BrokerLimits Limits { get; set; } = new();
+
+    /// <summary>An IP address, with an IPv4-mapped IPv6 one (::ffff:127.0.0.1) taken as the IPv4 address it maps.</summary>
+    internal static IPAddress? ParseAddress(string? text) =>
+        IPAddress.TryParse(text, out IPAddress? ip) ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip) : null;
 }
 
 public enum BrokerMode
@@ -51,7 +64,7 @@ public sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
         var errors = new List<string>();
         if (o.Mode == BrokerMode.Embedded)
         {
-            if (!IPAddress.TryParse(o.Address, out IPAddress? ip))
+            if (BrokerOptions.ParseAddress(o.Address) is not { } ip)
             {
                 errors.Add($"{s}:Address: '{o.Address}' is not an IP address");
             }
@@ -94,6 +107,17 @@ public sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
             {
                 errors.Add($"{s}:PasswordFile: '{o.PasswordFile}' does not exist");
             }
+        }
+
+        errors.AddRange(o.Limits.Validate($"{s}:Limits"));
+        if (o.Mode == BrokerMode.External && (string.IsNullOrWhiteSpace(o.ClientId) || o.ClientId.Length > 128 || o.ClientId.Any(char.IsControl)))
+        {
+            errors.Add($"{s}:ClientId: '{o.ClientId}' must be 1-128 printable characters");
+        }
+
+        if (o.SessionExpiry < TimeSpan.Zero || o.SessionExpiry.TotalSeconds > uint.MaxValue)
+        {
+            errors.Add($"{s}:SessionExpiry: {o.SessionExpiry} is out of range");
         }
 
         if (o.ReconnectMax <= TimeSpan.Zero)

@@ -12,8 +12,9 @@ using SensorKit.Protocol;
 namespace SensorKit.Gateway.Ingest;
 
 /// <summary>
-/// The gateway's MQTT client: subscribes to node telemetry and status, feeds <see cref="TelemetryIngest"/>,
-/// and publishes alerts. Reconnects with backoff; alerts wait in <see cref="AlertPublisher"/> meanwhile.
+/// The gateway's MQTT client: publishes alerts and, on an external broker, subscribes to node telemetry and status
+/// and feeds <see cref="TelemetryIngest"/> (the embedded broker feeds it directly). Reconnects with backoff; alerts
+/// wait in <see cref="AlertPublisher"/> meanwhile.
 /// </summary>
 public sealed partial class GatewayConnection(
     IOptions<BrokerOptions> options,
@@ -35,17 +36,22 @@ public sealed partial class GatewayConnection(
     {
         _client.ApplicationMessageReceivedAsync += e =>
         {
+            // External broker only: the embedded one hands node messages to the intake itself. Handle() isolates each
+            // message, and MQTTnet sends the PUBACK after this returns, so what the broker queued for the gateway
+            // stays the broker's until it has been evaluated.
             long received = System.Diagnostics.Stopwatch.GetTimestamp();
             System.Buffers.ReadOnlySequence<byte> payload = e.ApplicationMessage.Payload;
-            try
+            ingest.Handle(e.ApplicationMessage.Topic, payload.IsSingleSegment ? payload.FirstSpan : System.Buffers.BuffersExtensions.ToArray(payload), received);
+            return Task.CompletedTask;
+        };
+        _client.DisconnectedAsync += e =>
+        {
+            if (e.ClientWasConnected)
             {
-                ingest.Handle(e.ApplicationMessage.Topic, payload.IsSingleSegment ? payload.FirstSpan : System.Buffers.BuffersExtensions.ToArray(payload), received);
-            }
-#pragma warning disable CA1031 // The last line of defence: a message that trips a defect must not stop the gateway's intake.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                LogHandlerFailed(e.ApplicationMessage.Topic, ex);
+                // A takeover (another client with the gateway's id) must be loud: alerts stop while it lasts.
+                LogLost(e.Reason == MqttClientDisconnectReason.SessionTakenOver
+                    ? "the broker handed the gateway's session to another client with the same client id (session taken over)"
+                    : $"{e.Reason} {e.ReasonString}");
             }
 
             return Task.CompletedTask;
@@ -121,7 +127,8 @@ public sealed partial class GatewayConnection(
         bool tls = false;
         if (_options.Mode == BrokerMode.Embedded)
         {
-            host = System.Net.IPAddress.Parse(_options.Address) is { } ip && (ip.Equals(System.Net.IPAddress.Any) || ip.Equals(System.Net.IPAddress.IPv6Any)) ? "127.0.0.1" : _options.Address;
+            System.Net.IPAddress ip = BrokerOptions.ParseAddress(_options.Address)!;
+            host = ip.Equals(System.Net.IPAddress.Any) || ip.Equals(System.Net.IPAddress.IPv6Any) ? "127.0.0.1" : ip.ToString();
             port = _options.Port;
             if (broker.InternalAccount is { } account)
             {
@@ -138,11 +145,14 @@ public sealed partial class GatewayConnection(
             password = _options.PasswordFile is null ? null : (await File.ReadAllTextAsync(_options.PasswordFile, ct)).TrimEnd('\r', '\n');
         }
 
+        bool embedded = _options.Mode == BrokerMode.Embedded;
         var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(host, port)
-            .WithClientId($"sensorkit-gateway-{Environment.ProcessId}")
+            .WithClientId(embedded ? broker.InternalClientId : _options.ClientId)
             .WithProtocolVersion(MqttProtocolVersion.V500)
-            .WithCleanStart(true)
+            // External: a persistent session, so the broker queues node messages while the gateway restarts.
+            .WithCleanStart(embedded)
+            .WithSessionExpiryInterval(embedded ? 0 : (uint)_options.SessionExpiry.TotalSeconds)
             .WithTimeout(TimeSpan.FromSeconds(10));
         if (tls)
         {
@@ -160,13 +170,17 @@ public sealed partial class GatewayConnection(
             MqttClientConnectResult result = await _client.ConnectAsync(builder.Build(), ct);
             if (result.ResultCode == MqttClientConnectResultCode.Success)
             {
-                var subscribe = new MqttClientSubscribeOptionsBuilder()
-                    .WithTopicFilter(Topics.AllTelemetryFilter, MqttQualityOfServiceLevel.AtLeastOnce)
-                    .WithTopicFilter(Topics.AllStatusFilter, MqttQualityOfServiceLevel.AtLeastOnce)
-                    .Build();
-                await _client.SubscribeAsync(subscribe, ct);
+                if (!embedded)
+                {
+                    var subscribe = new MqttClientSubscribeOptionsBuilder()
+                        .WithTopicFilter(Topics.AllTelemetryFilter, MqttQualityOfServiceLevel.AtLeastOnce)
+                        .WithTopicFilter(Topics.AllStatusFilter, MqttQualityOfServiceLevel.AtLeastOnce)
+                        .Build();
+                    await _client.SubscribeAsync(subscribe, ct);
+                }
+
                 _lastError = null;
-                LogConnected(host, port);
+                LogConnected(host, port, embedded ? "node messages are taken inside the embedded broker" : "subscribed to node topics");
                 _subscribed.TrySetResult();
                 return true;
             }
@@ -209,14 +223,11 @@ public sealed partial class GatewayConnection(
         base.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Gateway connected to MQTT broker {Host}:{Port} and subscribed to node topics")]
-    private partial void LogConnected(string host, int port);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Gateway connected to MQTT broker {Host}:{Port}; {Intake}")]
+    private partial void LogConnected(string host, int port, string intake);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway cannot connect to MQTT broker {Host}:{Port}: {Reason}; retrying with backoff")]
     private partial void LogConnectFailed(string host, int port, string reason);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "A message on {Topic} could not be handled; it is dropped")]
-    private partial void LogHandlerFailed(string topic, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway lost the MQTT connection: {Reason}")]
     private partial void LogLost(string reason);

@@ -91,6 +91,12 @@ internal sealed class ConditionState : IPersistentState
     /// <summary>Takes one window mean; true when <see cref="Level"/> changed.</summary>
     public bool Evaluate(double value, DateTimeOffset time, string unit)
     {
+        if (!double.IsFinite(value))
+        {
+            // Ingest refuses non-finite numbers; this keeps them out of the history even if a caller does not.
+            return false;
+        }
+
         Value = value;
         Time = time;
         Unit = unit;

@@ -256,8 +256,13 @@ public sealed partial class RuleEngine
 
             try
             {
-                _store.SaveStates(_dirty);
+                IReadOnlyList<string> failed = _store.SaveStates(_dirty);
                 _dirty.Clear();
+                if (failed.Count > 0)
+                {
+                    // Dropped from this flush rather than retried for ever: the next window rewrites them.
+                    LogStatesNotWritten(failed.Count, failed[0]);
+                }
             }
             catch (Microsoft.Data.Sqlite.SqliteException e)
             {
@@ -817,6 +822,9 @@ public sealed partial class RuleEngine
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Rule state could not be written: {Reason}; retrying at the next flush")]
     private partial void LogFlushFailed(string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Count} rule states could not be serialised and were not written (first: {Key})")]
+    private partial void LogStatesNotWritten(int count, string key);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Status of node {Node} could not be stored: {Reason}")]
     private partial void LogNodeNotSaved(string node, string reason);

@@ -363,23 +363,26 @@ public sealed partial class AlertStore : IDisposable
     }
 
     /// <summary>Writes rule state outside an alert step (the periodic flush and shutdown).</summary>
-    internal void SaveStates(IEnumerable<IPersistentState> dirty)
+    /// <summary>Writes the given states in one transaction; returns the keys of states that could not be serialised.</summary>
+    internal IReadOnlyList<string> SaveStates(IEnumerable<IPersistentState> dirty)
     {
         lock (_lock)
         {
             if (_db is null)
             {
-                return;
+                return [];
             }
 
             using SqliteTransaction tx = _db.BeginTransaction();
-            WriteStates(tx, dirty);
+            List<string> failed = WriteStates(tx, dirty);
             tx.Commit();
+            return failed;
         }
     }
 
-    private void WriteStates(SqliteTransaction tx, IEnumerable<IPersistentState> dirty)
+    private List<string> WriteStates(SqliteTransaction tx, IEnumerable<IPersistentState> dirty)
     {
+        var failed = new List<string>();
         using SqliteCommand cmd = Db.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = "INSERT INTO rule_state (key, data) VALUES ($key, $data) ON CONFLICT (key) DO UPDATE SET data = excluded.data";
@@ -390,12 +393,24 @@ public sealed partial class AlertStore : IDisposable
         {
             _snapshot.ResetWrittenCount();
             writer.Reset(_snapshot);
-            s.WriteSnapshot(writer);
-            writer.Flush();
+            try
+            {
+                s.WriteSnapshot(writer);
+                writer.Flush();
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                // One state that cannot be written (Utf8JsonWriter refuses NaN and infinity) must not cost the others.
+                failed.Add(s.StateKey);
+                continue;
+            }
+
             key.Value = s.StateKey;
             data.Value = _snapshot.WrittenSpan.ToArray();
             cmd.ExecuteNonQuery();
         }
+
+        return failed;
     }
 
     internal void SaveNode(string site, string node, byte[] status)

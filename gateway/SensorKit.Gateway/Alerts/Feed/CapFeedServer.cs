@@ -9,7 +9,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Gateway.Health;
 using SensorKit.Gateway.Rules;
 using SensorKit.Gateway.State;
 
@@ -56,6 +58,8 @@ public sealed partial class CapFeedServer(
         });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggers);
+        // Counters for operators' scrapers (Prometheus text format); the instruments are GatewayMetrics'.
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(GatewayMetrics.MeterName).AddPrometheusExporter());
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -65,6 +69,7 @@ public sealed partial class CapFeedServer(
         app.MapGet("/cap/feed.atom", (RequestDelegate)WriteFeedAsync);
         app.MapGet("/cap/{identifier}.xml", (RequestDelegate)WriteMessageAsync);
         app.MapPost("/alerts/{alertId}/cancel", (RequestDelegate)CancelAsync);
+        app.MapPrometheusScrapingEndpoint("/metrics");
         try
         {
             await app.StartAsync(cancellationToken);

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Xml.Linq;
 using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Gateway.Ingest;
 using SensorKit.Protocol;
 using SensorKit.Tests.Support;
 using static SensorKit.Tests.Gateway.Alerting.AlertingHarness;
@@ -123,9 +124,12 @@ public sealed class AlertLifecycleTests
 
         using (AlertingHarness h = Start("""{ "Threshold": [ { "Id": "heat", "Quantity": "temperature", "Above": 35 } ] }"""))
         {
-            // One node never said where it stands, the other reports an impossible latitude.
+            // One node never said where it stands; the other's status with an impossible latitude is refused at
+            // ingest, so until it sends a valid one it has no position either.
             h.Status(Site, "n1", located: false);
             h.Status(Site, "n2", lat: 95, lon: 6.95);
+            Assert.Equal(1, h.Ingest.RejectedBy[TelemetryIngest.Malformed]);
+            h.Status(Site, "n2", located: false);
             h.Telemetry(Site, "n1", Quantities.Temperature, 36, Day.AddMinutes(1));
             h.Telemetry(Site, "n2", Quantities.Temperature, 36, Day.AddMinutes(1));
 
