@@ -17,5 +17,16 @@ if (args.Length > 0 && args[0] == "alert-latency")
     return await AlertLatencyRun.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] is "fuzz" or "packet-fuzz" or "burst" or "throughput")
+{
+    return args[0] switch
+    {
+        "fuzz" => await IntakeRuns.FuzzAsync(args[1..]),
+        "packet-fuzz" => await IntakeRuns.PacketFuzzAsync(args[1..]),
+        "burst" => await IntakeRuns.BurstAsync(args[1..]),
+        _ => await IntakeRuns.ThroughputAsync(args[1..]),
+    };
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

@@ -60,7 +60,7 @@ public sealed class BrokerHardeningTests
         using (gateway)
         {
             await using RawMqtt raw = await RawMqtt.ConnectAsync(port);
-            await raw.SendAsync(RawMqtt.Connect(5, "big-sender"));
+            await raw.SendAsync(MqttPackets.Connect(5, "big-sender"));
             Assert.Equal(0x20, (await raw.ReadAsync())!.Value.Type);
             // 1 MiB declared, 16 bytes sent: refused on the length alone.
             await raw.SendAsync([0x30, 0x80, 0x80, 0x40, 0x00, 0x01, (byte)'t']);
@@ -87,9 +87,9 @@ public sealed class BrokerHardeningTests
             await using MqttProbe probe = await MqttProbe.StartAsync(port, "#");
             await using (RawMqtt raw = await RawMqtt.ConnectAsync(port))
             {
-                await raw.SendAsync(RawMqtt.Connect(5, "bad-topic"));
+                await raw.SendAsync(MqttPackets.Connect(5, "bad-topic"));
                 Assert.Equal(0x20, (await raw.ReadAsync())!.Value.Type);
-                await raw.SendAsync(RawMqtt.Publish(5, string.Empty, Encoding.UTF8.GetBytes("forged"), rawTopic: topic));
+                await raw.SendAsync(MqttPackets.Publish(5, string.Empty, Encoding.UTF8.GetBytes("forged"), rawTopic: topic));
                 Assert.True(await raw.ClosedAsync(), $"connection kept open after a {what} topic");
             }
 
@@ -110,7 +110,7 @@ public sealed class BrokerHardeningTests
         using (gateway)
         {
             await using RawMqtt raw = await RawMqtt.ConnectAsync(port);
-            await raw.SendAsync(RawMqtt.Connect(level, string.Empty, rawClientId: [0x6E, 0xFF, 0xC3, 0x28]));
+            await raw.SendAsync(MqttPackets.Connect(level, string.Empty, rawClientId: [0x6E, 0xFF, 0xC3, 0x28]));
             var connAck = await raw.ReadAsync();
             Assert.NotNull(connAck);
             Assert.Equal(0x20, connAck.Value.Type);
@@ -130,7 +130,7 @@ public sealed class BrokerHardeningTests
         using (gateway)
         {
             await using RawMqtt raw = await RawMqtt.ConnectAsync(port);
-            await raw.SendAsync(RawMqtt.Connect(4, "flags", flags));
+            await raw.SendAsync(MqttPackets.Connect(4, "flags", flags));
             Assert.True(await raw.ClosedAsync(), what);
             await gateway.StopAsync(TestContext.Current.CancellationToken);
         }
@@ -143,7 +143,7 @@ public sealed class BrokerHardeningTests
         using (gateway)
         {
             await using RawMqtt raw = await RawMqtt.ConnectAsync(port);
-            await raw.SendAsync(RawMqtt.Publish(4, "sensorkit/v1/test/n1/status", [1]));
+            await raw.SendAsync(MqttPackets.Publish(4, "sensorkit/v1/test/n1/status", [1]));
             Assert.True(await raw.ClosedAsync());
             await gateway.StopAsync(TestContext.Current.CancellationToken);
         }
@@ -157,7 +157,7 @@ public sealed class BrokerHardeningTests
         {
             await using (RawMqtt clean = await RawMqtt.ConnectAsync(port))
             {
-                await clean.SendAsync(RawMqtt.Connect(4, string.Empty, flags: 0x02));
+                await clean.SendAsync(MqttPackets.Connect(4, string.Empty, flags: 0x02));
                 Assert.Equal([0x00, 0x00], (await clean.ReadAsync())!.Value.Body);
             }
 
@@ -165,7 +165,7 @@ public sealed class BrokerHardeningTests
             // than sending CONNACK 0x02 first; either way no session is created.
             await using (RawMqtt persistent = await RawMqtt.ConnectAsync(port))
             {
-                await persistent.SendAsync(RawMqtt.Connect(4, string.Empty, flags: 0x00));
+                await persistent.SendAsync(MqttPackets.Connect(4, string.Empty, flags: 0x00));
                 var answer = await persistent.ReadAsync();
                 Assert.True(answer is null || answer.Value.Body[1] == 0x02, $"accepted: {answer?.Body[1]}");
             }
@@ -218,7 +218,7 @@ public sealed class BrokerHardeningTests
             for (int i = 0; i < 2; i++)
             {
                 RawMqtt c = await RawMqtt.ConnectAsync(port);
-                await c.SendAsync(RawMqtt.Connect(5, $"held-{i}"));
+                await c.SendAsync(MqttPackets.Connect(5, $"held-{i}"));
                 Assert.Equal(0x20, (await c.ReadAsync())!.Value.Type);
                 held.Add(c);
             }
@@ -252,8 +252,8 @@ public sealed class BrokerHardeningTests
         using (gateway)
         {
             var random = new Random(20261201);
-            byte[] connect = RawMqtt.Connect(5, "fuzz");
-            byte[] publish = RawMqtt.Publish(5, Topics.Status("test", "fuzz"), Encoding.UTF8.GetBytes(PayloadFuzzer.Status("test", "fuzz")));
+            byte[] connect = MqttPackets.Connect(5, "fuzz");
+            byte[] publish = MqttPackets.Publish(5, Topics.Status("test", "fuzz"), Encoding.UTF8.GetBytes(PayloadFuzzer.Status("test", "fuzz")));
             await Parallel.ForAsync(0, 40, TestContext.Current.CancellationToken, async (c, ct) =>
             {
                 var r = new Random(random.Next() + c);
@@ -262,9 +262,9 @@ public sealed class BrokerHardeningTests
                     await using RawMqtt raw = await RawMqtt.ConnectAsync(port);
                     byte[] packet = r.Next(3) switch
                     {
-                        0 => Mutate(r, connect),
-                        1 => [.. connect, .. Mutate(r, publish)],
-                        _ => RandomBytes(r),
+                        0 => MqttPackets.Mutate(r, connect),
+                        1 => [.. connect, .. MqttPackets.Mutate(r, publish)],
+                        _ => MqttPackets.RandomBytes(r),
                     };
                     try
                     {
@@ -286,23 +286,6 @@ public sealed class BrokerHardeningTests
             await gateway.StopAsync(TestContext.Current.CancellationToken);
         }
 
-        static byte[] Mutate(Random r, byte[] packet)
-        {
-            byte[] copy = [.. packet];
-            for (int i = r.Next(1, 6); i > 0; i--)
-            {
-                copy[r.Next(copy.Length)] = (byte)r.Next(256);
-            }
-
-            return copy;
-        }
-
-        static byte[] RandomBytes(Random r)
-        {
-            byte[] b = new byte[r.Next(1, 256)];
-            r.NextBytes(b);
-            return b;
-        }
     }
 
     /// <summary>A node announces itself and crosses a shipped threshold; its alert must come out.</summary>
