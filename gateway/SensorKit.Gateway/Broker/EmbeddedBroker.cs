@@ -172,7 +172,7 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, IBro
     /// Every PUBLISH, before routing: the topic is checked (MQTT 5.0 §4.7.3: no wildcards, no NUL [MQTT-4.7.3-2],
     /// valid UTF-8), and node messages go through the intake first, so the publisher's PUBACK reports the verdict.
     /// </summary>
-    private async Task InterceptPublishAsync(InterceptingPublishEventArgs e)
+    private Task InterceptPublishAsync(InterceptingPublishEventArgs e)
     {
         long received = Stopwatch.GetTimestamp();
         string topic = e.ApplicationMessage.Topic;
@@ -182,22 +182,34 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, IBro
             e.CloseConnection = true;
             e.Response.ReasonCode = MqttPubAckReasonCode.TopicNameInvalid;
             Refused("invalid-topic", $"client '{Clip(e.ClientId)}' published on '{Clip(topic)}': {problem}; connection closed");
-            return;
+            return Task.CompletedTask;
         }
 
         if (e.ClientId == InternalClientId || !intake.Wants(topic))
         {
-            return;
+            return Task.CompletedTask;
         }
 
         if (!intake.Ready.IsCompleted)
         {
             // Start-up: hold the publish (and so its PUBACK) until the stored state is loaded, rather than lose it.
-            await intake.Ready.WaitAsync(e.CancellationToken);
+            return TakeWhenReadyAsync(e, received);
         }
 
+        Take(e, received);
+        return Task.CompletedTask;
+    }
+
+    private async Task TakeWhenReadyAsync(InterceptingPublishEventArgs e, long received)
+    {
+        await intake.Ready.WaitAsync(e.CancellationToken);
+        Take(e, received);
+    }
+
+    private void Take(InterceptingPublishEventArgs e, long received)
+    {
         ReadOnlySequence<byte> payload = e.ApplicationMessage.Payload;
-        IntakeVerdict verdict = intake.Take(topic, payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray(), e.ClientId, e.UserName, received);
+        IntakeVerdict verdict = intake.Take(e.ApplicationMessage.Topic, payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray(), e.ClientId, e.UserName, received);
         switch (verdict)
         {
             case IntakeVerdict.Rejected:
