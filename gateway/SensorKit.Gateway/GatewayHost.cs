@@ -48,6 +48,7 @@ public static class GatewayHost
         services.AddSingleton<AlertStore>();
         services.AddSingleton<NodeDirectory>();
         services.AddSingleton<AlertPublisher>();
+        services.AddSingleton(CapSigner.Create);
         services.AddSingleton<CapMessageFactory>();
         services.AddSingleton(sp => new AlertLifecycle(
             sp.GetRequiredService<AlertStore>(),

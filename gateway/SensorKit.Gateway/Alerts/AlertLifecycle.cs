@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -34,7 +35,7 @@ public sealed partial class AlertLifecycle : IDisposable
         _logger = logger;
     }
 
-    /// <summary>CAP documents that failed schema validation (a defect): their step went out as JSON only.</summary>
+    /// <summary>CAP documents that failed schema validation or signing (a defect): their step went out as JSON only.</summary>
     public long CapInvalid { get; private set; }
 
     /// <summary>Steps the state store could not write; they were published anyway, since an alert must not wait for a disk.</summary>
@@ -279,7 +280,7 @@ public sealed partial class AlertLifecycle : IDisposable
         CapAlert alert = _cap.Build(step);
         try
         {
-            byte[] bytes = CapWriter.ToUtf8Bytes(alert);
+            byte[] bytes = _cap.Write(alert);
             IReadOnlyList<string> errors = CapSchema.Validate(Encoding.UTF8.GetString(bytes));
             if (errors.Count == 0)
             {
@@ -293,6 +294,12 @@ public sealed partial class AlertLifecycle : IDisposable
         {
             CapInvalid++;
             LogCapInvalid(step.Identifier, e.Message);
+        }
+        catch (CryptographicException e)
+        {
+            // Never published unsigned: a consumer could not tell it from a forgery.
+            CapInvalid++;
+            LogCapUnsigned(step.Identifier, e.Message);
         }
 
         return (alert, null);
@@ -318,6 +325,9 @@ public sealed partial class AlertLifecycle : IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "CAP message {Identifier} failed the CAP 1.2 schema and was not published: {Errors}")]
     private partial void LogCapInvalid(string identifier, string errors);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "CAP message {Identifier} could not be signed and was not published: {Reason}")]
+    private partial void LogCapUnsigned(string identifier, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Alert {AlertId}: the state store failed ({Reason}); the step is published but will not survive a restart")]
     private partial void LogStoreFailed(string alertId, string reason);

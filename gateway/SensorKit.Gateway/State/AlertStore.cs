@@ -118,10 +118,7 @@ public sealed partial class AlertStore : IDisposable
     public AlertStore(IOptions<StateOptions> options, IHostEnvironment environment, ILogger<AlertStore> logger)
     {
         _logger = logger;
-        string directory = options.Value.Directory
-            ?? Environment.GetEnvironmentVariable("STATE_DIRECTORY")?.Split(':')[0]
-            ?? "state";
-        DatabasePath = Path.GetFullPath(Path.Combine(directory, FileName), environment.ContentRootPath);
+        DatabasePath = Path.Combine(options.Value.ResolveDirectory(environment.ContentRootPath), FileName);
     }
 
     public string DatabasePath { get; }

@@ -18,6 +18,11 @@ public sealed class StateOptions
 
     /// <summary>How long the messages of ended alerts are kept for the CAP feed and its links.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>The state folder as a full path: <see cref="Directory"/>, else STATE_DIRECTORY, else "state", from <paramref name="contentRoot"/>.</summary>
+    public string ResolveDirectory(string contentRoot) => Path.GetFullPath(
+        Directory ?? Environment.GetEnvironmentVariable("STATE_DIRECTORY")?.Split(':')[0] ?? "state",
+        contentRoot);
 }
 
 public sealed class StateOptionsValidator : IValidateOptions<StateOptions>

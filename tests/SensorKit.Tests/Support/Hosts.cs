@@ -14,7 +14,8 @@ internal static class Hosts
 {
     /// <summary>
     /// A gateway host. Unless the configuration says otherwise, it keeps its state in a fresh folder (deleted when the
-    /// host stops) and serves its CAP feed on a free port, so tests never share alerts or ports.
+    /// host stops), serves its CAP feed on a free port, so tests never share alerts or ports, and signs CAP with the
+    /// example key.
     /// </summary>
     public static IHost Gateway(Dictionary<string, string?> config, Action<IServiceCollection>? services = null)
     {
@@ -28,6 +29,16 @@ internal static class Hosts
         if (!config.ContainsKey("CapFeed:Port"))
         {
             config = new Dictionary<string, string?>(config) { ["CapFeed:Port"] = "0" };
+        }
+
+        // Generating an RSA key costs a third of a second per gateway; tests that want that pass the keys (null: none).
+        if (!config.ContainsKey("Cap:Signing:CertificateFile") && !config.ContainsKey("Cap:Signing:KeyFile"))
+        {
+            config = new Dictionary<string, string?>(config)
+            {
+                ["Cap:Signing:CertificateFile"] = ExampleSigningKey.CertificateFile,
+                ["Cap:Signing:KeyFile"] = ExampleSigningKey.KeyFile,
+            };
         }
 
         HostApplicationBuilder b = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });

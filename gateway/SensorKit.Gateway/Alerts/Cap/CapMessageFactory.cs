@@ -43,12 +43,16 @@ internal sealed record AlertStep
 /// nodes' positions (a circle around one node, a polygon around several), references to every earlier message of
 /// the alert, and the status the gateway is configured for.
 /// </summary>
-internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, NodeDirectory nodes, ILogger<CapMessageFactory> logger)
+internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, NodeDirectory nodes, CapSigner signer, ILogger<CapMessageFactory> logger)
 {
     private readonly CapOptions _options = options.Value;
     private readonly TimeZoneInfo _zone = CapOptionsValidator.TryFindTimeZone(options.Value.TimeZone, out TimeZoneInfo z) ? z : TimeZoneInfo.Utc;
 
     public string Sender => _options.Sender;
+
+    /// <summary>The document as stored and published: written, then signed, so the signature covers exactly these bytes.</summary>
+    /// <exception cref="ArgumentException">The alert breaks a CAP rule (see <see cref="CapWriter.EnsureValid"/>).</exception>
+    public byte[] Write(CapAlert alert) => signer.Sign(CapWriter.ToUtf8Bytes(alert));
 
     public string Identifier(string alertId, int revision) =>
         string.Create(CultureInfo.InvariantCulture, $"{_options.IdentifierPrefix}-{alertId}-{revision}");

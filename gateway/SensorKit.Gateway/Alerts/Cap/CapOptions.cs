@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace SensorKit.Gateway.Alerts.Cap;
@@ -46,9 +47,24 @@ public sealed class CapOptions
 
     /// <summary>CAP restriction of operator alerts, which go out with scope Restricted.</summary>
     public string OperatorRestriction { get; set; } = "Betriebsmeldung für Leitstelle und Messnetzbetreiber, nicht zur Veröffentlichung / Operator message for the control room and network operators, not for publication";
+
+    /// <summary>The key every message is signed with (CAP 1.2 §3.3.2.1); none configured: the gateway's own, generated once.</summary>
+    public CapSigningOptions Signing { get; set; } = new();
 }
 
-public sealed class CapOptionsValidator : IValidateOptions<CapOptions>
+/// <summary>Section "Cap:Signing": PEM files of the certificate and RSA key the gateway signs its CAP messages with.</summary>
+public sealed class CapSigningOptions
+{
+    /// <summary>PEM certificate ("BEGIN CERTIFICATE"); consumers pin its SHA-256 fingerprint. Relative to the gateway's folder.</summary>
+    public string? CertificateFile { get; set; }
+
+    /// <summary>Unencrypted PEM RSA key of that certificate ("BEGIN PRIVATE KEY" or "BEGIN RSA PRIVATE KEY"), readable by the gateway only.</summary>
+    public string? KeyFile { get; set; }
+
+    internal bool IsConfigured => !string.IsNullOrEmpty(CertificateFile) || !string.IsNullOrEmpty(KeyFile);
+}
+
+public sealed class CapOptionsValidator(IHostEnvironment environment, TimeProvider time) : IValidateOptions<CapOptions>
 {
     public ValidateOptionsResult Validate(string? name, CapOptions o)
     {
@@ -76,7 +92,45 @@ public sealed class CapOptionsValidator : IValidateOptions<CapOptions>
             errors.Add($"{s}:Expires: {expires} must be positive");
         }
 
+        ValidateSigning(errors, o.Signing);
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    // Loads the key pair as the signer will, so a bad file stops the gateway at start rather than at the first alert.
+    private void ValidateSigning(List<string> errors, CapSigningOptions signing)
+    {
+        const string k = CapSigningKey.Section;
+        if (!signing.IsConfigured)
+        {
+            return;
+        }
+
+        if (string.IsNullOrEmpty(signing.CertificateFile) || string.IsNullOrEmpty(signing.KeyFile))
+        {
+            string missing = string.IsNullOrEmpty(signing.CertificateFile) ? "CertificateFile" : "KeyFile";
+            string given = missing == "KeyFile" ? "CertificateFile" : "KeyFile";
+            errors.Add($"{k}:{missing}: missing, but {k}:{given} is set; give both, or neither to sign with the gateway's own generated key");
+            return;
+        }
+
+        foreach ((string key, string path) in new[] { ("CertificateFile", signing.CertificateFile), ("KeyFile", signing.KeyFile) })
+        {
+            if (path.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+            {
+                errors.Add($"{k}:{key}: '{path}' is not a file path");
+                return;
+            }
+        }
+
+        try
+        {
+            using var certificate = CapSigningKey.Load(signing, environment.ContentRootPath, time.GetUtcNow());
+        }
+        catch (GatewayConfigurationException e)
+        {
+            errors.Add(e.Message);
+        }
     }
 
     internal static bool TryFindTimeZone(string id, out TimeZoneInfo zone)

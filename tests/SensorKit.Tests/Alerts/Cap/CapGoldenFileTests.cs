@@ -1,13 +1,15 @@
 using System.Text;
 using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Tests.Support;
 using Xunit;
 using static SensorKit.Tests.Alerts.Cap.CapTestSupport;
 
 namespace SensorKit.Tests.Alerts.Cap;
 
 /// <summary>
-/// The checked-in examples in docs/examples are exactly what the writer produces. After an intended change to
-/// the output, rerun with SENSORKIT_REGENERATE_GOLDEN=1 to rewrite them and review the diff.
+/// The checked-in examples in docs/examples are exactly what the writer produces, signed with the example key
+/// (<see cref="ExampleSigningKey"/>; PKCS#1 v1.5 signatures are deterministic). After an intended change to the
+/// output, rerun with SENSORKIT_REGENERATE_GOLDEN=1 to rewrite them and review the diff.
 /// </summary>
 public class CapGoldenFileTests
 {
@@ -26,7 +28,8 @@ public class CapGoldenFileTests
     [InlineData("cap-operator.xml")]
     public void Example_matches_the_checked_in_file_byte_for_byte(string fileName)
     {
-        var actual = CapWriter.ToUtf8Bytes(Examples[fileName]());
+        using CapSigner signer = ExampleSigningKey.Signer();
+        var actual = signer.Sign(CapWriter.ToUtf8Bytes(Examples[fileName]()));
         Assert.Empty(CapSchema.Validate(Encoding.UTF8.GetString(actual)));
         var path = Path.Combine(RepoRoot(), "docs", "examples", fileName);
 

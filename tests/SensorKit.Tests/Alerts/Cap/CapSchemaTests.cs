@@ -1,6 +1,7 @@
 using System.Text;
 using System.Xml.Linq;
 using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Tests.Support;
 using Xunit;
 using static SensorKit.Tests.Alerts.Cap.CapTestSupport;
 
@@ -9,6 +10,8 @@ namespace SensorKit.Tests.Alerts.Cap;
 // A green validation only means something if the validator turns red on broken documents.
 public class CapSchemaTests
 {
+    private static readonly XNamespace DsigNs = "http://www.w3.org/2000/09/xmldsig#";
+
     [Fact]
     public void Official_reference_example_is_valid()
     {
@@ -136,6 +139,35 @@ public class CapSchemaTests
 
         Assert.All(results.Where((_, i) => i % 2 == 0), count => Assert.Equal(0, count));
         Assert.All(results.Where((_, i) => i % 2 == 1), count => Assert.Equal(1, count));
+    }
+
+    [Fact]
+    public void A_signed_document_is_valid()
+    {
+        using var signer = ExampleSigningKey.Signer();
+
+        Assert.Empty(CapSchema.Validate(Encoding.UTF8.GetString(signer.Sign(CapWriter.ToUtf8Bytes(CapExamples.FloodAlert())))));
+    }
+
+    [Fact]
+    public void A_signature_anywhere_but_after_the_last_info_is_rejected()
+    {
+        // The schema's lax wildcard for XML-DSig is the alert's last particle: the signature's warnings are forgiven
+        // only there.
+        using var signer = ExampleSigningKey.Signer();
+        var doc = XDocument.Parse(Encoding.UTF8.GetString(signer.Sign(CapWriter.ToUtf8Bytes(CapExamples.FloodAlert()))));
+        var signature = doc.Root!.Element(DsigNs + "Signature")!;
+        signature.Remove();
+
+        var beforeInfo = new XDocument(doc);
+        beforeInfo.Root!.Element(CapNs + "info")!.AddBeforeSelf(signature);
+        var insideInfo = new XDocument(doc);
+        insideInfo.Root!.Element(CapNs + "info")!.Add(signature);
+        var asRoot = new XDocument(signature);
+
+        Assert.NotEmpty(CapSchema.Validate(beforeInfo.ToString()));
+        Assert.NotEmpty(CapSchema.Validate(insideInfo.ToString()));
+        Assert.NotEmpty(CapSchema.Validate(asRoot.ToString()));
     }
 
     private static XDocument Valid()

@@ -1,6 +1,7 @@
 using System.Text;
 using SensorKit.Protocol;
 using SensorKit.Tests.Gateway.Alerting;
+using SensorKit.Tests.Support;
 using static SensorKit.Tests.Alerts.Cap.CapTestSupport;
 using static SensorKit.Tests.Gateway.Alerting.AlertingHarness;
 
@@ -8,7 +9,8 @@ namespace SensorKit.Tests.Alerts.Cap;
 
 /// <summary>
 /// docs/examples/gateway-storm-*.xml are what the gateway itself publishes for a storm seen by three nodes, with
-/// the storm pack and a German time zone: byte for byte, regenerated with SENSORKIT_REGENERATE_GOLDEN=1.
+/// the storm pack and a German time zone, signed with the example key: byte for byte, regenerated with
+/// SENSORKIT_REGENERATE_GOLDEN=1.
 /// </summary>
 public class GatewayCapExampleTests
 {
@@ -24,6 +26,8 @@ public class GatewayCapExampleTests
             ["Cap:Contact"] = "SensorKit Betriebszentrale, betrieb@sensorkit.example",
             ["Cap:Sites:cologne:de-DE"] = "Köln-Innenstadt",
             ["Cap:Sites:cologne:en-US"] = "Cologne city centre",
+            ["Cap:Signing:CertificateFile"] = ExampleSigningKey.CertificateFile,
+            ["Cap:Signing:KeyFile"] = ExampleSigningKey.KeyFile,
         });
         (string Node, double Lat, double Lon)[] nodes = [("n1", 50.9375, 6.9603), ("n2", 50.9413, 6.9583), ("n3", 50.9356, 6.9735)];
         foreach ((string node, double lat, double lon) in nodes)

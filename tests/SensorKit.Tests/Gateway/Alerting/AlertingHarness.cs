@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,7 +19,7 @@ namespace SensorKit.Tests.Gateway.Alerting;
 /// The gateway's real ingest, rules, lifecycle, CAP writer and SQLite store, wired by the gateway's own DI setup,
 /// on a <see cref="FakeTimeProvider"/> and without MQTT: messages go in as the JSON payloads a broker would
 /// deliver, alert messages come out as the MQTT messages the connection would publish. Every CAP document is
-/// validated against the CAP 1.2 schema as it comes out.
+/// validated against the CAP 1.2 schema and its signature checked as it comes out.
 /// </summary>
 internal sealed class AlertingHarness : IDisposable
 {
@@ -57,6 +58,7 @@ internal sealed class AlertingHarness : IDisposable
         Lifecycle = _host.Services.GetRequiredService<AlertLifecycle>();
         Store = _host.Services.GetRequiredService<AlertStore>();
         Publisher = _host.Services.GetRequiredService<AlertPublisher>();
+        Signer = _host.Services.GetRequiredService<CapSigner>();
         Publisher.Published += m => Alerts.Add(m);
         Store.Open();
         Engine.Restore();
@@ -77,6 +79,8 @@ internal sealed class AlertingHarness : IDisposable
 
     public AlertPublisher Publisher { get; }
 
+    public CapSigner Signer { get; }
+
     /// <summary>False to leave queued messages unsent, as if the broker were unreachable.</summary>
     public bool AutoDrain { get; set; } = true;
 
@@ -86,7 +90,7 @@ internal sealed class AlertingHarness : IDisposable
     /// <summary>Every MQTT message the connection would have published, in order.</summary>
     public List<MqttApplicationMessage> Mqtt { get; } = [];
 
-    /// <summary>Every CAP document published, already checked against the CAP 1.2 schema.</summary>
+    /// <summary>Every CAP document published, already checked against the CAP 1.2 schema and its signature verified.</summary>
     public List<string> Cap { get; } = [];
 
     public static AlertingHarness Start(string rulesJson, Dictionary<string, string?>? config = null, DateTimeOffset? start = null) =>
@@ -205,6 +209,7 @@ internal sealed class AlertingHarness : IDisposable
                 string xml = Encoding.UTF8.GetString(m.Message.Payload);
                 IReadOnlyList<string> errors = CapSchema.Validate(xml);
                 Assert.True(errors.Count == 0, $"CAP message on {m.Message.Topic} fails the schema: {string.Join("; ", errors)}\n{xml}");
+                Assert.True(CapSignature.Verify(m.Message.Payload.ToArray(), Signer.Certificate, out string failure), $"CAP message on {m.Message.Topic}: {failure}\n{xml}");
                 Cap.Add(xml);
             }
 
