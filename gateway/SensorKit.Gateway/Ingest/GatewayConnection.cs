@@ -18,6 +18,7 @@ namespace SensorKit.Gateway.Ingest;
 public sealed partial class GatewayConnection(
     IOptions<BrokerOptions> options,
     EmbeddedBroker broker,
+    BrokerAuthorization authorization,
     TelemetryIngest ingest,
     AlertPublisher alerts,
     TimeProvider time,
@@ -140,7 +141,8 @@ public sealed partial class GatewayConnection(
 
         var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(host, port)
-            .WithClientId($"sensorkit-gateway-{Environment.ProcessId}")
+            // Random per start, and the only sensorkit-gateway id the embedded broker accepts: nobody can guess it to take the session over.
+            .WithClientId(authorization.InternalClientId)
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithCleanStart(true)
             .WithTimeout(TimeSpan.FromSeconds(10));
