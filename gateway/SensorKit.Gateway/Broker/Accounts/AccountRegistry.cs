@@ -148,7 +148,7 @@ public sealed class AccountRegistry
         {
             using (var stream = new FileStream(tmp, options))
             {
-                using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+                using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
                 {
                     w.WriteStartObject();
                     w.WriteStartArray("accounts");
