@@ -12,6 +12,7 @@ using MQTTnet;
 using MQTTnet.Protocol;
 using SensorKit.Gateway;
 using SensorKit.Gateway.Alerts;
+using SensorKit.Gateway.Broker.Accounts;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Protocol;
 
@@ -35,6 +36,17 @@ public static class AlertLatencyRun
         int nodes = Option(args, "--nodes", 10);
         int port = FreePort();
         string state = Directory.CreateTempSubdirectory("sensorkit-latency-").FullName;
+
+        // Each node publishes through its own account, as the broker requires.
+        string[] passwords = [.. Enumerable.Range(0, nodes).Select(_ => PasswordHash.NewPassword())];
+        AccountRegistry registry = AccountRegistry.Empty;
+        for (int n = 0; n < nodes; n++)
+        {
+            registry = registry.With(new Account($"n{n}", AccountRole.Node, "bench", $"n{n}", PasswordHash.Create(passwords[n])));
+        }
+
+        string accountsFile = Path.Combine(state, "accounts.json");
+        registry.Save(accountsFile);
 
         var gatewayLatency = new List<double>(alerts + warmup);
         using var listener = new MeterListener();
@@ -60,6 +72,7 @@ public static class AlertLatencyRun
             ["Broker:Mode"] = "Embedded",
             ["Broker:Address"] = "127.0.0.1",
             ["Broker:Port"] = port.ToString(CultureInfo.InvariantCulture),
+            ["Broker:AccountsFile"] = accountsFile,
             ["State:Directory"] = state,
             ["CapFeed:Enabled"] = "false",
             ["Rules:Threshold:0:Id"] = "heat",
@@ -75,7 +88,7 @@ public static class AlertLatencyRun
 
         var factory = new MqttClientFactory();
         using IMqttClient subscriber = factory.CreateMqttClient();
-        using IMqttClient publisher = factory.CreateMqttClient();
+        IMqttClient[] publishers = [.. Enumerable.Range(0, nodes).Select(_ => factory.CreateMqttClient())];
         var sentAt = new Dictionary<string, long>(StringComparer.Ordinal);
         var endToEnd = new List<double>(alerts + warmup);
         var received = new SemaphoreSlim(0);
@@ -100,13 +113,16 @@ public static class AlertLatencyRun
         };
         await subscriber.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId("latency-subscriber").Build());
         await subscriber.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("sensorkit/v1/+/alerts/event/#", MqttQualityOfServiceLevel.AtLeastOnce).Build());
-        await publisher.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId("latency-publisher").Build());
+        for (int n = 0; n < nodes; n++)
+        {
+            await publishers[n].ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId($"sensorkit-bench-n{n}").WithCredentials($"n{n}", passwords[n]).Build());
+        }
 
         using var buffer = new PayloadBuffer();
         for (int n = 0; n < nodes; n++)
         {
             var status = new NodeStatusMessage { Site = "bench", Node = $"n{n}", State = NodeState.Online, Time = DateTimeOffset.UtcNow, Location = new GeoLocation(50.9 + (n * 0.001), 6.9, 50) };
-            await publisher.PublishAsync(Message(Topics.Status("bench", $"n{n}"), buffer.Status(status).ToArray(), retain: true));
+            await publishers[n].PublishAsync(Message(Topics.Status("bench", $"n{n}"), buffer.Status(status).ToArray(), retain: true));
         }
 
         DateTimeOffset start = new(DateTimeOffset.UtcNow.AddHours(-1).Ticks / TimeSpan.TicksPerSecond * TimeSpan.TicksPerSecond, TimeSpan.Zero);
@@ -142,7 +158,7 @@ public static class AlertLatencyRun
                 sentAt[$"n{node}/{(hot ? AlertState.Raised : AlertState.Cleared)}"] = Stopwatch.GetTimestamp();
             }
 
-            await publisher.PublishAsync(Message(Topics.Telemetry("bench", $"n{node}", "bme280", Quantities.Temperature), buffer.Telemetry(t).ToArray(), retain: false));
+            await publishers[node].PublishAsync(Message(Topics.Telemetry("bench", $"n{node}", "bme280", Quantities.Temperature), buffer.Telemetry(t).ToArray(), retain: false));
         }
 
         for (int i = 0; i < total; i++)
@@ -152,6 +168,11 @@ public static class AlertLatencyRun
                 await Console.Error.WriteLineAsync($"only {i} of {total} alert events arrived");
                 return 1;
             }
+        }
+
+        foreach (IMqttClient p in publishers)
+        {
+            p.Dispose();
         }
 
         await gateway.StopAsync();
