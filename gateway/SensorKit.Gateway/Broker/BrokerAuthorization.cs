@@ -81,10 +81,17 @@ public sealed partial class BrokerAuthorization
             return;
         }
 
+        _loadedStamp = Stamp(_accountsFile);
+        if (!File.Exists(_accountsFile))
+        {
+            // Fail closed: nobody can log in until `sensorkit-gateway accounts add` creates it; then it is read at the next connection.
+            LogNoAccountsFile(_accountsFile);
+            return;
+        }
+
         try
         {
             _registry = AccountRegistry.Load(_accountsFile);
-            _loadedStamp = Stamp(_accountsFile);
         }
         catch (AccountException e)
         {
@@ -307,7 +314,8 @@ public sealed partial class BrokerAuthorization
             {
                 try
                 {
-                    _registry = AccountRegistry.Load(_accountsFile);
+                    // A deleted file takes every account with it: fail closed.
+                    _registry = stamp.Item2 < 0 ? AccountRegistry.Empty : AccountRegistry.Load(_accountsFile);
                     _loadedStamp = stamp;
                     LogReloaded(_accountsFile, _registry.Accounts.Count);
                 }
@@ -336,6 +344,9 @@ public sealed partial class BrokerAuthorization
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Broker refused a subscription of client {ClientId} (account {Account}) to {Filter}: not authorized; further refusals of this client are counted, not logged")]
     private partial void LogSubscribeRefused(string clientId, string account, string filter);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Accounts file {File} does not exist yet: only anonymous read-only clients on loopback can connect until 'sensorkit-gateway accounts add' creates it")]
+    private partial void LogNoAccountsFile(string file);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Accounts file {File} read again: {Count} accounts")]
     private partial void LogReloaded(string file, int count);

@@ -25,6 +25,7 @@ public sealed class BrokerOptions
     /// <summary>
     /// Embedded: the accounts file (sensorkit-gateway accounts add/export). Without it only the gateway itself and
     /// anonymous read-only clients on loopback can connect; with it, a listener off loopback requires an account.
+    /// A file that does not exist yet counts as no accounts, and is read as soon as it appears.
     /// </summary>
     public string? AccountsFile { get; set; }
 
@@ -159,9 +160,10 @@ public sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
                 $"Create accounts (sensorkit-gateway accounts add NAME --site SITE) and set {s}:AccountsFile, or listen on 127.0.0.1 only. There are no default passwords.");
         }
 
-        if (!string.IsNullOrEmpty(o.AccountsFile) && !File.Exists(o.AccountsFile))
+        // A file that does not exist yet is no error: nobody can log in until `accounts add` creates it (BrokerAuthorization).
+        if (o.AccountsFile is { } file && (file.Length == 0 || file.IndexOfAny(Path.GetInvalidPathChars()) >= 0))
         {
-            errors.Add($"{s}:AccountsFile: '{o.AccountsFile}' does not exist; sensorkit-gateway accounts add creates it");
+            errors.Add($"{s}:AccountsFile: '{file}' is not a file path");
         }
     }
 

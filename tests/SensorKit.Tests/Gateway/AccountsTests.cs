@@ -221,6 +221,29 @@ public sealed class AccountsTests
         }
     }
 
+    [Fact]
+    public async Task A_gateway_started_before_its_accounts_file_exists_lets_the_node_in_once_accounts_add_creates_it()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        int port = FreePort.Get();
+        string dir = TestDirectories.Create("late");
+        string file = Path.Combine(dir, "accounts.json");
+        Dictionary<string, string?> config = Hosts.GatewayConfig(port);
+        config["Broker:AccountsFile"] = file;
+        using IHost gateway = Hosts.Gateway(config);
+        await gateway.StartAsync(ct);
+        var late = new TestAccount("late-1", "not-yet", Path.Combine(dir, "late-1.password"), "sensorkit-test-late-1");
+        using IMqttClient client = new MqttClientFactory().CreateMqttClient();
+        Assert.Equal(MqttClientConnectResultCode.BadUserNameOrPassword, (await client.ConnectAsync(BrokerAuthorizationTests.Options(port, late, late.ClientId), ct)).ResultCode);
+
+        (int code, _, string stderr) = await RunAsync("accounts", "add", "late-1", "--site", "test", "--credential-file", late.PasswordFile, "--accounts-file", file);
+        Assert.True(code == 0, stderr);
+        late = late with { Password = (await File.ReadAllTextAsync(late.PasswordFile, ct)).TrimEnd('\n') };
+        Assert.Equal(MqttClientConnectResultCode.Success, (await client.ConnectAsync(BrokerAuthorizationTests.Options(port, late, late.ClientId), ct)).ResultCode);
+        await client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), ct);
+        await gateway.StopAsync(CancellationToken.None);
+    }
+
     private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args)
     {
         var output = new StringWriter();
