@@ -244,6 +244,28 @@ public sealed class AccountsTests
         await gateway.StopAsync(CancellationToken.None);
     }
 
+    [Fact]
+    public async Task The_gateway_executable_runs_the_accounts_commands()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        string configuration = System.Reflection.CustomAttributeExtensions.GetCustomAttribute<System.Reflection.AssemblyConfigurationAttribute>(typeof(AccountsTests).Assembly)?.Configuration ?? "Debug";
+        string exe = Path.Combine(RepoPaths.Root, "gateway", "SensorKit.Gateway.Worker", "bin", configuration, "net10.0", "sensorkit-gateway.dll");
+        string file = Path.Combine(TestDirectories.Create("exe"), "accounts.json");
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+        var psi = new ProcessStartInfo(dotnet, ["exec", exe, "accounts", "add", "river-3", "--site", "rhine-cologne", "--accounts-file", file])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using Process p = Process.Start(psi)!;
+        Task<string> stderr = p.StandardError.ReadToEndAsync(ct);
+        string stdout = await p.StandardOutput.ReadToEndAsync(ct);
+        await p.WaitForExitAsync(ct);
+
+        Assert.True(p.ExitCode == 0, await stderr);
+        Assert.True(PasswordHash.Verify(AccountRegistry.Load(file).Find("river-3")!.PasswordHash, stdout.TrimEnd('\n')));
+    }
+
     private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args)
     {
         var output = new StringWriter();

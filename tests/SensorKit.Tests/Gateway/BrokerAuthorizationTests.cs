@@ -328,6 +328,30 @@ public sealed class BrokerAuthorizationTests
     }
 
     [Fact]
+    public async Task A_will_on_another_nodes_status_is_not_sent()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        int port = FreePort.Get();
+        Accounts accounts = Provision(port);
+        using IHost gateway = Hosts.Gateway(Hosts.GatewayConfig(port));
+        await gateway.StartAsync(ct);
+        BrokerAuthorization authorization = gateway.Services.GetRequiredService<BrokerAuthorization>();
+        await using MqttProbe observer = await MqttProbe.StartAsync(port);
+
+        // Node a leaves a will that would mark node b "lost", then drops its connection without DISCONNECT (MQTT 5.0 §3.1.2.5).
+        IMqttClient a = new MqttClientFactory().CreateMqttClient();
+        MqttClientOptions options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId(accounts.A.ClientId)
+            .WithCredentials(accounts.A.Name, accounts.A.Password).WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithWillTopic(Topics.Status(Site, "b")).WithWillPayload("forged"u8.ToArray()).WithWillRetain(true).Build();
+        Assert.Equal(MqttClientConnectResultCode.Success, (await a.ConnectAsync(options, ct)).ResultCode);
+        a.Dispose();
+
+        await Wait.UntilAsync(() => authorization.PublishesRefused == 1, Timeout, "the refused will");
+        Assert.DoesNotContain(observer.All, m => m.Topic == Topics.Status(Site, "b"));
+        await gateway.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
     public async Task Anonymous_clients_are_refused_when_they_do_not_come_from_loopback_and_accounts_need_the_right_password()
     {
         int port = FreePort.Get();
