@@ -44,6 +44,7 @@ public sealed partial class BrokerAuthorization
     private volatile AccountRegistry _registry = AccountRegistry.Empty;
     private (DateTime WrittenAt, long Length) _loadedStamp;
     private (DateTime WrittenAt, long Length) _failedStamp;
+    private long _nextReloadCheck;
     private long _connectionsRefused;
     private long _publishesRefused;
     private long _subscriptionsRefused;
@@ -276,7 +277,17 @@ public sealed partial class BrokerAuthorization
         return Task.CompletedTask;
     }
 
-    private Account? Resolve(string? account) => account == InternalAccountName ? _internal : _registry.Find(account);
+    /// <summary>The account by name; the file is looked at again at most once a second here, so a removed account stops publishing soon.</summary>
+    private Account? Resolve(string? account)
+    {
+        if (account == InternalAccountName)
+        {
+            return _internal;
+        }
+
+        AccountRegistry registry = Environment.TickCount64 >= Interlocked.Read(ref _nextReloadCheck) ? CurrentRegistry() : _registry;
+        return registry.Find(account);
+    }
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 
@@ -302,6 +313,7 @@ public sealed partial class BrokerAuthorization
             return _registry;
         }
 
+        Interlocked.Exchange(ref _nextReloadCheck, Environment.TickCount64 + 1000);
         (DateTime, long) stamp = Stamp(_accountsFile);
         if (stamp == _loadedStamp || stamp == _failedStamp)
         {

@@ -376,10 +376,11 @@ public sealed class BrokerAuthorizationTests
         Assert.Equal(MqttConnectReasonCode.Success, authorization.AuthorizeConnect(node.Name, Encoding.UTF8.GetBytes(node.Password), node.Name, remote).Code);
         Assert.Equal(MqttConnectReasonCode.ClientIdentifierNotValid, authorization.AuthorizeConnect(node.Name, Encoding.UTF8.GetBytes(node.Password), "something-else", remote).Code);
 
-        // Removing the account (accounts remove) takes effect at the next connection, without a restart.
+        // Removing the account (accounts remove) takes effect without a restart: its next publish (within a second) and connection are refused.
+        Assert.True(authorization.CanPublish(node.Name, node.ClientId, Topics.Status("test", "n1")));
         AccountRegistry.Load(TestAccounts.FileFor(port)).Without(node.Name).Save(TestAccounts.FileFor(port));
+        await Wait.UntilAsync(() => !authorization.CanPublish(node.Name, node.ClientId, Topics.Status("test", "n1")), Timeout, "the removed account losing its rights");
         Assert.Equal(MqttConnectReasonCode.BadUserNameOrPassword, authorization.AuthorizeConnect(node.Name, Encoding.UTF8.GetBytes(node.Password), node.ClientId, remote).Code);
-        Assert.False(authorization.CanPublish(node.Name, node.ClientId, Topics.Status("test", "n1")));
         await gateway.StopAsync(CancellationToken.None);
     }
 
