@@ -52,7 +52,7 @@ public enum BrokerMode
 /// <summary>Configuration section "Broker:Tls": MQTT over TLS (MQTT 5.0 §5.4.9).</summary>
 public sealed class BrokerTlsOptions
 {
-    /// <summary>PEM file with the server certificate (intermediates may follow it).</summary>
+    /// <summary>PEM file with the server certificate (the first one in the file; intermediates are not sent).</summary>
     public string? CertificateFile { get; set; }
 
     /// <summary>PEM file with the certificate's private key (PKCS#8, PKCS#1 or SEC1), unencrypted.</summary>
