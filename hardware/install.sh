@@ -5,6 +5,7 @@
 #
 #   sudo ./deploy/install.sh --config node.json
 #   sudo ./deploy/install.sh --config node.json --mqtt-username river-3 --mqtt-password-file ./mqtt-password
+#   sudo ./deploy/install.sh --config gateway.json --tls-key ./broker.key     # a gateway with the TLS listener
 #   sudo ./deploy/install.sh                  # upgrade: keeps /etc/sensorkit and /var/lib/sensorkit-*
 #
 # Everything is checked before anything changes: the OS must be 64-bit, I2C must be on, the configuration
@@ -18,14 +19,16 @@ I2C_GROUP=i2c
 
 usage() {
     cat <<'EOF'
-usage: install.sh [--config FILE] [--mqtt-username NAME --mqtt-password-file FILE] [--no-scan] [--no-start] [--root DIR]
+usage: install.sh [--config FILE] [--mqtt-username NAME --mqtt-password-file FILE] [--tls-key FILE] [--no-scan] [--no-start] [--root DIR]
 
   --config FILE              the site configuration (appsettings format, see deploy/examples/); required on
                              the first install, replaces the installed one on an upgrade (a backup is kept)
-  --mqtt-username NAME       MQTT account of this node (written into the configuration as Mqtt:Username)
+  --mqtt-username NAME       MQTT account of this node (Mqtt:Username), or of a gateway on an external broker (Broker:Username)
   --mqtt-password-file FILE  a file holding only the password; copied to /etc/sensorkit/credentials (root, 0600)
                              and handed to the service through systemd LoadCredential. Never pass a password
                              on the command line: other users can read it from the process list.
+  --tls-key FILE             gateway: the private key of the broker's TLS certificate (Broker:Tls:KeyFile); kept
+                             root-only like the password and handed to the service the same way
   --no-scan                  do not check the sensors (e.g. a node in simulation, or a bench without sensors)
   --no-start                 install and enable, but do not start the service now
   --root DIR                 dry run: install below DIR; user and systemctl commands are only printed
@@ -46,6 +49,7 @@ ROOT=""
 CONFIG=""
 MQTT_USERNAME=""
 MQTT_PASSWORD_FILE=""
+TLS_KEY=""
 SCAN=1
 START=1
 while [ $# -gt 0 ]; do
@@ -53,6 +57,7 @@ while [ $# -gt 0 ]; do
         --config) CONFIG=${2:?--config needs a file}; shift 2 ;;
         --mqtt-username) MQTT_USERNAME=${2:?--mqtt-username needs a name}; shift 2 ;;
         --mqtt-password-file) MQTT_PASSWORD_FILE=${2:?--mqtt-password-file needs a file}; shift 2 ;;
+        --tls-key) TLS_KEY=${2:?--tls-key needs a file}; shift 2 ;;
         --no-scan) SCAN=0; shift ;;
         --no-start) START=0; shift ;;
         --root) ROOT=${2:?--root needs a directory}; shift 2 ;;
@@ -141,6 +146,11 @@ fi
 if [ -n "$MQTT_PASSWORD_FILE" ]; then
     [ -n "$MQTT_USERNAME" ] || die "--mqtt-password-file needs --mqtt-username as well"
     [ -s "$MQTT_PASSWORD_FILE" ] || die "--mqtt-password-file $MQTT_PASSWORD_FILE does not exist or is empty"
+fi
+
+if [ -n "$TLS_KEY" ]; then
+    [ "$COMPONENT" = gateway ] || die "--tls-key is for the gateway: a node trusts the broker through Mqtt:CaFile"
+    [ -s "$TLS_KEY" ] || die "--tls-key $TLS_KEY does not exist or is empty"
 fi
 
 if [ "$COMPONENT" = node ] && [ "$SCAN" = 1 ] && [ ! -e "$ROOT/dev/i2c-1" ]; then
@@ -236,14 +246,33 @@ if [ -n "$MQTT_PASSWORD_FILE" ]; then
     install -d -m 0755 "$DROPIN_DIR"
     # The password never appears in the unit, the configuration or the log: systemd copies the root-only file to
     # $CREDENTIALS_DIRECTORY (%d), readable by the service alone, for as long as it runs.
+    # The node's account is Mqtt:*, the gateway's (on an external broker) Broker:*.
+    section=Mqtt
+    if [ "$COMPONENT" = gateway ]; then
+        section=Broker
+    fi
     cat >"$DROPIN_DIR/credentials.conf" <<EOF
 # Written by install.sh: MQTT account of this $COMPONENT.
 [Service]
 LoadCredential=mqtt-password:/etc/sensorkit/credentials/mqtt-password
-Environment=Mqtt__Username=$MQTT_USERNAME
-Environment=Mqtt__PasswordFile=%d/mqtt-password
+Environment=${section}__Username=$MQTT_USERNAME
+Environment=${section}__PasswordFile=%d/mqtt-password
 EOF
     chmod 0644 "$DROPIN_DIR/credentials.conf"
+fi
+if [ -n "$TLS_KEY" ]; then
+    install -d -m 0700 "$CREDENTIALS"
+    install -m 0600 "$TLS_KEY" "$CREDENTIALS/broker-tls-key.new"
+    mv -f "$CREDENTIALS/broker-tls-key.new" "$CREDENTIALS/broker-tls-key"
+    system chown root:root /etc/sensorkit/credentials/broker-tls-key
+    install -d -m 0755 "$DROPIN_DIR"
+    cat >"$DROPIN_DIR/tls.conf" <<EOF
+# Written by install.sh: the private key of the embedded broker's TLS certificate, readable by root alone on disk.
+[Service]
+LoadCredential=broker-tls-key:/etc/sensorkit/credentials/broker-tls-key
+Environment=Broker__Tls__KeyFile=%d/broker-tls-key
+EOF
+    chmod 0644 "$DROPIN_DIR/tls.conf"
 fi
 
 # The release directory is complete before "current" points at it; the switch is one rename.

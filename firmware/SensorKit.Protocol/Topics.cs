@@ -81,6 +81,18 @@ public static class Topics
         return true;
     }
 
+    /// <summary>The site and node of a node's own topic (telemetry or status); false for any other topic.</summary>
+    public static bool TryParseNode(string topic, out string site, out string node)
+    {
+        if (TryParseTelemetry(topic, out TelemetryTopic t))
+        {
+            (site, node) = (t.Site, t.Node);
+            return true;
+        }
+
+        return TryParseStatus(topic, out site, out node);
+    }
+
     /// <summary>Splits a status topic into site and node; false when it is not one.</summary>
     public static bool TryParseStatus(string topic, out string site, out string node)
     {

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SensorKit.Gateway;
 using SensorKit.Gateway.Alerts.Feed;
+using SensorKit.Gateway.Broker.Accounts;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Node;
 using SensorKit.Simulation;
@@ -73,6 +74,7 @@ public static class DemoRunner
 
     private static async Task<int> RunAsync(DemoOptions options, string state, TextWriter output, TextWriter error, CancellationToken ct)
     {
+        ProvisionFleet(state);
         using IHost gateway = BuildGateway(options, state);
         try
         {
@@ -98,7 +100,7 @@ public static class DemoRunner
         await using var view = new LiveView(output, TimeProvider.System);
         await view.StartAsync("127.0.0.1", options.Port, ct);
 
-        var nodes = Fleet.Select(n => BuildNode(n, options)).ToList();
+        var nodes = Fleet.Select(n => BuildNode(n, options, state)).ToList();
         try
         {
             foreach (IHost node in nodes)
@@ -134,6 +136,27 @@ public static class DemoRunner
     /// <summary>Where this demo run keeps its nodes' outboxes.</summary>
     public static string OutboxRoot { get; } = Path.Combine(Path.GetTempPath(), "sensorkit-demo", Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
 
+    /// <summary>
+    /// One broker account per simulated node, as `sensorkit-gateway accounts add NODE --site demo` makes them; the passwords
+    /// go into the demo's scratch folder, one file per node, as a node's credential file would.
+    /// </summary>
+    public static void ProvisionFleet(string stateDirectory)
+    {
+        AccountRegistry registry = AccountRegistry.Empty;
+        foreach (DemoNode n in Fleet)
+        {
+            string password = PasswordHash.NewPassword();
+            registry = registry.With(new Account(n.Id, AccountRole.Node, "demo", n.Id, PasswordHash.Create(password)));
+            File.WriteAllText(PasswordFile(stateDirectory, n), password + "\n");
+        }
+
+        registry.Save(AccountsFile(stateDirectory));
+    }
+
+    private static string AccountsFile(string stateDirectory) => Path.Combine(stateDirectory, "accounts.json");
+
+    private static string PasswordFile(string stateDirectory, DemoNode n) => Path.Combine(stateDirectory, $"{n.Id}.password");
+
     public static IHost BuildGateway(DemoOptions options, string stateDirectory)
     {
         HostApplicationBuilder b = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory, DisableDefaults = true });
@@ -152,6 +175,7 @@ public static class DemoRunner
         ["Broker:Mode"] = "Embedded",
         ["Broker:Address"] = "127.0.0.1",
         ["Broker:Port"] = port.ToString(CultureInfo.InvariantCulture),
+        ["Broker:AccountsFile"] = AccountsFile(stateDirectory),
         ["Rules:Packs:0"] = "heat",
         ["Rules:Packs:1"] = "storm",
         ["Rules:Packs:2"] = "operator",
@@ -165,17 +189,17 @@ public static class DemoRunner
         ["CapFeed:Port"] = feedPort.ToString(CultureInfo.InvariantCulture),
     };
 
-    public static IHost BuildNode(DemoNode n, DemoOptions options)
+    public static IHost BuildNode(DemoNode n, DemoOptions options, string stateDirectory)
     {
         HostApplicationBuilder b = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory, DisableDefaults = true });
-        b.Configuration.AddInMemoryCollection(NodeConfiguration(n, options));
+        b.Configuration.AddInMemoryCollection(NodeConfiguration(n, options, stateDirectory));
         Quiet(b);
         b.Services.AddSensorKitNode();
         b.Services.AddSensorKitSimulation();
         return b.Build();
     }
 
-    public static Dictionary<string, string?> NodeConfiguration(DemoNode n, DemoOptions options) => new()
+    public static Dictionary<string, string?> NodeConfiguration(DemoNode n, DemoOptions options, string stateDirectory) => new()
     {
         ["Node:Id"] = n.Id,
         ["Node:Site"] = "demo",
@@ -189,6 +213,8 @@ public static class DemoRunner
         ["Node:Sensors:0:Interval"] = options.SampleInterval.ToString("c", CultureInfo.InvariantCulture),
         ["Mqtt:Broker"] = $"mqtt://127.0.0.1:{options.Port}",
         ["Mqtt:ReconnectMin"] = "00:00:00.200",
+        ["Mqtt:Username"] = n.Id,
+        ["Mqtt:PasswordFile"] = PasswordFile(stateDirectory, n),
         // Each node needs its own outbox; the demo's are thrown away when it stops.
         ["Outbox:Directory"] = Path.Combine(OutboxRoot, n.Id),
         ["Simulation:Enabled"] = "true",

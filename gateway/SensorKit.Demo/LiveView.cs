@@ -30,7 +30,7 @@ public sealed class LiveView(TextWriter output, TimeProvider time) : IAsyncDispo
             OnMessage(e.ApplicationMessage.Topic, payload);
             return Task.CompletedTask;
         };
-        await _client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(host, port).WithClientId("sensorkit-demo-view").Build(), ct);
+        await _client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(host, port).WithClientId("demo-view").Build(), ct);
         await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("sensorkit/#", MqttQualityOfServiceLevel.AtLeastOnce).Build(), ct);
         _printer = PrintLoopAsync(_stop.Token);
     }

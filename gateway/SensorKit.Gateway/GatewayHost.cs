@@ -71,6 +71,7 @@ public static class GatewayHost
 
         // Order matters: the broker must listen before the gateway's client connects to it, and the alert state
         // must be restored before the first message is taken.
+        services.AddSingleton<BrokerAuthorization>();
         services.AddSingleton<EmbeddedBroker>();
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedBroker>());
         services.AddHostedService(sp => sp.GetRequiredService<AlertingService>());

@@ -42,6 +42,10 @@ public static class AlertLatencyRun
         int port = mosquitto?.Port ?? FreePort();
         string state = Directory.CreateTempSubdirectory("sensorkit-latency-").FullName;
 
+        // Every node publishes through its own account, as the embedded broker requires.
+        var accounts = new LoadAccounts(state);
+        accounts.Add([.. Enumerable.Range(0, nodes).Select(n => ("bench", $"n{n}")), ("fleet", "background")]);
+
         var gatewayLatency = new List<double>(alerts + warmup);
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
@@ -64,7 +68,6 @@ public static class AlertLatencyRun
 
         var factory = new MqttClientFactory();
         using IMqttClient subscriber = factory.CreateMqttClient();
-        using IMqttClient publisher = factory.CreateMqttClient();
         var sentAt = new Dictionary<string, long>(StringComparer.Ordinal);
         var endToEnd = new List<double>(alerts + warmup);
         var received = new SemaphoreSlim(0);
@@ -89,35 +92,36 @@ public static class AlertLatencyRun
         };
         await subscriber.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId("latency-subscriber").Build());
         await subscriber.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("sensorkit/v1/+/alerts/event/#", MqttQualityOfServiceLevel.AtLeastOnce).Build());
-        await publisher.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId("latency-publisher").Build());
+        var publishers = new IMqttClient[nodes];
+        for (int n = 0; n < nodes; n++)
+        {
+            publishers[n] = await LoadSupport.NodeClientAsync(port, accounts, "bench", $"n{n}");
+        }
 
         using var buffer = new PayloadBuffer();
         for (int n = 0; n < nodes; n++)
         {
             var status = new NodeStatusMessage { Site = "bench", Node = $"n{n}", State = NodeState.Online, Time = DateTimeOffset.UtcNow, Location = new GeoLocation(50.9 + (n * 0.001), 6.9, 50) };
-            await publisher.PublishAsync(Message(Topics.Status("bench", $"n{n}"), buffer.Status(status).ToArray(), retain: true));
+            await publishers[n].PublishAsync(Message(Topics.Status("bench", $"n{n}"), buffer.Status(status).ToArray(), retain: true));
         }
 
         DateTimeOffset start = new(DateTimeOffset.UtcNow.AddHours(-1).Ticks / TimeSpan.TicksPerSecond * TimeSpan.TicksPerSecond, TimeSpan.Zero);
 
-        // Background: a fleet's ordinary telemetry, none of it near the threshold, from nodes of another site.
+        // Background: ordinary telemetry, none of it near the threshold, from a node of another site with 100 channels.
         using var stopBackground = new CancellationTokenSource();
-        using IMqttClient? backgroundClient = background > 0 ? await LoadSupport.ClientAsync(port, "latency-background") : null;
+        using IMqttClient? backgroundClient = background > 0 ? await LoadSupport.NodeClientAsync(port, accounts, "fleet", "background") : null;
         PacedPublisher? backgroundPublisher = null;
         Task backgroundRun = Task.CompletedTask;
         if (backgroundClient is not null)
         {
             using var bgBuffer = new PayloadBuffer();
-            for (int n = 0; n < 100; n++)
-            {
-                await backgroundClient.PublishAsync(LoadSupport.Message(Topics.Status("fleet", $"b{n}"), LoadSupport.Status(bgBuffer, "fleet", $"b{n}"), retain: true));
-            }
+            await backgroundClient.PublishAsync(LoadSupport.Message(Topics.Status("fleet", "background"), LoadSupport.Status(bgBuffer, "fleet", "background"), retain: true));
 
             DateTimeOffset bgStart = DateTimeOffset.UtcNow.AddDays(-20);
             var bgPayloads = new PayloadBuffer();
             backgroundPublisher = new PacedPublisher(backgroundClient, background);
             backgroundRun = backgroundPublisher.RunAsync(
-                i => LoadSupport.Message(Topics.Telemetry("fleet", $"b{i % 100}", "bme280", Quantities.Temperature), LoadSupport.Window(bgPayloads, "fleet", $"b{i % 100}", 20, bgStart.AddMinutes(i / 100), i)),
+                i => LoadSupport.Message(Topics.Telemetry("fleet", "background", $"s{i % 100}", Quantities.Temperature), LoadSupport.Window(bgPayloads, "fleet", "background", 20, bgStart.AddMinutes(i / 100), i, $"s{i % 100}")),
                 long.MaxValue,
                 stopBackground.Token);
             // Let the background reach its rate before measuring.
@@ -158,7 +162,7 @@ public static class AlertLatencyRun
                 sentAt[$"n{node}/{(hot ? AlertState.Raised : AlertState.Cleared)}"] = Stopwatch.GetTimestamp();
             }
 
-            await publisher.PublishAsync(Message(Topics.Telemetry("bench", $"n{node}", "bme280", Quantities.Temperature), buffer.Telemetry(t).ToArray(), retain: false));
+            await publishers[node].PublishAsync(Message(Topics.Telemetry("bench", $"n{node}", "bme280", Quantities.Temperature), buffer.Telemetry(t).ToArray(), retain: false));
         }
 
         int arrived = 0;
@@ -176,6 +180,11 @@ public static class AlertLatencyRun
         catch (OperationCanceledException)
         {
             // The background stops when the measurement does.
+        }
+
+        foreach (IMqttClient p in publishers)
+        {
+            p.Dispose();
         }
 
         await gateway.StopAsync();

@@ -96,6 +96,8 @@ internal static class IntakeRuns
         int connections = LoadSupport.Option(args, "--connections", 200);
         int port = LoadSupport.FreePort();
         string state = Directory.CreateTempSubdirectory("sensorkit-packet-fuzz-").FullName;
+        var accounts = new LoadAccounts(state);
+        accounts.Add([("fuzz", "real")]);
         using IHost gateway = await LoadSupport.StartGatewayAsync(port, state);
         EmbeddedBroker broker = gateway.Services.GetRequiredService<EmbeddedBroker>();
         int steps = 0;
@@ -109,7 +111,7 @@ internal static class IntakeRuns
         };
         await watcher.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("sensorkit/v1/+/alerts/event/#", MqttQualityOfServiceLevel.AtLeastOnce).Build());
         using var buffer = new PayloadBuffer();
-        using IMqttClient node = await LoadSupport.ClientAsync(port, "packet-fuzz-node");
+        using IMqttClient node = await LoadSupport.NodeClientAsync(port, accounts, "fuzz", "real");
 
         byte[] connect = MqttPackets.Connect(5, "fuzz");
         byte[] publish = MqttPackets.Publish(5, Topics.Status("fuzz", "x"), Encoding.UTF8.GetBytes(PayloadFuzzer.Status("fuzz", "x")));
@@ -204,6 +206,8 @@ internal static class IntakeRuns
         await using MosquittoProcess? mosquitto = LoadSupport.Flag(args, "--mosquitto") ? await MosquittoProcess.StartAsync() : null;
         int port = mosquitto?.Port ?? LoadSupport.FreePort();
         string state = Directory.CreateTempSubdirectory("sensorkit-burst-").FullName;
+        var accounts = new LoadAccounts(state);
+        accounts.Add([.. Enumerable.Range(0, publishers).Select(p => ("burst", $"b{p}")), .. Enumerable.Range(0, canaries).Select(c => ("burst", $"canary-{c}"))]);
         using IHost gateway = await LoadSupport.StartGatewayAsync(mosquitto is null ? port : LoadSupport.FreePort(), state, mosquitto is null ? null : $"mqtt://127.0.0.1:{port}");
         TelemetryIngest ingest = gateway.Services.GetRequiredService<TelemetryIngest>();
         int canaryAlerts = 0;
@@ -218,15 +222,16 @@ internal static class IntakeRuns
         var clients = new List<IMqttClient>();
         for (int p = 0; p < publishers; p++)
         {
-            IMqttClient c = await LoadSupport.ClientAsync(port, $"burst-{p}");
+            IMqttClient c = await LoadSupport.NodeClientAsync(port, accounts, "burst", $"b{p}");
             await c.PublishAsync(LoadSupport.Message(Topics.Status("burst", $"b{p}"), LoadSupport.Status(statusBuffer, "burst", $"b{p}")));
             clients.Add(c);
         }
 
-        using IMqttClient canaryClient = await LoadSupport.ClientAsync(port, "burst-canaries");
+        var canaryClients = new IMqttClient[canaries];
         for (int c = 0; c < canaries; c++)
         {
-            await canaryClient.PublishAsync(LoadSupport.Message(Topics.Status("burst", $"canary-{c}"), LoadSupport.Status(statusBuffer, "burst", $"canary-{c}")));
+            canaryClients[c] = await LoadSupport.NodeClientAsync(port, accounts, "burst", $"canary-{c}");
+            await canaryClients[c].PublishAsync(LoadSupport.Message(Topics.Status("burst", $"canary-{c}"), LoadSupport.Status(statusBuffer, "burst", $"canary-{c}")));
         }
 
         await WaitForAsync(() => ingest.Nodes.Count >= publishers + canaries);
@@ -247,7 +252,7 @@ internal static class IntakeRuns
         for (int c = 0; c < canaries; c++)
         {
             await Task.Delay(TimeSpan.FromSeconds(Math.Max(0.001, (rate > 0 ? windows / (double)rate : 0.5) / canaries)));
-            await canaryClient.PublishAsync(LoadSupport.Message(Topics.Telemetry("burst", $"canary-{c}", "bme280", Quantities.Temperature), LoadSupport.Window(canaryBuffer, "burst", $"canary-{c}", 40, DateTimeOffset.UtcNow, 1)));
+            await canaryClients[c].PublishAsync(LoadSupport.Message(Topics.Telemetry("burst", $"canary-{c}", "bme280", Quantities.Temperature), LoadSupport.Window(canaryBuffer, "burst", $"canary-{c}", 40, DateTimeOffset.UtcNow, 1)));
         }
 
         await Task.WhenAll(tasks);
@@ -257,7 +262,7 @@ internal static class IntakeRuns
         long evaluated = ingest.Accepted - acceptedBefore - canaries;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"burst: {(mosquitto is null ? "embedded broker" : "external Mosquitto")}, {publishers} publishers, target {(rate == 0 ? "unthrottled" : $"{rate} msg/s")}: {acked} windows acknowledged in {seconds:0.00} s ({acked / seconds:0} msg/s), {runs.Sum(r => r.Failed)} refused"));
         Console.WriteLine($"burst: evaluated {evaluated} of {acked} acknowledged, lost {acked - evaluated}; refused at ingest {ingest.Rejected}; hidden crossings {canaries}, alerts {canaryAlerts}");
-        foreach (IMqttClient c in clients)
+        foreach (IMqttClient c in clients.Concat(canaryClients))
         {
             c.Dispose();
         }
@@ -299,21 +304,18 @@ internal static class IntakeRuns
     {
         int port = LoadSupport.FreePort();
         string state = Directory.CreateTempSubdirectory("sensorkit-throughput-").FullName;
+        var accounts = new LoadAccounts(state);
+        accounts.Add([("tp", "n0")]);
         using IHost gateway = await LoadSupport.StartGatewayAsync(port, state, shippedPacks: true);
         TelemetryIngest ingest = gateway.Services.GetRequiredService<TelemetryIngest>();
-        using IMqttClient publisher = await LoadSupport.ClientAsync(port, "throughput-publisher");
+        using IMqttClient publisher = await LoadSupport.NodeClientAsync(port, accounts, "tp", "n0");
         using var buffer = new PayloadBuffer();
-        for (int n = 0; n < 100; n++)
-        {
-            await publisher.PublishAsync(LoadSupport.Message(Topics.Status("tp", $"n{n}"), LoadSupport.Status(buffer, "tp", $"n{n}")));
-        }
-
-        DateTimeOffset start = DateTimeOffset.UtcNow.AddDays(-20);
-        byte[][] payloads = [.. Enumerable.Range(0, messages).Select(i => LoadSupport.Window(buffer, "tp", $"n{i % 100}", 20, start.AddMinutes(i / 100), i))];
+        await publisher.PublishAsync(LoadSupport.Message(Topics.Status("tp", "n0"), LoadSupport.Status(buffer, "tp", "n0")));
+        (string[] topics, byte[][] payloads) = Windows(buffer, messages);
         long before = ingest.Accepted;
         var run = new PacedPublisher(publisher, 0, inFlight);
         var clock = Stopwatch.StartNew();
-        await run.RunAsync(i => LoadSupport.Message(Topics.Telemetry("tp", $"n{i % 100}", "bme280", Quantities.Temperature), payloads[i]), messages, CancellationToken.None);
+        await run.RunAsync(i => LoadSupport.Message(topics[i], payloads[i]), messages, CancellationToken.None);
         double seconds = clock.Elapsed.TotalSeconds;
         long evaluated = ingest.Accepted - before;
         if (evaluated != messages || run.Failed > 0)
@@ -344,13 +346,21 @@ internal static class IntakeRuns
         await subscriber.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("sensorkit/#", MqttQualityOfServiceLevel.AtLeastOnce).Build());
         using IMqttClient publisher = await LoadSupport.ClientAsync(mosquitto.Port, "relay-publisher");
         using var buffer = new PayloadBuffer();
-        DateTimeOffset start = DateTimeOffset.UtcNow.AddDays(-20);
-        byte[][] payloads = [.. Enumerable.Range(0, messages).Select(i => LoadSupport.Window(buffer, "tp", $"n{i % 100}", 20, start.AddMinutes(i / 100), i))];
+        (string[] topics, byte[][] payloads) = Windows(buffer, messages);
         var run = new PacedPublisher(publisher, 0, inFlight);
         var clock = Stopwatch.StartNew();
-        await run.RunAsync(i => LoadSupport.Message(Topics.Telemetry("tp", $"n{i % 100}", "bme280", Quantities.Temperature), payloads[i]), messages, CancellationToken.None);
+        await run.RunAsync(i => LoadSupport.Message(topics[i], payloads[i]), messages, CancellationToken.None);
         await all.Task.WaitAsync(TimeSpan.FromMinutes(2));
         return messages / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>The same messages for both sides: one node's 100 channels, one-minute windows in the past.</summary>
+    private static (string[] Topics, byte[][] Payloads) Windows(PayloadBuffer buffer, int messages)
+    {
+        DateTimeOffset start = DateTimeOffset.UtcNow.AddDays(-20);
+        string[] topics = [.. Enumerable.Range(0, messages).Select(i => Topics.Telemetry("tp", "n0", $"s{i % 100}", Quantities.Temperature))];
+        byte[][] payloads = [.. Enumerable.Range(0, messages).Select(i => LoadSupport.Window(buffer, "tp", "n0", 20, start.AddMinutes(i / 100), i, $"s{i % 100}"))];
+        return (topics, payloads);
     }
 
     private static async Task WaitForAsync(Func<bool> condition)

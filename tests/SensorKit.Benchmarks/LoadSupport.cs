@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 using MQTTnet;
 using MQTTnet.Protocol;
 using SensorKit.Gateway;
+using SensorKit.Gateway.Broker.Accounts;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Protocol;
 
@@ -32,7 +33,10 @@ internal static class LoadSupport
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
-    /// <summary>A gateway with a heat threshold (and optionally the shipped packs), on the embedded broker or an external one.</summary>
+    /// <summary>
+    /// A gateway with a heat threshold (and optionally the shipped packs), on the embedded broker or an external one.
+    /// Its accounts file is <see cref="LoadAccounts.File"/> of <paramref name="state"/>: nodes publish through their own accounts.
+    /// </summary>
     public static async Task<IHost> StartGatewayAsync(int port, string state, string? externalUri = null, bool shippedPacks = false)
     {
         var config = new Dictionary<string, string?>
@@ -41,6 +45,7 @@ internal static class LoadSupport
             ["Broker:Address"] = "127.0.0.1",
             ["Broker:Port"] = port.ToString(CultureInfo.InvariantCulture),
             ["Broker:Uri"] = externalUri,
+            ["Broker:AccountsFile"] = externalUri is null ? LoadAccounts.File(state) : null,
             ["State:Directory"] = state,
             ["CapFeed:Enabled"] = "false",
             ["Rules:Threshold:0:Id"] = "bench-heat",
@@ -67,10 +72,26 @@ internal static class LoadSupport
         return gateway;
     }
 
+    /// <summary>An anonymous client (read-only at the embedded broker).</summary>
     public static async Task<IMqttClient> ClientAsync(int port, string id)
     {
         IMqttClient c = new MqttClientFactory().CreateMqttClient();
         await c.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId(id).WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).WithTimeout(TimeSpan.FromSeconds(30)).Build());
+        return c;
+    }
+
+    /// <summary>A node's client, logged in with its account (which an external Mosquitto without accounts ignores).</summary>
+    public static async Task<IMqttClient> NodeClientAsync(int port, LoadAccounts accounts, string site, string node)
+    {
+        (string name, string password) = accounts.Node(site, node);
+        IMqttClient c = new MqttClientFactory().CreateMqttClient();
+        MqttClientConnectResult r = await c.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId(name)
+            .WithCredentials(name, password).WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).WithTimeout(TimeSpan.FromSeconds(30)).Build());
+        if (r.ResultCode != MqttClientConnectResultCode.Success)
+        {
+            throw new InvalidOperationException($"node {site}/{node} was refused: {r.ResultCode}");
+        }
+
         return c;
     }
 
@@ -80,12 +101,12 @@ internal static class LoadSupport
     public static byte[] Status(PayloadBuffer buffer, string site, string node) =>
         buffer.Status(new NodeStatusMessage { Site = site, Node = node, State = NodeState.Online, Time = DateTimeOffset.UtcNow, Location = new GeoLocation(50.9, 6.9, 50) }).ToArray();
 
-    public static byte[] Window(PayloadBuffer buffer, string site, string node, double mean, DateTimeOffset end, long seq) =>
+    public static byte[] Window(PayloadBuffer buffer, string site, string node, double mean, DateTimeOffset end, long seq, string sensor = "bme280") =>
         buffer.Telemetry(new TelemetryMessage
         {
             Site = site,
             Node = node,
-            Sensor = "bme280",
+            Sensor = sensor,
             Quantity = Quantities.Temperature,
             Unit = Units.Celsius,
             Sequence = seq,
@@ -109,6 +130,46 @@ internal static class LoadSupport
         using var p = Process.GetCurrentProcess();
         p.Refresh();
         return p.WorkingSet64;
+    }
+}
+
+/// <summary>
+/// Node accounts for a load run, written to the accounts file the gateway reads (it picks up changes), as
+/// `sensorkit-gateway accounts add` would: every node publishes only as itself.
+/// </summary>
+internal sealed class LoadAccounts(string state)
+{
+    private readonly Dictionary<(string, string), (string, string)> _known = [];
+    private AccountRegistry _registry = AccountRegistry.Empty;
+
+    public static string File(string state) => Path.Combine(state, "accounts.json");
+
+    /// <summary>Creates the accounts of all these nodes at once (one file write).</summary>
+    public void Add(IEnumerable<(string Site, string Node)> nodes)
+    {
+        foreach ((string site, string node) in nodes)
+        {
+            if (!_known.ContainsKey((site, node)))
+            {
+                string name = $"{site}.{node}";
+                string password = PasswordHash.NewPassword();
+                _registry = _registry.With(new Account(name, AccountRole.Node, site, node, PasswordHash.Create(password)));
+                _known[(site, node)] = (name, password);
+            }
+        }
+
+        _registry.Save(File(state));
+    }
+
+    public (string Name, string Password) Node(string site, string node)
+    {
+        if (!_known.TryGetValue((site, node), out (string, string) a))
+        {
+            Add([(site, node)]);
+            a = _known[(site, node)];
+        }
+
+        return a;
     }
 }
 

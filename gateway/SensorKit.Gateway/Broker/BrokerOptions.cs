@@ -11,13 +11,26 @@ public sealed class BrokerOptions
     /// <summary>Embedded: start MQTTnet's broker in-process. External: connect to Mosquitto, EMQX, HiveMQ ….</summary>
     public BrokerMode Mode { get; set; } = BrokerMode.Embedded;
 
-    /// <summary>Embedded: the address to listen on. Loopback by default; anything else needs <see cref="Users"/>.</summary>
+    /// <summary>
+    /// Embedded: the address of the plain-TCP listener. Loopback by default; any other address needs
+    /// <see cref="AllowPlainTcp"/>, since plain MQTT carries passwords and data unencrypted.
+    /// </summary>
     public string Address { get; set; } = "127.0.0.1";
 
     public int Port { get; set; } = 1883;
 
-    /// <summary>Embedded: accounts allowed to connect. Empty means anonymous, which is allowed on loopback only.</summary>
-    public List<BrokerUser> Users { get; set; } = [];
+    /// <summary>Embedded: allow the plain-TCP listener on an address other than loopback (a trusted network only).</summary>
+    public bool AllowPlainTcp { get; set; }
+
+    /// <summary>
+    /// Embedded: the accounts file (sensorkit-gateway accounts add/export). Without it only the gateway itself and
+    /// anonymous read-only clients on loopback can connect; with it, a listener off loopback requires an account.
+    /// A file that does not exist yet counts as no accounts, and is read as soon as it appears.
+    /// </summary>
+    public string? AccountsFile { get; set; }
+
+    /// <summary>Embedded: the encrypted listener, on when <see cref="BrokerTlsOptions.CertificateFile"/> is set.</summary>
+    public BrokerTlsOptions Tls { get; set; } = new();
 
     /// <summary>External: mqtt://host:port or mqtts://host:port.</summary>
     public string? Uri { get; set; }
@@ -49,11 +62,24 @@ public enum BrokerMode
     External,
 }
 
-/// <summary>A broker account; the password lives in a file (mode 0600), never in configuration.</summary>
-public sealed class BrokerUser
+/// <summary>Configuration section "Broker:Tls": MQTT over TLS (MQTT 5.0 §5.4.9).</summary>
+public sealed class BrokerTlsOptions
 {
-    public string Username { get; set; } = string.Empty;
-    public string PasswordFile { get; set; } = string.Empty;
+    /// <summary>PEM file with the server certificate (the first one in the file; intermediates are not sent).</summary>
+    public string? CertificateFile { get; set; }
+
+    /// <summary>PEM file with the certificate's private key (PKCS#8, PKCS#1 or SEC1), unencrypted.</summary>
+    public string? KeyFile { get; set; }
+
+    /// <summary>Optional PEM file of the certificate authorities whose client certificates are required.</summary>
+    public string? ClientCaFile { get; set; }
+
+    /// <summary>The address to listen on; defaults to <see cref="BrokerOptions.Address"/>.</summary>
+    public string? Address { get; set; }
+
+    public int Port { get; set; } = 8883;
+
+    public bool Enabled => !string.IsNullOrEmpty(CertificateFile) || !string.IsNullOrEmpty(KeyFile);
 }
 
 public sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
@@ -64,37 +90,7 @@ public sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
         var errors = new List<string>();
         if (o.Mode == BrokerMode.Embedded)
         {
-            if (BrokerOptions.ParseAddress(o.Address) is not { } ip)
-            {
-                errors.Add($"{s}:Address: '{o.Address}' is not an IP address");
-            }
-            else if (!IPAddress.IsLoopback(ip) && o.Users.Count == 0)
-            {
-                errors.Add($"{s}:Users: the broker would listen on {o.Address}, which is reachable from the network, without any account. " +
-                    $"Add {s}:Users (Username and PasswordFile) or bind {s}:Address to 127.0.0.1. There are no default passwords.");
-            }
-
-            if (o.Port is < 1 or > 65535)
-            {
-                errors.Add($"{s}:Port: {o.Port} is outside 1-65535");
-            }
-
-            for (int i = 0; i < o.Users.Count; i++)
-            {
-                if (string.IsNullOrWhiteSpace(o.Users[i].Username))
-                {
-                    errors.Add($"{s}:Users:{i}:Username: is empty");
-                }
-
-                if (string.IsNullOrWhiteSpace(o.Users[i].PasswordFile))
-                {
-                    errors.Add($"{s}:Users:{i}:PasswordFile: is empty");
-                }
-                else if (!File.Exists(o.Users[i].PasswordFile))
-                {
-                    errors.Add($"{s}:Users:{i}:PasswordFile: '{o.Users[i].PasswordFile}' does not exist");
-                }
-            }
+            ValidateEmbedded(o, errors);
         }
         else
         {
@@ -126,5 +122,87 @@ public sealed class BrokerOptionsValidator : IValidateOptions<BrokerOptions>
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateEmbedded(BrokerOptions o, List<string> errors)
+    {
+        const string s = BrokerOptions.Section;
+        bool networkFacing = false;
+        if (BrokerOptions.ParseAddress(o.Address) is not { } ip)
+        {
+            errors.Add($"{s}:Address: '{o.Address}' is not an IP address");
+        }
+        else if (!IPAddress.IsLoopback(ip))
+        {
+            networkFacing = true;
+            if (!o.AllowPlainTcp)
+            {
+                errors.Add($"{s}:Address: plain MQTT on {o.Address} would carry passwords and data readable by anyone on the network. " +
+                    $"Keep {s}:Address on 127.0.0.1 and let nodes use TLS ({s}:Tls:CertificateFile and {s}:Tls:KeyFile), or set {s}:AllowPlainTcp to true on a trusted network");
+            }
+        }
+
+        if (o.Port is < 1 or > 65535)
+        {
+            errors.Add($"{s}:Port: {o.Port} is outside 1-65535");
+        }
+
+        BrokerTlsOptions tls = o.Tls;
+        if (tls.Enabled)
+        {
+            string address = tls.Address ?? o.Address;
+            if (BrokerOptions.ParseAddress(address) is not { } tlsIp)
+            {
+                errors.Add($"{s}:Tls:Address: '{address}' is not an IP address");
+            }
+            else if (!IPAddress.IsLoopback(tlsIp))
+            {
+                networkFacing = true;
+            }
+
+            if (tls.Port is < 1 or > 65535)
+            {
+                errors.Add($"{s}:Tls:Port: {tls.Port} is outside 1-65535");
+            }
+            else if (tls.Port == o.Port)
+            {
+                errors.Add($"{s}:Tls:Port: {tls.Port} is {s}:Port already");
+            }
+
+            RequireFile(errors, $"{s}:Tls:CertificateFile", tls.CertificateFile, required: true);
+            RequireFile(errors, $"{s}:Tls:KeyFile", tls.KeyFile, required: true);
+            RequireFile(errors, $"{s}:Tls:ClientCaFile", tls.ClientCaFile, required: false);
+        }
+        else if (!string.IsNullOrEmpty(tls.ClientCaFile))
+        {
+            errors.Add($"{s}:Tls:ClientCaFile: client certificates need the encrypted listener: set {s}:Tls:CertificateFile and {s}:Tls:KeyFile");
+        }
+
+        if (networkFacing && string.IsNullOrEmpty(o.AccountsFile))
+        {
+            errors.Add($"{s}:AccountsFile: the broker would listen on an address reachable from the network without any account. " +
+                $"Create accounts (sensorkit-gateway accounts add NAME --site SITE) and set {s}:AccountsFile, or listen on 127.0.0.1 only. There are no default passwords.");
+        }
+
+        // A file that does not exist yet is no error: nobody can log in until `accounts add` creates it (BrokerAuthorization).
+        if (o.AccountsFile is { } file && (file.Length == 0 || file.IndexOfAny(Path.GetInvalidPathChars()) >= 0))
+        {
+            errors.Add($"{s}:AccountsFile: '{file}' is not a file path");
+        }
+    }
+
+    private static void RequireFile(List<string> errors, string key, string? path, bool required)
+    {
+        if (string.IsNullOrEmpty(path))
+        {
+            if (required)
+            {
+                errors.Add($"{key}: is required for the encrypted listener");
+            }
+        }
+        else if (!File.Exists(path))
+        {
+            errors.Add($"{key}: '{path}' does not exist or this user cannot see it");
+        }
     }
 }

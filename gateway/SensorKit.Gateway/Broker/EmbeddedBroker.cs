@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Net;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -10,6 +9,7 @@ using MQTTnet.Server;
 using SensorKit.Gateway.Broker.Transport;
 using SensorKit.Gateway.Health;
 using SensorKit.Hosting;
+using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Broker;
 
@@ -19,26 +19,19 @@ namespace SensorKit.Gateway.Broker;
 /// are checked as the specification requires, and node messages go to the intake inside the PUBLISH handling, so
 /// the PUBACK means "evaluated" (docs/intake.md). Alerts still leave through the gateway's own MQTT client.
 /// </summary>
-public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, IBrokerIntake intake, TimeProvider time, ILogger<EmbeddedBroker> logger)
+public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, BrokerAuthorization authorization, IBrokerIntake intake, TimeProvider time, ILogger<EmbeddedBroker> logger)
     : IHostedService, IDisposable, ITransportEvents
 {
     private readonly BrokerOptions _options = options.Value;
     private readonly LogLimiter _logLimit = new(time, TimeSpan.FromMinutes(1), burst: 5);
     private MqttServer? _server;
     private GuardedTcpServerAdapter? _transport;
-    private Dictionary<string, string> _accounts = [];
-
-    /// <summary>The gateway's own client id: random per start, so no other client can guess it and take its session over.</summary>
-    public string InternalClientId { get; } = $"{GatewayClientPrefix}{Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant()}";
-
-    /// <summary>Client ids with this prefix belong to gateways; the embedded broker lets only its own use one.</summary>
-    public const string GatewayClientPrefix = "sensorkit-gateway-";
 
     /// <summary>Connections open right now.</summary>
     public int OpenConnections => _transport?.OpenConnections ?? 0;
 
-    /// <summary>The gateway's own account when accounts are required: random per start, never written anywhere.</summary>
-    public (string Username, string Password)? InternalAccount { get; private set; }
+    /// <summary>The gateway's own account: random per start, never written anywhere.</summary>
+    public (string Username, string Password)? InternalAccount => authorization.InternalAccount;
 
     public bool IsRunning => _server?.IsStarted ?? false;
 
@@ -69,21 +62,19 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, IBro
                 .WithDefaultEndpointBoundIPV6Address(IPAddress.IsLoopback(ip) ? IPAddress.IPv6Loopback : IPAddress.IPv6Any);
         }
 
+        BrokerTls.AddEncryptedEndpoint(builder, _options);
         _transport = new GuardedTcpServerAdapter(limits, this);
         _server = new MqttServerFactory().CreateMqttServer(builder.Build(), [_transport]);
-        if (_options.Users.Count > 0)
-        {
-            _accounts = _options.Users.ToDictionary(
-                u => u.Username,
-                u => File.ReadAllText(u.PasswordFile).TrimEnd('\r', '\n'),
-                StringComparer.Ordinal);
-            string internalPassword = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
-            InternalAccount = ("sensorkit-gateway-internal", internalPassword);
-            _accounts[InternalAccount.Value.Username] = internalPassword;
-        }
 
+        // In order: the topic's form (a protocol error closes the connection), then accounts and topic rights
+        // (BrokerAuthorization), then the intake, which leaves alone a message either of them refused.
+        authorization.Start();
         _server.ValidatingConnectionAsync += ValidateAsync;
+        _server.InterceptingPublishAsync += ValidateTopicAsync;
+        _server.InterceptingPublishAsync += authorization.InterceptPublishAsync;
         _server.InterceptingPublishAsync += InterceptPublishAsync;
+        _server.InterceptingSubscriptionAsync += authorization.InterceptSubscriptionAsync;
+        _server.ClientDisconnectedAsync += authorization.ClientDisconnectedAsync;
         _server.ApplicationMessageEnqueuedOrDroppedAsync += e =>
         {
             if (e.IsDropped)
@@ -100,50 +91,42 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, IBro
             return Task.CompletedTask;
         };
 
-        await _server.StartAsync();
-        LogStarted(_options.Address, _options.Port, _options.Users.Count > 0 ? "accounts required" : "anonymous, loopback only");
-    }
-
-    private Task ValidateAsync(ValidatingConnectionEventArgs e)
-    {
-        // MQTT 5.0 §3.1.3.1: a client may send an empty id and the server assigns one (mosquitto_sub does). Under
-        // 3.1.1 (§3.1.3-6) GuardedChannelAdapter has assigned one already.
-        bool assigned = e.ChannelAdapter is GuardedChannelAdapter { AssignedClientId: { } id } && id == e.ClientId;
-        if (string.IsNullOrEmpty(e.ClientId))
+        try
         {
-            e.AssignedClientIdentifier = GuardedChannelAdapter.AnonymousClientId();
-            assigned = true;
+            await _server.StartAsync();
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new GatewayConfigurationException($"{BrokerOptions.Section}:Port: cannot listen on {_options.Address}:{_options.Port}: {e.Message}", e);
         }
 
-        if (!assigned && ClientIdProblem(e.ClientId) is { } problem)
+        LogStarted(_options.Address, _options.Port, _options.Tls.Enabled ? $"TLS on {_options.Tls.Address ?? _options.Address}:{_options.Tls.Port}" : "no TLS",
+            authorization.Registry.Accounts.Count);
+    }
+
+    /// <summary>
+    /// The client id's form first (MQTTnet decodes invalid UTF-8 to U+FFFD rather than refusing it), then the
+    /// account, its password and its binding to the client id (BrokerAuthorization).
+    /// </summary>
+    private Task ValidateAsync(ValidatingConnectionEventArgs e)
+    {
+        // An MQTT 3.1.1 client that sent no id got one from GuardedChannelAdapter (§3.1.3-6): it counts as none.
+        bool assigned = e.ChannelAdapter is GuardedChannelAdapter { AssignedClientId: { } id } && id == e.ClientId;
+        if (!assigned && !string.IsNullOrEmpty(e.ClientId) && ClientIdProblem(e.ClientId) is { } problem)
         {
             e.ReasonCode = MqttConnectReasonCode.ClientIdentifierNotValid;
             Refused("client-id", $"client id '{Clip(e.ClientId)}' from {e.RemoteEndPoint}: {problem}");
             return Task.CompletedTask;
         }
 
-        if (_accounts.Count == 0)
-        {
-            return Task.CompletedTask;
-        }
-
-        bool ok = e.UserName is not null
-            && _accounts.TryGetValue(e.UserName, out string? expected)
-            && CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(expected), System.Text.Encoding.UTF8.GetBytes(e.Password ?? string.Empty));
-        if (!ok)
-        {
-            e.ReasonCode = MqttConnectReasonCode.BadUserNameOrPassword;
-            Refused("bad-credentials", $"client '{Clip(e.ClientId)}' (user '{Clip(e.UserName ?? "(none)")}') from {e.RemoteEndPoint}: bad user name or password");
-        }
-
-        return Task.CompletedTask;
+        return authorization.ValidateConnectionAsync(e, assignedByTransport: assigned);
     }
 
     /// <summary>
-    /// Why a client id is refused: MQTTnet decodes invalid UTF-8 to U+FFFD rather than refusing it (MQTT 5.0 §1.5.4
-    /// [MQTT-1.5.4-1] requires refusal), and the prefixes the broker assigns or the gateway uses are reserved.
+    /// Why a client id's form is refused: MQTT 5.0 §1.5.4 [MQTT-1.5.4-1] requires refusing invalid UTF-8, and
+    /// control characters have no place in an id that ends up in logs. Reserved prefixes are BrokerAuthorization's.
     /// </summary>
-    private string? ClientIdProblem(string clientId)
+    private static string? ClientIdProblem(string clientId)
     {
         if (clientId.Length > 128)
         {
@@ -155,16 +138,6 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, IBro
             return "not valid UTF-8, or contains control characters";
         }
 
-        if (clientId.StartsWith(GuardedChannelAdapter.ReservedPrefix, StringComparison.Ordinal))
-        {
-            return $"the prefix '{GuardedChannelAdapter.ReservedPrefix}' is reserved for ids the broker assigns";
-        }
-
-        if (clientId.StartsWith(GatewayClientPrefix, StringComparison.Ordinal) && clientId != InternalClientId)
-        {
-            return $"the prefix '{GatewayClientPrefix}' is reserved for the gateway's own client";
-        }
-
         return null;
     }
 
@@ -172,9 +145,8 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, IBro
     /// Every PUBLISH, before routing: the topic is checked (MQTT 5.0 §4.7.3: no wildcards, no NUL [MQTT-4.7.3-2],
     /// valid UTF-8), and node messages go through the intake first, so the publisher's PUBACK reports the verdict.
     /// </summary>
-    private Task InterceptPublishAsync(InterceptingPublishEventArgs e)
+    private Task ValidateTopicAsync(InterceptingPublishEventArgs e)
     {
-        long received = Stopwatch.GetTimestamp();
         string topic = e.ApplicationMessage.Topic;
         if (TopicProblem(topic) is { } problem)
         {
@@ -182,10 +154,23 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, IBro
             e.CloseConnection = true;
             e.Response.ReasonCode = MqttPubAckReasonCode.TopicNameInvalid;
             Refused("invalid-topic", $"client '{Clip(e.ClientId)}' published on '{Clip(topic)}': {problem}; connection closed");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private Task InterceptPublishAsync(InterceptingPublishEventArgs e)
+    {
+        if (!e.ProcessPublish)
+        {
+            // Refused already: a bad topic, or not this account's to publish.
             return Task.CompletedTask;
         }
 
-        if (e.ClientId == InternalClientId || !intake.Wants(topic))
+        long received = Stopwatch.GetTimestamp();
+        string topic = e.ApplicationMessage.Topic;
+
+        if (e.ClientId == authorization.InternalClientId || !intake.Wants(topic))
         {
             return Task.CompletedTask;
         }
@@ -208,6 +193,15 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, IBro
 
     private void Take(InterceptingPublishEventArgs e, long received)
     {
+        // Second line behind the topic rights: a node's messages are taken only from that node's own account.
+        if (Topics.TryParseNode(e.ApplicationMessage.Topic, out string site, out string node) && !authorization.OwnsNode(NullIfEmpty(e.UserName), site, node))
+        {
+            e.ProcessPublish = false;
+            e.Response.ReasonCode = MqttPubAckReasonCode.NotAuthorized;
+            Refused("not-owner", $"client '{Clip(e.ClientId)}' (account '{Clip(e.UserName ?? "(anonymous)")}') published for {site}/{node}");
+            return;
+        }
+
         ReadOnlySequence<byte> payload = e.ApplicationMessage.Payload;
         IntakeVerdict verdict = intake.Take(e.ApplicationMessage.Topic, payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray(), e.ClientId, e.UserName, received);
         switch (verdict)
@@ -273,6 +267,8 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, IBro
         }
     }
 
+    private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
+
     private static string Clip(string s) => s.Length <= 120 ? s : string.Concat(s.AsSpan(0, 120), "...");
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -285,8 +281,8 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, IBro
 
     public void Dispose() => _server?.Dispose();
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Embedded MQTT broker listening on {Address}:{Port} ({Access})")]
-    private partial void LogStarted(string address, int port, string access);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Embedded MQTT broker listening on {Address}:{Port} ({Tls}); {Accounts} accounts, anonymous clients read-only from loopback")]
+    private partial void LogStarted(string address, int port, string tls, int accounts);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Broker refused ({Reason}): {Detail}; {Suppressed} more of this kind without a log line since the last one (counted in sensorkit_gateway_broker_refused_total)")]
     private partial void LogRefusedPacket(string reason, string detail, long suppressed);

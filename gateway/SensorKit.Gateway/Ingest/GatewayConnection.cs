@@ -19,6 +19,7 @@ namespace SensorKit.Gateway.Ingest;
 public sealed partial class GatewayConnection(
     IOptions<BrokerOptions> options,
     EmbeddedBroker broker,
+    BrokerAuthorization authorization,
     TelemetryIngest ingest,
     AlertPublisher alerts,
     TimeProvider time,
@@ -148,7 +149,9 @@ public sealed partial class GatewayConnection(
         bool embedded = _options.Mode == BrokerMode.Embedded;
         var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(host, port)
-            .WithClientId(embedded ? broker.InternalClientId : _options.ClientId)
+            // Embedded: random per start, and the only sensorkit-gateway id the embedded broker accepts, so nobody can
+            // guess it to take the session over. External: a fixed id, so the broker keeps the persistent session.
+            .WithClientId(embedded ? authorization.InternalClientId : _options.ClientId)
             .WithProtocolVersion(MqttProtocolVersion.V500)
             // External: a persistent session, so the broker queues node messages while the gateway restarts.
             .WithCleanStart(embedded)

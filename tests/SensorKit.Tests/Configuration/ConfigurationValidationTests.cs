@@ -78,13 +78,15 @@ public sealed class ConfigurationValidationTests
     {
         Dictionary<string, string?> config = Hosts.GatewayConfig(FreePort.Get());
         config["Broker:Address"] = "0.0.0.0";
+        config["Broker:AllowPlainTcp"] = "true";
+        config.Remove("Broker:AccountsFile");
         using var host = Hosts.Gateway(config);
         var error = new StringWriter();
 
         int code = await GatewayHost.RunAsync(host, error, TestContext.Current.CancellationToken);
 
         Assert.Equal(2, code);
-        Assert.Contains("Broker:Users: the broker would listen on 0.0.0.0", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Broker:AccountsFile: the broker would listen on an address reachable from the network without any account", error.ToString(), StringComparison.Ordinal);
         Assert.Contains("There are no default passwords", error.ToString(), StringComparison.Ordinal);
     }
 

@@ -56,6 +56,7 @@ public sealed class Arm64EmulationTests
         await gateway.StartAsync(ct);
         await gateway.Services.GetRequiredService<GatewayConnection>().Ready.WaitAsync(TimeSpan.FromSeconds(10), ct);
         await using MqttProbe probe = await MqttProbe.StartAsync(port);
+        TestAccount account = TestAccounts.Node(port, "test", "arm64-node");
 
         var psi = new ProcessStartInfo(qemu)
         {
@@ -73,6 +74,8 @@ public sealed class Arm64EmulationTests
             "--Node:Sensors:0:Address", "0x76",
             "--Node:Sensors:0:Interval", "00:00:00.200",
             "--Mqtt:Broker", $"mqtt://127.0.0.1:{port}",
+            "--Mqtt:Username", account.Name,
+            "--Mqtt:PasswordFile", account.PasswordFile,
             "--Simulation:Enabled", "true",
             "--Simulation:Scenario", "heat-wave",
             "--Simulation:Speed", "60",

@@ -168,9 +168,21 @@ public sealed partial class HardwareDocsTests
             mqtt.PasswordFile ??= password;
         }
 
+        // Nor the broker's CA: the deployment copies it to the node (hardware/deploy.md); any PEM certificate stands in for it.
+        string ca = Path.GetTempFileName();
+        if (mqtt.CaFile is not null)
+        {
+            using var key = System.Security.Cryptography.ECDsa.Create();
+            using var cert = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=ca", key, System.Security.Cryptography.HashAlgorithmName.SHA256)
+                .CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1));
+            File.WriteAllText(ca, cert.ExportCertificatePem());
+            mqtt.CaFile = ca;
+        }
+
         ValidateOptionsResult n = new NodeOptionsValidator(config).Validate(null, node);
         ValidateOptionsResult m = new MqttOptionsValidator().Validate(null, mqtt);
         File.Delete(password);
+        File.Delete(ca);
         Assert.True(n.Succeeded, n.FailureMessage);
         Assert.True(m.Succeeded, m.FailureMessage);
     }

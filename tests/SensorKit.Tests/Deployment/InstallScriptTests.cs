@@ -213,13 +213,26 @@ public sealed class InstallScriptTests : IDisposable
         File.Copy(Script, Path.Combine(bundle, "deploy", "install.sh"));
         File.Copy(Path.Combine(RepoPaths.Root, "hardware", "systemd", "sensorkit-gateway.service"), Path.Combine(bundle, "deploy", "sensorkit-gateway.service"));
 
-        (int exit, string output) = await InstallAsync(bundle, "--config", WriteConfig("gateway.json", """{"Broker":{"Mode":"Embedded"}}"""));
+        const string key = "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n-----END PRIVATE KEY-----\n";
+        (int exit, string output) = await InstallAsync(bundle, "--config", WriteConfig("gateway.json", """{"Broker":{"Mode":"Embedded"}}"""),
+            "--tls-key", WriteConfig("broker.key", key), "--mqtt-username", "gateway-1", "--mqtt-password-file", WriteConfig("pw", "secret\n"));
 
         Assert.True(exit == 0, output);
         Assert.True(File.Exists(Path.Combine(_root, "opt/sensorkit/gateway/current/sensorkit-gateway")));
         Assert.Equal("/etc/sensorkit/gateway.json", new FileInfo(Path.Combine(_root, "opt/sensorkit/gateway/current/appsettings.json")).LinkTarget);
         Assert.True(File.Exists(Path.Combine(_root, "etc/systemd/system/sensorkit-gateway.service")));
         Assert.Contains("dry run: systemctl enable sensorkit-gateway.service", output, StringComparison.Ordinal);
+
+        // The broker's TLS key and the gateway's own account reach the service as credentials, root-only on disk.
+        string storedKey = Path.Combine(_root, "etc/sensorkit/credentials/broker-tls-key");
+        Assert.Equal(key, File.ReadAllText(storedKey));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(storedKey));
+        string tls = File.ReadAllText(Path.Combine(_root, "etc/systemd/system/sensorkit-gateway.service.d/tls.conf"));
+        Assert.Contains("LoadCredential=broker-tls-key:/etc/sensorkit/credentials/broker-tls-key", tls, StringComparison.Ordinal);
+        Assert.Contains("Environment=Broker__Tls__KeyFile=%d/broker-tls-key", tls, StringComparison.Ordinal);
+        string account = File.ReadAllText(Path.Combine(_root, "etc/systemd/system/sensorkit-gateway.service.d/credentials.conf"));
+        Assert.Contains("Environment=Broker__Username=gateway-1", account, StringComparison.Ordinal);
+        Assert.Contains("Environment=Broker__PasswordFile=%d/mqtt-password", account, StringComparison.Ordinal);
         Assert.DoesNotContain("no scan", output, StringComparison.Ordinal);
     }
 

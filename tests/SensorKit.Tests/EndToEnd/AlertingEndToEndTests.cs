@@ -24,16 +24,39 @@ public sealed class AlertingEndToEndTests
     private static readonly XNamespace Atom = CapAtomFeed.Namespace;
     private static readonly XNamespace Cap = CapWriter.Namespace;
 
-    private sealed class StormSite
+    private sealed class StormSite : IAsyncDisposable
     {
         private readonly Scenario _storm = Scenario.Load(SimulationSetup.ResolveScenario("storm.json"));
         private readonly PayloadBuffer _buffer = new();
+        private readonly Dictionary<string, MqttProbe> _nodes = new(StringComparer.Ordinal);
         private long _seq;
+
+        /// <summary>Connects each node through its own account, as the broker requires; again after a broker restart.</summary>
+        public async Task ConnectAsync(int port)
+        {
+            await DisposeNodesAsync();
+            foreach (string node in Nodes)
+            {
+                _nodes[node] = await MqttProbe.StartAsync(port, filter: null, account: TestAccounts.Node(port, "cologne", node));
+            }
+        }
+
+        public async Task DisposeNodesAsync()
+        {
+            foreach (MqttProbe node in _nodes.Values)
+            {
+                await node.DisposeAsync();
+            }
+
+            _nodes.Clear();
+        }
+
+        public ValueTask DisposeAsync() => new(DisposeNodesAsync());
 
         /// <summary>Scenario start: 13 hours ago, on the minute, so every window lies in the past.</summary>
         public DateTimeOffset Start { get; } = new(DateTimeOffset.UtcNow.AddHours(-13).Ticks / TimeSpan.TicksPerMinute * TimeSpan.TicksPerMinute, TimeSpan.Zero);
 
-        public async Task StatusAsync(MqttProbe client)
+        public async Task StatusAsync()
         {
             for (int i = 0; i < Nodes.Length; i++)
             {
@@ -46,11 +69,11 @@ public sealed class AlertingEndToEndTests
                     Location = new GeoLocation(50.93 + (0.01 * i), 6.95 + (0.01 * i), 50),
                     Sensors = [new SensorStatus { Id = "bme280", Type = "bme280", Bus = 1, Address = 0x76, Health = SensorHealth.Ok }],
                 };
-                await client.PublishAsync(Topics.Status("cologne", Nodes[i]), _buffer.Status(status).ToArray());
+                await _nodes[Nodes[i]].PublishAsync(Topics.Status("cologne", Nodes[i]), _buffer.Status(status).ToArray());
             }
         }
 
-        public async Task TelemetryAsync(MqttProbe client, int fromMinute, int toMinute)
+        public async Task TelemetryAsync(int fromMinute, int toMinute)
         {
             Signal pressure = _storm.Signals.Last(s => s.Quantity == Quantities.Pressure);
             for (int m = fromMinute; m <= toMinute; m++)
@@ -77,7 +100,7 @@ public sealed class AlertingEndToEndTests
                         First = mean,
                         Last = mean,
                     };
-                    await client.PublishAsync(Topics.Telemetry("cologne", node, "bme280", Quantities.Pressure), _buffer.Telemetry(t).ToArray());
+                    await _nodes[node].PublishAsync(Topics.Telemetry("cologne", node, "bme280", Quantities.Pressure), _buffer.Telemetry(t).ToArray());
                 }
             }
         }
@@ -104,9 +127,10 @@ public sealed class AlertingEndToEndTests
             await gateway.StartAsync(TestContext.Current.CancellationToken);
             await gateway.Services.GetRequiredService<GatewayConnection>().Ready.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
             await using MqttProbe probe = await MqttProbe.StartAsync(port);
-            var site = new StormSite();
-            await site.StatusAsync(probe);
-            await site.TelemetryAsync(probe, 1, 12 * 60);
+            await using var site = new StormSite();
+            await site.ConnectAsync(port);
+            await site.StatusAsync();
+            await site.TelemetryAsync(1, 12 * 60);
 
             TimeSpan timeout = TimeSpan.FromSeconds(30);
             MqttProbe.Received raised = await probe.WaitForAsync(m => IsEvent(m, "raised"), timeout, "storm raised");
@@ -182,8 +206,9 @@ public sealed class AlertingEndToEndTests
                 await gateway.StartAsync(TestContext.Current.CancellationToken);
                 await gateway.Services.GetRequiredService<GatewayConnection>().Ready.WaitAsync(timeout, TestContext.Current.CancellationToken);
                 await using MqttProbe probe = await MqttProbe.StartAsync(port);
-                await site.StatusAsync(probe);
-                await site.TelemetryAsync(probe, 1, 4 * 60);
+                await site.ConnectAsync(port);
+                await site.StatusAsync();
+                await site.TelemetryAsync(1, 4 * 60);
                 MqttProbe.Received raised = await probe.WaitForAsync(m => IsEvent(m, "raised"), timeout, "storm raised");
                 Assert.True(ProtocolJson.TryReadAlert(raised.Payload, out AlertMessage? raise, out _));
                 alertId = raise.AlertId;
@@ -203,7 +228,8 @@ public sealed class AlertingEndToEndTests
             Assert.Equal((alertId, 1), (active.AlertId, active.Revision));
 
             // Nodes keep sending (the gateway remembers them without a new status). Cancel it from the gateway machine.
-            await site.TelemetryAsync(watcher, (4 * 60) + 1, 5 * 60);
+            await site.ConnectAsync(port);
+            await site.TelemetryAsync((4 * 60) + 1, 5 * 60);
             CapFeedServer feed = again.Services.GetRequiredService<CapFeedServer>();
             using var http = new HttpClient { BaseAddress = feed.BaseAddress };
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"alerts/{alertId}/cancel?note=Drift%20check", UriKind.Relative));
@@ -220,7 +246,7 @@ public sealed class AlertingEndToEndTests
             Assert.Contains("Drift check", root.Element(Cap + "note")!.Value, StringComparison.Ordinal);
 
             // The storm goes on and ends: the withdrawn alert stays quiet; the second half of the day raises nothing.
-            await site.TelemetryAsync(watcher, (5 * 60) + 1, 12 * 60);
+            await site.TelemetryAsync((5 * 60) + 1, 12 * 60);
             await watcher.WaitForAsync(m => m.Topic == Topics.Telemetry("cologne", "n3", "bme280", Quantities.Pressure) && m.Text.Contains($"\"seq\":{3 * 12 * 60}", StringComparison.Ordinal), timeout, "last window");
             TelemetryIngest ingest = again.Services.GetRequiredService<TelemetryIngest>();
             await WaitUntilAsync(() => ingest.Accepted >= 3 * ((12 * 60) - (4 * 60)), timeout);
@@ -230,6 +256,7 @@ public sealed class AlertingEndToEndTests
         }
         finally
         {
+            await site.DisposeNodesAsync();
             Hosts.DeleteQuietly(state);
         }
     }

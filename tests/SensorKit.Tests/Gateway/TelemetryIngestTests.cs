@@ -36,10 +36,13 @@ public sealed class TelemetryIngestTests
         await gateway.Services.GetRequiredService<GatewayConnection>().Ready.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
         TelemetryIngest ingest = gateway.Services.GetRequiredService<TelemetryIngest>();
         await using MqttProbe probe = await MqttProbe.StartAsync(port);
+        // Each node speaks through its own account, as the broker requires.
+        await using MqttProbe n1 = await MqttProbe.StartAsync(port, filter: null, account: TestAccounts.Node(port, "test", "n1"));
+        await using MqttProbe ghost = await MqttProbe.StartAsync(port, filter: null, account: TestAccounts.Node(port, "test", "ghost"));
         string topic = Topics.Telemetry("test", "n1", "bme280", "temperature");
 
         // n1 announces itself; "ghost" never does.
-        await probe.PublishAsync(Topics.Status("test", "n1"), Status("n1"));
+        await n1.PublishAsync(Topics.Status("test", "n1"), Status("n1"));
 
         byte[][] bad =
         [
@@ -54,14 +57,14 @@ public sealed class TelemetryIngestTests
         ];
         foreach (byte[] payload in bad)
         {
-            await probe.PublishAsync(topic, payload);
+            await n1.PublishAsync(topic, payload);
         }
 
         // Well-formed, but from a node that never sent its birth status.
-        await probe.PublishAsync(Topics.Telemetry("test", "ghost", "bme280", "temperature"), Valid("ghost", 40));
+        await ghost.PublishAsync(Topics.Telemetry("test", "ghost", "bme280", "temperature"), Valid("ghost", 40));
 
         // A well-formed message after all that still reaches the rules.
-        await probe.PublishAsync(topic, Valid("n1", 40));
+        await n1.PublishAsync(topic, Valid("n1", 40));
         await probe.WaitForAsync(m => m.Topic == Topics.AlertEvent("test", "heat", "n1"), TimeSpan.FromSeconds(10), "alert from the valid message");
 
         Assert.Equal(bad.Length + 1, ingest.Rejected);

@@ -90,14 +90,33 @@ internal static class Hosts
         return b.Build();
     }
 
+    /// <summary>An embedded-broker gateway on loopback with its own accounts file (<see cref="TestAccounts"/>).</summary>
     public static Dictionary<string, string?> GatewayConfig(int port) => new()
     {
         ["Broker:Mode"] = "Embedded",
         ["Broker:Address"] = "127.0.0.1",
         ["Broker:Port"] = port.ToString(CultureInfo.InvariantCulture),
+        ["Broker:AccountsFile"] = TestAccounts.FileFor(port),
     };
 
-    public static Dictionary<string, string?> SimulatedNodeConfig(string id, int port, string? scenario = null, string window = "00:00:01", string interval = "00:00:00.100") => new()
+    /// <summary>
+    /// A simulated node of site "test". When a test gateway owns <paramref name="port"/>, the node gets its account
+    /// there (Mqtt:Username and Mqtt:PasswordFile), as a provisioned node in the field does.
+    /// </summary>
+    public static Dictionary<string, string?> SimulatedNodeConfig(string id, int port, string? scenario = null, string window = "00:00:01", string interval = "00:00:00.100")
+    {
+        Dictionary<string, string?> config = SimulatedNode(id, port, scenario, window, interval);
+        if (TestAccounts.HasFile(port))
+        {
+            TestAccount account = TestAccounts.Node(port, "test", id);
+            config["Mqtt:Username"] = account.Name;
+            config["Mqtt:PasswordFile"] = account.PasswordFile;
+        }
+
+        return config;
+    }
+
+    private static Dictionary<string, string?> SimulatedNode(string id, int port, string? scenario, string window, string interval) => new()
     {
         ["Node:Id"] = id,
         ["Node:Site"] = "test",

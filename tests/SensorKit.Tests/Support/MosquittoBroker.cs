@@ -26,7 +26,8 @@ internal sealed class MosquittoBroker : IAsyncDisposable
 
     /// <param name="port">A port to reuse (a restart after an outage); a free one when null.</param>
     /// <param name="persistenceDirectory">When set, Mosquitto keeps sessions, subscriptions and queued messages there across a clean stop.</param>
-    public static async Task<MosquittoBroker> StartAsync(string extraConfig = "", int? port = null, string? persistenceDirectory = null)
+    /// <param name="allowAnonymous">False: every client needs an account (extraConfig names the password_file).</param>
+    public static async Task<MosquittoBroker> StartAsync(string extraConfig = "", int? port = null, string? persistenceDirectory = null, bool allowAnonymous = true)
     {
         string exe = Executable ?? throw new InvalidOperationException("mosquitto is not installed; .ci/run installs it (apt-get install mosquitto)");
         int listenOn = port ?? FreePort.Get();
@@ -37,7 +38,7 @@ internal sealed class MosquittoBroker : IAsyncDisposable
             : $"persistence true\npersistence_location {persistenceDirectory}/\nautosave_interval 0";
         await File.WriteAllTextAsync(conf, $"""
             listener {listenOn} 127.0.0.1
-            allow_anonymous true
+            allow_anonymous {(allowAnonymous ? "true" : "false")}
             {persistence}
             set_tcp_nodelay true
             log_dest stderr

@@ -13,7 +13,7 @@ internal sealed class MqttProbe : IAsyncDisposable
     private readonly List<Received> _all = [];
     private readonly Channel<Received> _arrivals = Channel.CreateUnbounded<Received>();
     private MqttClientOptions _options = null!;
-    private string _filter = null!;
+    private string? _filter;
 
     public sealed record Received(string Topic, byte[] Payload, bool Retain)
     {
@@ -23,8 +23,10 @@ internal sealed class MqttProbe : IAsyncDisposable
         public long At { get; init; } = Stopwatch.GetTimestamp();
     }
 
+    /// <param name="filter">What to subscribe to; null for a client that only publishes.</param>
     /// <param name="persistentClientId">When set, the probe keeps an MQTT 5 session on the broker, so messages published while it is away wait for it.</param>
-    public static async Task<MqttProbe> StartAsync(int port, string filter = "sensorkit/#", string? persistentClientId = null)
+    /// <param name="account">When set, the probe logs in with it and its client id; otherwise it is anonymous.</param>
+    public static async Task<MqttProbe> StartAsync(int port, string? filter = "sensorkit/#", string? persistentClientId = null, TestAccount? account = null)
     {
         var probe = new MqttProbe();
         probe._client.ApplicationMessageReceivedAsync += e =>
@@ -38,7 +40,13 @@ internal sealed class MqttProbe : IAsyncDisposable
             probe._arrivals.Writer.TryWrite(r);
             return Task.CompletedTask;
         };
-        var options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId(persistentClientId ?? $"probe-{Guid.NewGuid():N}");
+        var options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId(persistentClientId ?? account?.ClientId ?? $"probe-{Guid.NewGuid():N}");
+        if (account is not null)
+        {
+            // MQTT 5, so a refused publish says so in its PUBACK (MQTT 5.0 §3.4.2.1).
+            options.WithCredentials(account.Name, account.Password).WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500);
+        }
+
         if (persistentClientId is not null)
         {
             options.WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).WithCleanStart(false).WithSessionExpiryInterval(3600);
@@ -46,8 +54,17 @@ internal sealed class MqttProbe : IAsyncDisposable
 
         probe._options = options.Build();
         probe._filter = filter;
-        await probe._client.ConnectAsync(probe._options);
-        await probe._client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        MqttClientConnectResult connected = await probe._client.ConnectAsync(probe._options);
+        if (connected.ResultCode != MqttClientConnectResultCode.Success)
+        {
+            throw new InvalidOperationException($"the probe was refused: {connected.ResultCode}");
+        }
+
+        if (filter is not null)
+        {
+            await probe._client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        }
+
         return probe;
     }
 
@@ -60,7 +77,7 @@ internal sealed class MqttProbe : IAsyncDisposable
             try
             {
                 MqttClientConnectResult result = await _client.ConnectAsync(_options, cts.Token);
-                if (!result.IsSessionPresent)
+                if (!result.IsSessionPresent && _filter is not null)
                 {
                     await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(_filter, MqttQualityOfServiceLevel.AtLeastOnce).Build(), cts.Token);
                 }
@@ -116,8 +133,8 @@ internal sealed class MqttProbe : IAsyncDisposable
         }
     }
 
-    public Task PublishAsync(string topic, byte[] payload) =>
-        _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+    public Task<MqttClientPublishResult> PublishAsync(string topic, byte[] payload, bool retain = false) =>
+        _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithRetainFlag(retain).Build());
 
     public async ValueTask DisposeAsync()
     {

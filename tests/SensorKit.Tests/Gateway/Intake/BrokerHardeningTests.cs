@@ -84,7 +84,7 @@ public sealed class BrokerHardeningTests
         (IHost gateway, int port) = await StartGatewayAsync();
         using (gateway)
         {
-            await using MqttProbe probe = await MqttProbe.StartAsync(port, "#");
+            await using MqttProbe probe = await MqttProbe.StartAsync(port, "sensorkit/#");
             await using (RawMqtt raw = await RawMqtt.ConnectAsync(port))
             {
                 await raw.SendAsync(MqttPackets.Connect(5, "bad-topic"));
@@ -94,8 +94,12 @@ public sealed class BrokerHardeningTests
             }
 
             // A marker published afterwards arrives; the forged message never did.
-            await probe.PublishAsync("marker/after", [1]);
-            await probe.WaitForAsync(m => m.Topic == "marker/after", TimeSpan.FromSeconds(10), "the marker");
+            await using (MqttProbe marker = await MqttProbe.StartAsync(port, null, account: TestAccounts.Node(port, "test", "marker")))
+            {
+                await marker.PublishAsync(Topics.Status("test", "marker"), Encoding.UTF8.GetBytes(PayloadFuzzer.Status("test", "marker")));
+            }
+
+            await probe.WaitForAsync(m => m.Topic == Topics.Status("test", "marker"), TimeSpan.FromSeconds(10), "the marker");
             Assert.DoesNotContain(probe.All, m => m.Text == "forged");
             await gateway.StopAsync(TestContext.Current.CancellationToken);
         }
@@ -188,7 +192,7 @@ public sealed class BrokerHardeningTests
                 RedirectStandardError = true,
             };
             using Process p = Process.Start(psi)!;
-            await using MqttProbe publisher = await MqttProbe.StartAsync(port, "unused/#");
+            await using MqttProbe publisher = await MqttProbe.StartAsync(port, null, account: TestAccounts.Node(port, "test", "watched"));
             Task<string> output = p.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
             string topic = Topics.Status("test", "watched");
             await Wait.UntilAsync(
@@ -293,9 +297,10 @@ public sealed class BrokerHardeningTests
     {
         await using MqttProbe probe = await MqttProbe.StartAsync(port, "sensorkit/#");
         string node = $"check-{Guid.NewGuid():N}"[..20];
-        await probe.PublishAsync(Topics.Status("test", node), Encoding.UTF8.GetBytes(PayloadFuzzer.Status("test", node)));
+        await using MqttProbe publisher = await MqttProbe.StartAsync(port, null, account: TestAccounts.Node(port, "test", node));
+        await publisher.PublishAsync(Topics.Status("test", node), Encoding.UTF8.GetBytes(PayloadFuzzer.Status("test", node)));
         DateTimeOffset end = DateTimeOffset.UtcNow;
-        await probe.PublishAsync(Topics.Telemetry("test", node, "bme280", Quantities.Temperature), Encoding.UTF8.GetBytes(PayloadFuzzer.Valid("test", node, 45, end, 1)));
+        await publisher.PublishAsync(Topics.Telemetry("test", node, "bme280", Quantities.Temperature), Encoding.UTF8.GetBytes(PayloadFuzzer.Valid("test", node, 45, end, 1)));
         await probe.WaitForAsync(m => m.Topic == Topics.AlertEvent("test", "heat", node) && m.Text.Contains("\"raised\"", StringComparison.Ordinal), TimeSpan.FromSeconds(15), $"an alert for {node}");
     }
 }

@@ -24,12 +24,22 @@ public sealed class IntakeEndToEndTests
         return config;
     }
 
-    private static async Task<IMqttClient> ClientAsync(int port, string id)
+    /// <summary>An anonymous client (Mosquitto), or a node's client with its own account (embedded broker).</summary>
+    private static async Task<IMqttClient> ClientAsync(int port, string id, TestAccount? account = null)
     {
         IMqttClient client = new MqttClientFactory().CreateMqttClient();
-        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId(id).WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).Build(), TestContext.Current.CancellationToken);
+        var options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId(account?.ClientId ?? id).WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500);
+        if (account is not null)
+        {
+            options.WithCredentials(account.Name, account.Password);
+        }
+
+        MqttClientConnectResult r = await client.ConnectAsync(options.Build(), TestContext.Current.CancellationToken);
+        Assert.Equal(MqttClientConnectResultCode.Success, r.ResultCode);
         return client;
     }
+
+    private static Task<IMqttClient> NodeAsync(int port, string node) => ClientAsync(port, node, TestAccounts.Node(port, "test", node));
 
     private static MqttApplicationMessage Message(string topic, string payload, bool retain = false) => new MqttApplicationMessageBuilder()
         .WithTopic(topic).WithPayload(Encoding.UTF8.GetBytes(payload)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithRetainFlag(retain).Build();
@@ -89,20 +99,19 @@ public sealed class IntakeEndToEndTests
 
         DateTimeOffset start = DateTimeOffset.UtcNow.AddDays(-10);
         var clients = new List<IMqttClient>();
-        for (int p = 0; p < Publishers + 1; p++)
+        for (int p = 0; p < Publishers; p++)
         {
-            IMqttClient c = await ClientAsync(port, $"burst-{p}");
+            IMqttClient c = await NodeAsync(port, $"burst-{p}");
+            await c.PublishAsync(Message(Topics.Status("test", $"burst-{p}"), PayloadFuzzer.Status("test", $"burst-{p}")), TestContext.Current.CancellationToken);
             clients.Add(c);
         }
 
-        for (int p = 0; p < Publishers; p++)
-        {
-            await clients[p].PublishAsync(Message(Topics.Status("test", $"burst-{p}"), PayloadFuzzer.Status("test", $"burst-{p}")), TestContext.Current.CancellationToken);
-        }
-
+        var canaries = new List<IMqttClient>();
         for (int c = 0; c < Canaries; c++)
         {
-            await clients[Publishers].PublishAsync(Message(Topics.Status("test", $"canary-{c}"), PayloadFuzzer.Status("test", $"canary-{c}")), TestContext.Current.CancellationToken);
+            IMqttClient client = await NodeAsync(port, $"canary-{c}");
+            await client.PublishAsync(Message(Topics.Status("test", $"canary-{c}"), PayloadFuzzer.Status("test", $"canary-{c}")), TestContext.Current.CancellationToken);
+            canaries.Add(client);
         }
 
         long acceptedBefore = ingest.Accepted;
@@ -121,7 +130,7 @@ public sealed class IntakeEndToEndTests
             if (i % (Windows / Canaries) == Windows / Canaries / 2)
             {
                 string node = $"canary-{i / (Windows / Canaries)}";
-                sends.Add(clients[Publishers].PublishAsync(Message(Topics.Telemetry("test", node, "bme280", Quantities.Temperature), PayloadFuzzer.Valid("test", node, 40, DateTimeOffset.UtcNow, 1)), TestContext.Current.CancellationToken));
+                sends.Add(canaries[i / (Windows / Canaries)].PublishAsync(Message(Topics.Telemetry("test", node, "bme280", Quantities.Temperature), PayloadFuzzer.Valid("test", node, 40, DateTimeOffset.UtcNow, 1)), TestContext.Current.CancellationToken));
             }
         }
 
@@ -135,7 +144,7 @@ public sealed class IntakeEndToEndTests
             () => probe.All.Count(m => m.Topic.StartsWith("sensorkit/v1/test/alerts/event/heat/canary-", StringComparison.Ordinal)) >= Canaries,
             TimeSpan.FromSeconds(20),
             "every canary's alert");
-        foreach (IMqttClient c in clients)
+        foreach (IMqttClient c in clients.Concat(canaries))
         {
             c.Dispose();
         }
@@ -152,14 +161,14 @@ public sealed class IntakeEndToEndTests
         await gateway.StartAsync(TestContext.Current.CancellationToken);
         await gateway.Services.GetRequiredService<GatewayConnection>().Ready.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
         TelemetryIngest ingest = gateway.Services.GetRequiredService<TelemetryIngest>();
-        using IMqttClient flooder = await ClientAsync(port, "flooder");
+        // A broken node: its own account, its own status topic, 10,000 statuses of the wrong shape.
+        using IMqttClient flooder = await NodeAsync(port, "flooder");
         string[] shapes = ["\"location\":5", "\"outbox\":[]", "\"sensors\":[1]"];
         var sends = new List<Task<MqttClientPublishResult>>();
         for (int i = 0; i < 10_000; i++)
         {
-            string node = $"n{i}";
-            string payload = $$"""{"schema":"sensorkit.status.v1","site":"test","node":"{{node}}","state":"online","time":"2026-07-01T00:00:00Z",{{shapes[i % 3]}}}""";
-            sends.Add(flooder.PublishAsync(Message(Topics.Status("test", node), payload), TestContext.Current.CancellationToken));
+            string payload = $$"""{"schema":"sensorkit.status.v1","site":"test","node":"flooder","state":"online","time":"2026-07-01T00:00:00Z",{{shapes[i % 3]}}}""";
+            sends.Add(flooder.PublishAsync(Message(Topics.Status("test", "flooder"), payload), TestContext.Current.CancellationToken));
         }
 
         MqttClientPublishResult[] results = await Task.WhenAll(sends);
@@ -180,7 +189,7 @@ public sealed class IntakeEndToEndTests
         using IHost gateway = Hosts.Gateway(WithHeatRule(Hosts.GatewayConfig(port)));
         await gateway.StartAsync(TestContext.Current.CancellationToken);
         await gateway.Services.GetRequiredService<GatewayConnection>().Ready.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-        using (IMqttClient client = await ClientAsync(port, "counted"))
+        using (IMqttClient client = await NodeAsync(port, "m1"))
         {
             await client.PublishAsync(Message(Topics.Status("test", "m1"), "{not json"), TestContext.Current.CancellationToken);
             await client.PublishAsync(Message(Topics.Status("test", "m1"), PayloadFuzzer.Status("test", "m1")), TestContext.Current.CancellationToken);
