@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -19,6 +20,8 @@ public static class HostRunner
         // host.RunAsync would dispose the services before the error could be traced back to its key.
         try
         {
+            // Bound and validated before the host starts, so the host does not log the error with its stack trace too.
+            host.Services.GetService<IStartupValidator>()?.Validate();
             await host.StartAsync(ct);
             await host.WaitForShutdownAsync(ct);
             return 0;
