@@ -32,11 +32,11 @@ public static class NodeHost
 
     public static IServiceCollection AddSensorKitNode(this IServiceCollection services)
     {
-        services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.Section).ValidateOnStart();
-        services.AddOptions<MqttOptions>().BindConfiguration(MqttOptions.Section).ValidateOnStart();
-        services.AddOptions<SimulationOptions>().BindConfiguration(SimulationOptions.Section).ValidateOnStart();
-        services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section).ValidateOnStart();
-        services.AddOptions<HomeAssistantOptions>().BindConfiguration(HomeAssistantOptions.Section).ValidateOnStart();
+        services.AddOptions<NodeOptions>().BindStrictly(NodeOptions.Section).ValidateOnStart();
+        services.AddOptions<MqttOptions>().BindStrictly(MqttOptions.Section).ValidateOnStart();
+        services.AddOptions<SimulationOptions>().BindStrictly(SimulationOptions.Section).ValidateOnStart();
+        services.AddOptions<OutboxOptions>().BindStrictly(OutboxOptions.Section).ValidateOnStart();
+        services.AddOptions<HomeAssistantOptions>().BindStrictly(HomeAssistantOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<NodeOptions>, NodeOptionsValidator>();
         services.AddSingleton<IValidateOptions<MqttOptions>, MqttOptionsValidator>();
         services.AddSingleton<IValidateOptions<OutboxOptions>, OutboxOptionsValidator>();
@@ -62,32 +62,6 @@ public static class NodeHost
         return services;
     }
 
-    /// <summary>
-    /// Runs the host; a configuration error ends it with exit code 2 and one line on
-    /// <paramref name="error"/> that names the key and the problem.
-    /// </summary>
-    public static async Task<int> RunAsync(IHost host, TextWriter error, CancellationToken ct = default)
-    {
-        try
-        {
-            await host.RunAsync(ct);
-            return 0;
-        }
-        catch (OptionsValidationException e)
-        {
-            await error.WriteLineAsync($"invalid configuration: {string.Join("; ", e.Failures)}");
-            return 2;
-        }
-        catch (ConfigurationException e)
-        {
-            await error.WriteLineAsync($"invalid configuration: {e.Message}");
-            return 2;
-        }
-        catch (InvalidOperationException e) when (e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
-        {
-            // The binder names the key, e.g. "... at 'Node:Sensors:0:Interval' to type 'System.TimeSpan'".
-            await error.WriteLineAsync($"invalid configuration: {e.Message}");
-            return 2;
-        }
-    }
+    /// <summary>Runs the host; a configuration error ends it with exit code 2 and one line naming the key.</summary>
+    public static Task<int> RunAsync(IHost host, TextWriter error, CancellationToken ct = default) => HostRunner.RunAsync(host, error, ct);
 }

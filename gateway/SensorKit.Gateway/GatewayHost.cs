@@ -32,11 +32,11 @@ public static class GatewayHost
 
     public static IServiceCollection AddSensorKitGateway(this IServiceCollection services)
     {
-        services.AddOptions<BrokerOptions>().BindConfiguration(BrokerOptions.Section).ValidateOnStart();
-        services.AddOptions<RulesOptions>().BindConfiguration(RulesOptions.Section).ValidateOnStart();
-        services.AddOptions<CapOptions>().BindConfiguration(CapOptions.Section).ValidateOnStart();
-        services.AddOptions<CapFeedOptions>().BindConfiguration(CapFeedOptions.Section).ValidateOnStart();
-        services.AddOptions<StateOptions>().BindConfiguration(StateOptions.Section).ValidateOnStart();
+        services.AddOptions<BrokerOptions>().BindStrictly(BrokerOptions.Section).ValidateOnStart();
+        services.AddOptions<RulesOptions>().BindStrictly(RulesOptions.Section, RuleCatalog.EntryName).ValidateOnStart();
+        services.AddOptions<CapOptions>().BindStrictly(CapOptions.Section).ValidateOnStart();
+        services.AddOptions<CapFeedOptions>().BindStrictly(CapFeedOptions.Section).ValidateOnStart();
+        services.AddOptions<StateOptions>().BindStrictly(StateOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BrokerOptions>, BrokerOptionsValidator>();
         services.AddSingleton<IValidateOptions<RulesOptions>, RulesOptionsValidator>();
         services.AddSingleton<IValidateOptions<CapOptions>, CapOptionsValidator>();
@@ -81,27 +81,5 @@ public static class GatewayHost
     }
 
     /// <summary>Runs the host; a configuration error ends it with exit code 2 and one line naming the key.</summary>
-    public static async Task<int> RunAsync(IHost host, TextWriter error, CancellationToken ct = default)
-    {
-        try
-        {
-            await host.RunAsync(ct);
-            return 0;
-        }
-        catch (OptionsValidationException e)
-        {
-            await error.WriteLineAsync($"invalid configuration: {string.Join("; ", e.Failures)}");
-            return 2;
-        }
-        catch (GatewayConfigurationException e)
-        {
-            await error.WriteLineAsync($"invalid configuration: {e.Message}");
-            return 2;
-        }
-        catch (InvalidOperationException e) when (e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
-        {
-            await error.WriteLineAsync($"invalid configuration: {e.Message}");
-            return 2;
-        }
-    }
+    public static Task<int> RunAsync(IHost host, TextWriter error, CancellationToken ct = default) => HostRunner.RunAsync(host, error, ct);
 }

@@ -1,7 +1,9 @@
+using SensorKit.Hosting;
+
 namespace SensorKit.Node.Configuration;
 
 /// <summary>A configuration file or value the node cannot start with; the message names the file or key.</summary>
-public class ConfigurationException : Exception
+public class ConfigurationException : InvalidConfigurationException
 {
     public ConfigurationException(string message)
         : base(message)

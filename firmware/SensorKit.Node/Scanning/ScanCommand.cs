@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using SensorKit.Hosting;
 using SensorKit.Node.Configuration;
 using SensorKit.Node.Sensors;
 
@@ -18,7 +19,7 @@ public static class ScanCommand
 
     public const int ExitOk = 0;
     public const int ExitSensorProblem = 1;
-    public const int ExitInvalid = 2;
+    public const int ExitInvalid = HostRunner.ExitInvalidConfiguration;
     public const int ExitBusUnavailable = 3;
 
     public static bool IsScan(string[] args) => args.Length > 0 && args[0] == Verb;
@@ -46,20 +47,16 @@ public static class ScanCommand
         bool simulated;
         try
         {
+            // Not all needed for a scan, but the installer relies on a scan to reject any configuration the service would.
+            services.GetService<IStartupValidator>()?.Validate();
             node = services.GetRequiredService<IOptions<NodeOptions>>().Value;
-            // Not needed for a scan, but the installer relies on a scan to reject any configuration the service would.
             _ = services.GetRequiredService<IOptions<MqttOptions>>().Value;
             simulated = services.GetRequiredService<IOptions<SimulationOptions>>().Value.Enabled;
             buses = services.GetRequiredService<II2cBusProvider>();
         }
-        catch (OptionsValidationException e)
+        catch (Exception e) when (HostRunner.Describe(e, services) is { } problem)
         {
-            await error.WriteLineAsync($"invalid configuration: {string.Join("; ", e.Failures)}");
-            return ExitInvalid;
-        }
-        catch (ConfigurationException e)
-        {
-            await error.WriteLineAsync($"invalid configuration: {e.Message}");
+            await error.WriteLineAsync($"invalid configuration: {problem}");
             return ExitInvalid;
         }
 

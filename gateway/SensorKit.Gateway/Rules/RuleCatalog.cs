@@ -1,8 +1,8 @@
-using System.Reflection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Hosting;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Rules;
@@ -224,54 +224,19 @@ public sealed class RuleCatalog
 
     /// <summary>
     /// Reports keys that bind to nothing, e.g. a misspelt "Abvoe", which the configuration binder would silently
-    /// ignore, leaving a rule that never fires. Walks the section along the options types' properties.
+    /// ignore, leaving a rule that never fires; with the keys that would bind there.
     /// </summary>
     public static void FindUnknownKeys(IConfiguration section, Type type, string path, List<string> errors)
     {
-        foreach (IConfigurationSection child in section.GetChildren())
+        foreach (UnknownKey key in StrictConfiguration.Find(section, type, path, EntryName))
         {
-            PropertyInfo? property = type.GetProperty(child.Key, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
-            if (property is null || !property.CanWrite)
-            {
-                string known = string.Join(", ", type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).Select(p => p.Name));
-                errors.Add($"{path}{child.Key}: unknown key; known here: {known}");
-                continue;
-            }
-
-            FindUnknownValues(child, property.PropertyType, $"{path}{child.Key}", errors);
+            errors.Add($"{key.Path}: unknown key; known here: {string.Join(", ", StrictConfiguration.KnownKeys(key.Owner))}");
         }
     }
 
-    private static void FindUnknownValues(IConfigurationSection section, Type type, string path, List<string> errors)
-    {
-        type = Nullable.GetUnderlyingType(type) ?? type;
-        if (type == typeof(string) || type.IsPrimitive || type.IsEnum || type == typeof(TimeSpan) || type == typeof(decimal))
-        {
-            return;
-        }
-
-        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(List<>))
-        {
-            Type item = type.GetGenericArguments()[0];
-            foreach (IConfigurationSection child in section.GetChildren())
-            {
-                // Rules are named by their id, so the error points at the rule as well as the index.
-                string? id = typeof(HazardRuleOptions).IsAssignableFrom(item) ? child["Id"] : null;
-                FindUnknownValues(child, item, id is null ? $"{path}:{child.Key}" : $"{path}:{child.Key} (rule '{id}')", errors);
-            }
-        }
-        else if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>))
-        {
-            foreach (IConfigurationSection child in section.GetChildren())
-            {
-                FindUnknownValues(child, type.GetGenericArguments()[1], $"{path}:{child.Key}", errors);
-            }
-        }
-        else
-        {
-            FindUnknownKeys(section, type, path + ":", errors);
-        }
-    }
+    /// <summary>Rules are named by their id too, so an error points at the rule as well as the index.</summary>
+    public static string EntryName(IConfigurationSection entry, Type type) =>
+        typeof(HazardRuleOptions).IsAssignableFrom(type) && entry["Id"] is { } id ? $"{entry.Key} (rule '{id}')" : entry.Key;
 
     private static string Name(HazardRuleOptions r, string key) => string.IsNullOrEmpty(r.Id) ? key : $"{key} (rule '{r.Id}')";
 
@@ -715,14 +680,13 @@ public sealed class RuleCatalog
     }
 }
 
-/// <summary>Validates the "Rules" section at start by loading it as the gateway will, misspelt keys included.</summary>
-public sealed class RulesOptionsValidator(IHostEnvironment environment, IConfiguration configuration) : IValidateOptions<RulesOptions>
+/// <summary>Validates the "Rules" section at start by loading it as the gateway will, packs included.</summary>
+/// <remarks>Keys that bind to nothing are refused earlier, by the binder (<c>BindStrictly</c> in the gateway's host).</remarks>
+public sealed class RulesOptionsValidator(IHostEnvironment environment) : IValidateOptions<RulesOptions>
 {
     public ValidateOptionsResult Validate(string? name, RulesOptions options)
     {
-        var errors = new List<string>();
-        RuleCatalog.FindUnknownKeys(configuration.GetSection(RulesOptions.Section), typeof(RulesOptions), $"{RulesOptions.Section}:", errors);
-        errors.AddRange(RuleCatalog.Load(options, environment.ContentRootPath).Errors);
+        IReadOnlyList<string> errors = RuleCatalog.Load(options, environment.ContentRootPath).Errors;
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -23,16 +23,13 @@ public sealed class Arm64EmulationTests
     [Fact]
     public async Task Published_arm64_firmware_runs_under_emulation_and_its_telemetry_arrives()
     {
-        string? qemu = new[] { "/usr/bin/qemu-aarch64-static", "/usr/bin/qemu-aarch64" }.FirstOrDefault(File.Exists);
-        if (qemu is null)
-        {
-            Assert.Skip("qemu-aarch64-static is not installed, so the linux-arm64 build was NOT run. Install qemu-user-static and the arm64 runtime libraries (.ci/run does; see .ci/install-test-deps).");
-        }
-
-        if (!File.Exists("/lib/ld-linux-aarch64.so.1"))
-        {
-            Assert.Skip("the arm64 C library is missing, so the linux-arm64 build was NOT run: dpkg --add-architecture arm64, then apt-get install libc6:arm64 libstdc++6:arm64 libgcc-s1:arm64 libicu72:arm64 libssl3:arm64 zlib1g:arm64.");
-        }
+        const string NotRun = "the linux-arm64 build was NOT run";
+        string qemu = Requires.Program(["qemu-aarch64-static", "qemu-aarch64"], "apt-get install qemu-user-static", NotRun);
+        Requires.File(
+            "/lib/ld-linux-aarch64.so.1",
+            "the arm64 C library",
+            "dpkg --add-architecture arm64, then apt-get install libc6:arm64 libstdc++6:arm64 libgcc-s1:arm64 libicu72:arm64 libssl3:arm64 zlib1g:arm64",
+            NotRun);
 
         ITestOutputHelper? log = TestContext.Current.TestOutputHelper;
         CancellationToken ct = TestContext.Current.CancellationToken;

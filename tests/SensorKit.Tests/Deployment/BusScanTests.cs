@@ -187,6 +187,8 @@ public sealed class BusScanTests
     [InlineData(new[] { "scan", "--bus", "one" }, "--bus needs a bus number")]
     [InlineData(new[] { "scan", "--Node:Sensors:0:Address", "0x78" }, "Node:Sensors:0:Address: 0x78 is outside")]
     [InlineData(new[] { "scan", "--Mqtt:Broker", "mqtt://192.0.2.1:1883" }, "Mqtt:Username: the broker mqtt://192.0.2.1:1883 is not on this machine")]
+    [InlineData(new[] { "scan", "--Node:Sensors:0:Adress", "0x77" }, "invalid configuration: Node:Sensors:0:Adress: unknown key")]
+    [InlineData(new[] { "scan", "--Outbox:Directroy", "outbox" }, "invalid configuration: Outbox:Directroy: unknown key")]
     public async Task Bad_arguments_and_invalid_configuration_exit_two_naming_the_problem(string[] args, string expected)
     {
         var error = new StringWriter();

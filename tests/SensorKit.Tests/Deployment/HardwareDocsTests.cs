@@ -54,11 +54,7 @@ public sealed partial class HardwareDocsTests
         Assert.Equal(ns + "svg", svg.Root!.Name);
         Assert.False(string.IsNullOrWhiteSpace(svg.Root.Element(ns + "title")?.Value), $"{file} has a <title> for screen readers");
 
-        string? rsvg = new[] { "/usr/bin/rsvg-convert", "/usr/local/bin/rsvg-convert" }.FirstOrDefault(File.Exists);
-        if (rsvg is null)
-        {
-            Assert.Skip("rsvg-convert is not installed (apt-get install librsvg2-bin; .ci/run installs it): the XML was checked, the rendering was not");
-        }
+        string rsvg = Requires.Program("rsvg-convert", "apt-get install librsvg2-bin", "the XML was checked, the rendering was not");
 
         string png = Path.Combine(Path.GetTempPath(), $"{Path.GetFileNameWithoutExtension(file)}-{Guid.NewGuid():N}.png");
         try
@@ -124,11 +120,7 @@ public sealed partial class HardwareDocsTests
             Assert.Contains("DeviceAllow=char-i2c rw", text, StringComparison.Ordinal);
         }
 
-        string? analyze = new[] { "/usr/bin/systemd-analyze", "/bin/systemd-analyze" }.FirstOrDefault(File.Exists);
-        if (analyze is null)
-        {
-            Assert.Skip("systemd-analyze is not installed (apt-get install systemd): the unit's directives were checked, systemd's own verification was not");
-        }
+        string analyze = Requires.Program("systemd-analyze", "apt-get install systemd", "the unit's directives were checked, systemd's own verification was not");
 
         // The program is not installed here: point ExecStart at a binary that exists, keep everything else.
         string dir = Directory.CreateTempSubdirectory("sensorkit-unit-").FullName;

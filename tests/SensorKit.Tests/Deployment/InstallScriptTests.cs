@@ -35,11 +35,7 @@ public sealed class InstallScriptTests : IDisposable
         (int exit, string output) = await RunAsync("bash", ["-n", Script]);
         Assert.True(exit == 0, output);
 
-        string? shellcheck = new[] { "/usr/bin/shellcheck", "/usr/local/bin/shellcheck" }.FirstOrDefault(File.Exists);
-        if (shellcheck is null)
-        {
-            Assert.Skip("shellcheck is not installed (apt-get install shellcheck; .ci/run installs it): only the bash syntax check ran");
-        }
+        string shellcheck = Requires.Program("shellcheck", "apt-get install shellcheck", "only the bash syntax check ran");
 
         (exit, output) = await RunAsync(shellcheck, [Script]);
         Assert.True(exit == 0, output);

@@ -17,7 +17,8 @@ internal static class Hosts
     /// host stops), serves its CAP feed on a free port, so tests never share alerts or ports, and signs CAP with the
     /// example key.
     /// </summary>
-    public static IHost Gateway(Dictionary<string, string?> config, Action<IServiceCollection>? services = null)
+    /// <param name="jsonFile">A configuration file read first, as appsettings.json is; <paramref name="config"/> overrides it.</param>
+    public static IHost Gateway(Dictionary<string, string?> config, Action<IServiceCollection>? services = null, string? jsonFile = null)
     {
         string? scratch = null;
         if (!config.ContainsKey("State:Directory"))
@@ -41,9 +42,7 @@ internal static class Hosts
             };
         }
 
-        HostApplicationBuilder b = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });
-        b.Configuration.AddInMemoryCollection(config);
-        b.Logging.ClearProviders();
+        HostApplicationBuilder b = Builder(config, jsonFile);
         b.Services.AddSensorKitGateway();
         services?.Invoke(b.Services);
         IHost host = b.Build();
@@ -79,15 +78,27 @@ internal static class Hosts
         }
     }
 
-    public static IHost Node(Dictionary<string, string?> config, Action<IServiceCollection>? services = null)
+    /// <param name="jsonFile">A configuration file read first, as appsettings.json is; <paramref name="config"/> overrides it.</param>
+    public static IHost Node(Dictionary<string, string?> config, Action<IServiceCollection>? services = null, string? jsonFile = null)
     {
-        HostApplicationBuilder b = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });
-        b.Configuration.AddInMemoryCollection(config);
-        b.Logging.ClearProviders();
+        HostApplicationBuilder b = Builder(config, jsonFile);
         b.Services.AddSensorKitNode();
         b.Services.AddSensorKitSimulation();
         services?.Invoke(b.Services);
         return b.Build();
+    }
+
+    private static HostApplicationBuilder Builder(Dictionary<string, string?> config, string? jsonFile)
+    {
+        HostApplicationBuilder b = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });
+        if (jsonFile is not null)
+        {
+            b.Configuration.AddJsonFile(jsonFile, optional: false, reloadOnChange: false);
+        }
+
+        b.Configuration.AddInMemoryCollection(config);
+        b.Logging.ClearProviders();
+        return b;
     }
 
     /// <summary>An embedded-broker gateway on loopback with its own accounts file (<see cref="TestAccounts"/>).</summary>

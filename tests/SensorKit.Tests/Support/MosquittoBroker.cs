@@ -5,7 +5,7 @@ namespace SensorKit.Tests.Support;
 
 /// <summary>
 /// A real Mosquitto (Debian package, installed by .ci/run) started by the test on a free loopback
-/// port with its own configuration, and stopped by its PID.
+/// port with its own configuration, and stopped by its PID. Without it, the test is skipped.
 /// </summary>
 internal sealed class MosquittoBroker : IAsyncDisposable
 {
@@ -21,15 +21,12 @@ internal sealed class MosquittoBroker : IAsyncDisposable
 
     public int Port { get; }
 
-    public static string? Executable =>
-        new[] { "/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto" }.FirstOrDefault(File.Exists);
-
     /// <param name="port">A port to reuse (a restart after an outage); a free one when null.</param>
     /// <param name="persistenceDirectory">When set, Mosquitto keeps sessions, subscriptions and queued messages there across a clean stop.</param>
     /// <param name="allowAnonymous">False: every client needs an account (extraConfig names the password_file).</param>
     public static async Task<MosquittoBroker> StartAsync(string extraConfig = "", int? port = null, string? persistenceDirectory = null, bool allowAnonymous = true)
     {
-        string exe = Executable ?? throw new InvalidOperationException("mosquitto is not installed; .ci/run installs it (apt-get install mosquitto)");
+        string exe = Requires.Program("mosquitto", "apt-get install mosquitto");
         int listenOn = port ?? FreePort.Get();
         string dir = Directory.CreateTempSubdirectory("sensorkit-mosquitto-").FullName;
         string conf = Path.Combine(dir, "mosquitto.conf");

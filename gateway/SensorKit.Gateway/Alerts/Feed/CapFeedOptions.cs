@@ -10,7 +10,7 @@ public sealed class CapFeedOptions
 
     public bool Enabled { get; set; } = true;
 
-    /// <summary>Loopback by default; on any other address set <see cref="PublicBaseUrl"/>.</summary>
+    /// <summary>Loopback by default; on any other address set <see cref="PublicBaseUrl"/> and <see cref="OperatorTokenFile"/>.</summary>
     public string Address { get; set; } = "127.0.0.1";
 
     /// <summary>0 picks a free port (tests, the demo); the bound address is logged.</summary>
@@ -18,6 +18,12 @@ public sealed class CapFeedOptions
 
     /// <summary>How others reach the feed (e.g. behind a reverse proxy); links in the feed start with it.</summary>
     public string? PublicBaseUrl { get; set; }
+
+    /// <summary>
+    /// A file holding the token an operator's cancel must carry as <c>Authorization: Bearer …</c> (e.g. a systemd
+    /// credential). Required when <see cref="Address"/> is not loopback; on loopback, when set, required too.
+    /// </summary>
+    public string? OperatorTokenFile { get; set; }
 
     /// <summary>Ended alerts stay in the feed this long after their last message.</summary>
     public TimeSpan Recent { get; set; } = TimeSpan.FromHours(24);
@@ -42,9 +48,23 @@ public sealed class CapFeedOptionsValidator : IValidateOptions<CapFeedOptions>
         {
             errors.Add($"{s}:Address: '{o.Address}' is not an IP address");
         }
-        else if (!IPAddress.IsLoopback(ip) && o.PublicBaseUrl is null)
+        else if (!IPAddress.IsLoopback(ip))
         {
-            errors.Add($"{s}:PublicBaseUrl: the feed listens on {o.Address}; set the URL others reach it by, so its links work");
+            if (o.PublicBaseUrl is null)
+            {
+                errors.Add($"{s}:PublicBaseUrl: the feed listens on {o.Address}; set the URL others reach it by, so its links work");
+            }
+
+            if (string.IsNullOrWhiteSpace(o.OperatorTokenFile))
+            {
+                errors.Add($"{s}:OperatorTokenFile: the feed listens on {o.Address}, which is reachable from the network, and anyone there could cancel alerts. " +
+                    $"Set {s}:OperatorTokenFile to a file holding an operator token, or bind {s}:Address to 127.0.0.1");
+            }
+        }
+
+        if (o.OperatorTokenFile is { } tokenFile && !string.IsNullOrWhiteSpace(tokenFile) && FeedAccess.ReadToken(tokenFile).Problem is { } problem)
+        {
+            errors.Add($"{s}:OperatorTokenFile: {problem}");
         }
 
         if (o.Port is < 0 or > 65535)

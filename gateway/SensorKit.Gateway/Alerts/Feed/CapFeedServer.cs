@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -20,8 +21,8 @@ namespace SensorKit.Gateway.Alerts.Feed;
 /// <summary>
 /// The CAP feed over HTTP (Kestrel): an Atom index of the messages of active and recent alerts at
 /// <c>/cap/feed.atom</c>, and every message's CAP document at the stable URL <c>/cap/{identifier}.xml</c>, byte
-/// for byte as published on MQTT. Operators on the gateway machine can withdraw an alert with
-/// <c>POST /alerts/{alertId}/cancel</c>.
+/// for byte as published on MQTT. Operators can withdraw an alert with <c>POST /alerts/{alertId}/cancel</c>: on the
+/// gateway machine, or with the operator token (<see cref="FeedAccess"/>), never from a web page.
 /// </summary>
 public sealed partial class CapFeedServer(
     IOptions<CapFeedOptions> options,
@@ -31,15 +32,30 @@ public sealed partial class CapFeedServer(
     TimeProvider time,
     ILoggerFactory loggers) : IHostedService, IAsyncDisposable
 {
-    /// <summary>A request must carry this header to cancel: browsers cannot send it cross-site without a preflight, which is never granted.</summary>
+    /// <summary>
+    /// A cancel must name the operator in this header: browsers cannot send it cross-site without a preflight,
+    /// which is never granted, and the log says who cancelled.
+    /// </summary>
     public const string OperatorHeader = "X-SensorKit-Operator";
+
+    /// <summary>Longest reason for a cancel, which becomes the CAP note of the Cancel message.</summary>
+    public const int MaxReasonLength = 500;
+
+    /// <summary>No endpoint takes more; a larger body is refused before it is read.</summary>
+    private const int MaxBodyBytes = 4096;
+
+    private const int MaxOperatorLength = 64;
 
     private readonly CapFeedOptions _options = options.Value;
     private readonly ILogger _logger = loggers.CreateLogger<CapFeedServer>();
     private WebApplication? _app;
+    private FeedAccess? _access;
 
     /// <summary>Where the feed is reached; null until started or when disabled.</summary>
     public Uri? BaseAddress { get; private set; }
+
+    /// <summary>Where the feed listens: <see cref="BaseAddress"/> unless a public URL is configured; null until started.</summary>
+    public Uri? ListenAddress { get; private set; }
 
     public Uri? FeedAddress => BaseAddress is null ? null : new Uri(BaseAddress, "cap/feed.atom");
 
@@ -50,6 +66,8 @@ public sealed partial class CapFeedServer(
             return;
         }
 
+        FeedAccess access = FeedAccess.Create(_options);
+        _access = access;
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             Args = [],
@@ -63,9 +81,22 @@ public sealed partial class CapFeedServer(
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = MaxBodyBytes;
             k.Listen(IPAddress.Parse(_options.Address), _options.Port);
         });
         WebApplication app = builder.Build();
+        app.Use(async (context, next) =>
+        {
+            if (!access.IsServedHost(context.Request.Host))
+            {
+                LogWrongHost(FeedAccess.ForLog(context.Request.Host.Value, 100), context.Connection.RemoteIpAddress);
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                await context.Response.WriteAsync("Host is not this feed's address\n", context.RequestAborted);
+                return;
+            }
+
+            await next(context);
+        });
         app.MapGet("/cap/feed.atom", (RequestDelegate)WriteFeedAsync);
         app.MapGet("/cap/{identifier}.xml", (RequestDelegate)WriteMessageAsync);
         app.MapPost("/alerts/{alertId}/cancel", (RequestDelegate)CancelAsync);
@@ -83,6 +114,8 @@ public sealed partial class CapFeedServer(
         _app = app;
 
         string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        ListenAddress = new Uri(bound.TrimEnd('/') + "/");
+        access.Bound(_options, ListenAddress.Port);
         BaseAddress = new Uri((_options.PublicBaseUrl ?? bound).TrimEnd('/') + "/");
         LogListening(new Uri(BaseAddress, "cap/feed.atom"));
     }
@@ -133,27 +166,113 @@ public sealed partial class CapFeedServer(
 
     private async Task CancelAsync(HttpContext context)
     {
-        IPAddress? remote = context.Connection.RemoteIpAddress;
-        if (remote is null || !IPAddress.IsLoopback(remote) || !context.Request.Headers.ContainsKey(OperatorHeader))
-        {
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            await context.Response.WriteAsync($"cancel is accepted from the gateway machine only, with the header {OperatorHeader}\n", context.RequestAborted);
-            return;
-        }
-
+        FeedAccess access = _access!;
+        HttpRequest request = context.Request;
         string alertId = context.Request.RouteValues["alertId"] as string ?? string.Empty;
-        string? note = context.Request.Query["note"].FirstOrDefault();
-        if (note is { Length: > 500 })
+        IPAddress? remote = context.Connection.RemoteIpAddress;
+        if (Refusal(request, access, remote) is ({ } status, { } why))
         {
-            context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            await context.Response.WriteAsync("note: at most 500 characters\n", context.RequestAborted);
+            LogCancelRefused(FeedAccess.ForLog(alertId, 100), remote, why);
+            context.Response.StatusCode = status;
+            if (status == StatusCodes.Status401Unauthorized)
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer realm=\"sensorkit-gateway\"";
+            }
+
+            string how = access.TokenRequired ? "and Authorization: Bearer <operator token>" : "on the gateway machine";
+            await context.Response.WriteAsync($"cancel refused: {why}. Send it with curl, not a browser, with {OperatorHeader}: <your name> {how}\n", context.RequestAborted);
             return;
         }
 
-        bool done = engine.Cancel(alertId, note);
-        LogCancel(alertId, done);
+        (string? reason, int readStatus, string? problem) = await ReadReasonAsync(request, context.RequestAborted);
+        if (problem is not null)
+        {
+            context.Response.StatusCode = readStatus;
+            await context.Response.WriteAsync($"reason: {problem}\n", context.RequestAborted);
+            return;
+        }
+
+        string who = FeedAccess.ForLog(request.Headers[OperatorHeader].ToString().Trim(), MaxOperatorLength);
+        bool done = engine.Cancel(alertId, reason);
+        LogCancel(FeedAccess.ForLog(alertId, 100), who, access.TokenRequired ? "operator token" : "gateway machine", remote, FeedAccess.ForLog(reason, MaxReasonLength), done ? "cancelled" : "no such active alert");
         context.Response.StatusCode = done ? StatusCodes.Status202Accepted : StatusCodes.Status404NotFound;
         await context.Response.WriteAsync(done ? $"cancelled {alertId}\n" : $"no active alert {alertId}\n", context.RequestAborted);
+    }
+
+    /// <summary>Why a cancel is not taken, with its status code; null when it may go ahead.</summary>
+    private static (int Status, string Why)? Refusal(HttpRequest request, FeedAccess access, IPAddress? remote)
+    {
+        // Browsers send Origin with every POST; operators use curl or scripts, which do not.
+        if (request.Headers.Origin.Count > 0)
+        {
+            return (StatusCodes.Status403Forbidden, "the request comes from a web page (it has an Origin header)");
+        }
+
+        if (access.TokenRequired)
+        {
+            if (!access.HasToken(request.Headers.Authorization))
+            {
+                return (StatusCodes.Status401Unauthorized, "no valid operator token");
+            }
+        }
+        else if (remote is null || !IPAddress.IsLoopback(remote))
+        {
+            return (StatusCodes.Status403Forbidden, "not from the gateway machine");
+        }
+
+        if (request.Headers[OperatorHeader] is not [{ } name] || string.IsNullOrWhiteSpace(name))
+        {
+            return (StatusCodes.Status403Forbidden, $"no operator named in {OperatorHeader}");
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Why the operator cancels: the query's <c>reason</c> (or its older name <c>note</c>), a form field
+    /// <c>reason</c>, or a plain-text body. Required, one line, at most <see cref="MaxReasonLength"/> characters.
+    /// </summary>
+    private static async Task<(string? Reason, int Status, string? Problem)> ReadReasonAsync(HttpRequest request, CancellationToken ct)
+    {
+        string? reason = request.Query["reason"].FirstOrDefault() ?? request.Query["note"].FirstOrDefault();
+        try
+        {
+            if (reason is null && request.HasFormContentType)
+            {
+                IFormCollection form = await request.ReadFormAsync(ct);
+                reason = form["reason"].FirstOrDefault();
+            }
+            else if (reason is null && request.ContentLength is not 0)
+            {
+                using var reader = new StreamReader(request.Body, new UTF8Encoding(false, throwOnInvalidBytes: true));
+                reason = await reader.ReadToEndAsync(ct);
+            }
+        }
+        catch (BadHttpRequestException e)
+        {
+            return (null, e.StatusCode, $"the request body is over {MaxBodyBytes} bytes or malformed");
+        }
+        catch (InvalidDataException)
+        {
+            return (null, StatusCodes.Status400BadRequest, "the form is malformed");
+        }
+        catch (DecoderFallbackException)
+        {
+            return (null, StatusCodes.Status400BadRequest, "the body is not UTF-8 text");
+        }
+
+        reason = reason?.Trim();
+        if (string.IsNullOrEmpty(reason))
+        {
+            return (null, StatusCodes.Status400BadRequest, "say why the alert is withdrawn (?reason=..., or as the request body); it becomes the CAP note");
+        }
+
+        if (reason.Length > MaxReasonLength || reason.Any(char.IsControl))
+        {
+            return (null, StatusCodes.Status400BadRequest, $"one line of at most {MaxReasonLength} characters");
+        }
+
+        return (reason, StatusCodes.Status202Accepted, null);
     }
 
     private Uri Link(string identifier) => new(BaseAddress!, $"cap/{Uri.EscapeDataString(identifier)}.xml");
@@ -181,6 +300,12 @@ public sealed partial class CapFeedServer(
     [LoggerMessage(Level = LogLevel.Information, Message = "CAP feed at {Feed}")]
     private partial void LogListening(Uri feed);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cancel of alert {AlertId} requested on the gateway machine: {Done}")]
-    private partial void LogCancel(string alertId, bool done);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cancel of alert {AlertId} by operator '{Operator}' ({Credential}, from {Remote}), reason '{Reason}': {Outcome}")]
+    private partial void LogCancel(string alertId, string @operator, string credential, IPAddress? remote, string reason, string outcome);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a cancel of alert {AlertId} from {Remote}: {Why}")]
+    private partial void LogCancelRefused(string alertId, IPAddress? remote, string why);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a request for Host '{Host}' from {Remote}: the feed answers only to its own address (DNS rebinding?)")]
+    private partial void LogWrongHost(string host, IPAddress? remote);
 }
