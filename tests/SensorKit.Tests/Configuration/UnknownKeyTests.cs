@@ -20,7 +20,8 @@ public sealed partial class UnknownKeyTests
 {
     [Theory]
     [InlineData("Broker:Tlss", "true")]
-    [InlineData("Broker:Users:0:Pasword", "secret")]
+    [InlineData("Broker:Tls:CertifcateFile", "broker.pem")]
+    [InlineData("Broker:Limits:MaxConections", "10")]
     [InlineData("Rules:Settel", "00:00:05")]
     [InlineData("Rules:Operator:NodeOffline:Heartbeet", "00:01:00")]
     [InlineData("Rules:Sites:cologne:storm-pressure-fall:Hould", "00:01:00")]
@@ -57,13 +58,13 @@ public sealed partial class UnknownKeyTests
     public async Task Unknown_keys_in_several_sections_are_named_on_one_line()
     {
         Dictionary<string, string?> config = Hosts.GatewayConfig(FreePort.Get());
-        config["Broker:Tls:Enabled"] = "true";
+        config["Broker:Limits:MaxConections"] = "10";
         config["State:Kept"] = "30.00:00:00";
 
         (int code, string error) = await RunGatewayAsync(config);
 
         Assert.Equal(2, code);
-        Assert.Equal("invalid configuration: Broker:Tls: unknown key; State:Kept: unknown key", error.TrimEnd());
+        Assert.Equal("invalid configuration: Broker:Limits:MaxConections: unknown key; State:Kept: unknown key", error.TrimEnd());
     }
 
     [Theory]

@@ -285,11 +285,12 @@ public sealed class CapFeedOperatorTests
             await host.StartAsync(ct);
             await host.Services.GetRequiredService<GatewayConnection>().Ready.WaitAsync(TimeSpan.FromSeconds(10), ct);
             MqttProbe probe = await MqttProbe.StartAsync(port);
+            await using MqttProbe node = await MqttProbe.StartAsync(port, null, account: TestAccounts.Node(port, "test", "n1"));
 
             // One node, one hot window: the rule raises at once.
             using var buffer = new PayloadBuffer();
             DateTimeOffset now = DateTimeOffset.UtcNow;
-            await probe.PublishAsync(Topics.Status("test", "n1"), buffer.Status(new NodeStatusMessage
+            await node.PublishAsync(Topics.Status("test", "n1"), buffer.Status(new NodeStatusMessage
             {
                 Site = "test",
                 Node = "n1",
@@ -298,7 +299,7 @@ public sealed class CapFeedOperatorTests
                 Location = new GeoLocation(50.94, 6.96, 53),
                 Sensors = [new SensorStatus { Id = "bme280", Type = "bme280", Bus = 1, Address = 0x76, Health = SensorHealth.Ok }],
             }).ToArray());
-            await probe.PublishAsync(Topics.Telemetry("test", "n1", "bme280", Quantities.Temperature), buffer.Telemetry(new TelemetryMessage
+            await node.PublishAsync(Topics.Telemetry("test", "n1", "bme280", Quantities.Temperature), buffer.Telemetry(new TelemetryMessage
             {
                 Site = "test",
                 Node = "n1",
