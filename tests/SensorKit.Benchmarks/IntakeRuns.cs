@@ -273,19 +273,51 @@ internal static class IntakeRuns
     }
 
     /// <summary>
-    /// throughput [--messages 100000] [--in-flight 100]: the gateway's ingest rate with the shipped packs, every message
-    /// acknowledged only once evaluated, against Mosquitto's QoS 1 relay from one publisher to one subscriber, same run.
+    /// throughput [--messages 100000] [--in-flight 100] [--rounds 3] [--history on|off|compare]: the gateway's ingest rate
+    /// with the shipped packs, every message acknowledged only once evaluated (and journalled for the history when it is
+    /// on), against Mosquitto's QoS 1 relay from one publisher to one subscriber, same run. With compare, rounds alternate
+    /// between history off and on instead, and Mosquitto is left out.
     /// </summary>
     public static async Task<int> ThroughputAsync(string[] args)
     {
         int messages = LoadSupport.Option(args, "--messages", 100_000);
         int inFlight = LoadSupport.Option(args, "--in-flight", 100);
         int rounds = LoadSupport.Option(args, "--rounds", 3);
+        string history = LoadSupport.Text(args, "--history", "on");
+        if (history is not ("on" or "off" or "compare"))
+        {
+            Console.Error.WriteLine($"--history: '{history}' is not on, off or compare");
+            return 2;
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: {messages} QoS 1 windows, {inFlight} in flight, {rounds} rounds alternating"));
+        if (history == "compare")
+        {
+            var off = new List<double>();
+            var on = new List<double>();
+            for (int round = 0; round < rounds; round++)
+            {
+                off.Add((await GatewayRateAsync(messages, inFlight, history: false)).Rate);
+                (double rate, double catchUp) = await GatewayRateAsync(messages, inFlight, history: true);
+                on.Add(rate);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: round {round + 1}: history off {off[^1]:0} msg/s, on {rate:0} msg/s; the history had every window {catchUp:0} ms after the last PUBACK"));
+            }
+
+            off.Sort();
+            on.Sort();
+            double a = off[rounds / 2];
+            double b = on[rounds / 2];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: gateway ingest, history off: median {a:0} msg/s ({string.Join(", ", off.Select(r => r.ToString("0", CultureInfo.InvariantCulture)))})"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: gateway ingest, history on: median {b:0} msg/s ({string.Join(", ", on.Select(r => r.ToString("0", CultureInfo.InvariantCulture)))})"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: ratio on / off {b / a:0.00}"));
+            return 0;
+        }
+
         var gatewayRates = new List<double>();
         var mosquittoRates = new List<double>();
         for (int round = 0; round < rounds; round++)
         {
-            gatewayRates.Add(await GatewayRateAsync(messages, inFlight));
+            gatewayRates.Add((await GatewayRateAsync(messages, inFlight, history == "on")).Rate);
             mosquittoRates.Add(await MosquittoRelayRateAsync(messages, inFlight));
         }
 
@@ -293,21 +325,22 @@ internal static class IntakeRuns
         mosquittoRates.Sort();
         double g = gatewayRates[rounds / 2];
         double m = mosquittoRates[rounds / 2];
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: {messages} QoS 1 windows, {inFlight} in flight, {rounds} rounds alternating"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: gateway ingest (embedded broker, shipped packs, PUBACK after evaluation): median {g:0} msg/s ({string.Join(", ", gatewayRates.Select(r => r.ToString("0", CultureInfo.InvariantCulture)))})"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: gateway ingest (embedded broker, shipped packs, history {history}, PUBACK after evaluation): median {g:0} msg/s ({string.Join(", ", gatewayRates.Select(r => r.ToString("0", CultureInfo.InvariantCulture)))})"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: Mosquitto relay publisher -> subscriber: median {m:0} msg/s ({string.Join(", ", mosquittoRates.Select(r => r.ToString("0", CultureInfo.InvariantCulture)))})"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: ratio gateway / Mosquitto {g / m:0.00}"));
         return 0;
     }
 
-    private static async Task<double> GatewayRateAsync(int messages, int inFlight)
+    /// <summary>Messages per second up to the last PUBACK, and how long after it the history held every window (0 when off).</summary>
+    private static async Task<(double Rate, double CatchUpMs)> GatewayRateAsync(int messages, int inFlight, bool history)
     {
         int port = LoadSupport.FreePort();
         string state = Directory.CreateTempSubdirectory("sensorkit-throughput-").FullName;
         var accounts = new LoadAccounts(state);
         accounts.Add([("tp", "n0")]);
-        using IHost gateway = await LoadSupport.StartGatewayAsync(port, state, shippedPacks: true);
+        using IHost gateway = await LoadSupport.StartGatewayAsync(port, state, shippedPacks: true, history: history);
         TelemetryIngest ingest = gateway.Services.GetRequiredService<TelemetryIngest>();
+        SensorKit.Gateway.History.HistoryRecorder recorder = gateway.Services.GetRequiredService<SensorKit.Gateway.History.HistoryRecorder>();
         using IMqttClient publisher = await LoadSupport.NodeClientAsync(port, accounts, "tp", "n0");
         using var buffer = new PayloadBuffer();
         await publisher.PublishAsync(LoadSupport.Message(Topics.Status("tp", "n0"), LoadSupport.Status(buffer, "tp", "n0")));
@@ -323,9 +356,20 @@ internal static class IntakeRuns
             Console.WriteLine($"throughput: gateway evaluated {evaluated} of {messages}, {run.Failed} refused");
         }
 
+        double catchUp = 0;
+        if (history)
+        {
+            await WaitForAsync(() => recorder.Stored >= messages);
+            catchUp = (clock.Elapsed.TotalSeconds - seconds) * 1000;
+            if (recorder.Stored < messages)
+            {
+                Console.WriteLine($"throughput: the history stored {recorder.Stored} of {messages} within a minute");
+            }
+        }
+
         await gateway.StopAsync();
         Directory.Delete(state, recursive: true);
-        return messages / seconds;
+        return (messages / seconds, catchUp);
     }
 
     private static async Task<double> MosquittoRelayRateAsync(int messages, int inFlight)
