@@ -295,14 +295,33 @@ internal static class IntakeRuns
         {
             var off = new List<double>();
             var on = new List<double>();
+            var cpuOff = new List<double>();
+            var cpuOn = new List<double>();
             for (int round = 0; round < rounds; round++)
             {
-                off.Add((await GatewayRateAsync(messages, inFlight, history: false)).Rate);
-                (double rate, double catchUp) = await GatewayRateAsync(messages, inFlight, history: true);
-                on.Add(rate);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: round {round + 1}: history off {off[^1]:0} msg/s, on {rate:0} msg/s; the history had every window {catchUp:0} ms after the last PUBACK"));
+                // Off first in even rounds, on first in odd ones, so warm-up and a drifting machine favour neither.
+                (double Rate, double CatchUpMs, double Cpu) x = default, y = default;
+                if (round % 2 == 1)
+                {
+                    y = await GatewayRunAsync(messages, inFlight, history: true);
+                }
+
+                x = await GatewayRunAsync(messages, inFlight, history: false);
+                if (round % 2 == 0)
+                {
+                    y = await GatewayRunAsync(messages, inFlight, history: true);
+                }
+
+                off.Add(x.Rate);
+                on.Add(y.Rate);
+                cpuOff.Add(x.Cpu);
+                cpuOn.Add(y.Cpu);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: round {round + 1}: history off {x.Rate:0} msg/s ({x.Cpu:0.0} µs CPU a message), on {y.Rate:0} msg/s ({y.Cpu:0.0} µs); the history had every window {y.CatchUpMs:0} ms after the last PUBACK"));
             }
 
+            cpuOff.Sort();
+            cpuOn.Sort();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: CPU time of the whole process a message (publisher, broker, gateway; median): history off {cpuOff[rounds / 2]:0.0} µs, on {cpuOn[rounds / 2]:0.0} µs"));
             off.Sort();
             on.Sort();
             double a = off[rounds / 2];
@@ -334,6 +353,13 @@ internal static class IntakeRuns
     /// <summary>Messages per second up to the last PUBACK, and how long after it the history held every window (0 when off).</summary>
     private static async Task<(double Rate, double CatchUpMs)> GatewayRateAsync(int messages, int inFlight, bool history)
     {
+        (double rate, double catchUp, _) = await GatewayRunAsync(messages, inFlight, history);
+        return (rate, catchUp);
+    }
+
+    /// <summary>As <see cref="GatewayRateAsync"/>, and the process's CPU time per message until the history had them all.</summary>
+    private static async Task<(double Rate, double CatchUpMs, double CpuMicroseconds)> GatewayRunAsync(int messages, int inFlight, bool history)
+    {
         int port = LoadSupport.FreePort();
         string state = Directory.CreateTempSubdirectory("sensorkit-throughput-").FullName;
         var accounts = new LoadAccounts(state);
@@ -347,6 +373,7 @@ internal static class IntakeRuns
         (string[] topics, byte[][] payloads) = Windows(buffer, messages);
         long before = ingest.Accepted;
         var run = new PacedPublisher(publisher, 0, inFlight);
+        TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         await run.RunAsync(i => LoadSupport.Message(topics[i], payloads[i]), messages, CancellationToken.None);
         double seconds = clock.Elapsed.TotalSeconds;
@@ -367,9 +394,10 @@ internal static class IntakeRuns
             }
         }
 
+        double cpuPerMessage = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / messages;
         await gateway.StopAsync();
         Directory.Delete(state, recursive: true);
-        return (messages / seconds, catchUp);
+        return (messages / seconds, catchUp, cpuPerMessage);
     }
 
     private static async Task<double> MosquittoRelayRateAsync(int messages, int inFlight)

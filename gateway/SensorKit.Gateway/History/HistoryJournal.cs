@@ -322,8 +322,6 @@ internal sealed class HistoryJournal : IDisposable
         {
             _segments.Add(next);
         }
-
-        Sync();
     }
 
     /// <summary>At a clean stop with everything committed: nothing is left to replay at the next start.</summary>

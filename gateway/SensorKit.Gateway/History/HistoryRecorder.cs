@@ -27,6 +27,9 @@ public sealed partial class HistoryRecorder(
 {
     public static readonly TimeSpan RetentionInterval = TimeSpan.FromHours(1);
 
+    /// <summary>Transactions per tick when the journal holds a backlog (a replay after a crash, a slow disk).</summary>
+    private const int MaxBatchesPerTick = 16;
+
     private static readonly Counter<long> Windows = GatewayMetrics.Meter.CreateCounter<long>(
         "sensorkit.gateway.history.windows", "{window}", "Telemetry windows taken by the history, by outcome");
 
@@ -128,6 +131,7 @@ public sealed partial class HistoryRecorder(
         await Task.Yield();
         HistoryJournal journal = _journal!;
         DateTimeOffset nextRetention = time.GetUtcNow();
+        DateTimeOffset nextSync = nextRetention;
         while (!stoppingToken.IsCancellationRequested)
         {
             List<TaskCompletionSource> waiters;
@@ -147,7 +151,8 @@ public sealed partial class HistoryRecorder(
             }
 
             journal.ResetWake();
-            Guard("history-write", () => Drain(journal));
+            bool caughtUp = false;
+            bool written = Guard("history-write", () => caughtUp = Drain(journal, MaxBatchesPerTick));
             DateTimeOffset now = time.GetUtcNow();
             if (retention || now >= nextRetention)
             {
@@ -155,15 +160,38 @@ public sealed partial class HistoryRecorder(
                 nextRetention = now + RetentionInterval;
             }
 
-            // What the database does not have yet reaches the disk at least every interval.
+            // What the database does not have yet reaches the disk at least every interval. Normally the database
+            // has taken it all (its commits are fsynced) and the next tick takes what came since; an fsync of the
+            // journal while the ingest appends to it holds up those appends, so it runs only when the writer is behind.
             Guard("history-journal", () =>
             {
                 journal.RotateIfFull();
-                journal.Sync();
+                if (!caughtUp && now >= nextSync)
+                {
+                    journal.Sync();
+                    nextSync = now + _options.FlushInterval;
+                }
             });
-            foreach (TaskCompletionSource w in waiters)
+            if (!caughtUp)
             {
-                w.TrySetResult();
+                // Their windows are not all in yet: they wait for a tick that catches up.
+                lock (_gate)
+                {
+                    _waiters.InsertRange(0, waiters);
+                }
+
+                if (written)
+                {
+                    // A backlog, not a failure: go on at once (a failing database waits for the next interval).
+                    continue;
+                }
+            }
+            else
+            {
+                foreach (TaskCompletionSource w in waiters)
+                {
+                    w.TrySetResult();
+                }
             }
 
             using var tick = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
@@ -183,7 +211,7 @@ public sealed partial class HistoryRecorder(
         }
 
         // The broker has stopped (it stops before this service): write what is left, and leave nothing to replay.
-        Guard("history-write", () => Drain(journal));
+        Guard("history-write", () => Drain(journal, int.MaxValue));
         Guard("history-journal", () =>
         {
             journal.Sync();
@@ -201,15 +229,17 @@ public sealed partial class HistoryRecorder(
         }
     }
 
-    private void Drain(HistoryJournal journal)
+    /// <summary>Writes what the journal holds, at most <paramref name="batches"/> transactions; true when nothing is left.</summary>
+    private bool Drain(HistoryJournal journal, int batches)
     {
-        while (true)
+        for (int b = 0; b < batches; b++)
         {
             int n = journal.Read(_batch);
             if (n == 0)
             {
                 journal.Commit();
-                break;
+                ReportCorrupt(journal);
+                return true;
             }
 
             HistoryAppendResult r;
@@ -239,6 +269,12 @@ public sealed partial class HistoryRecorder(
             }
         }
 
+        // Behind: the rest waits for the next tick, so the loop still gets to its fsync and retention.
+        return false;
+    }
+
+    private void ReportCorrupt(HistoryJournal journal)
+    {
         if (journal.CorruptBytes > _corruptReported && _logLimit.TryEnter("corrupt", out long held))
         {
             LogCorrupt(journal.CorruptBytes - _corruptReported, journal.Directory, held);
@@ -264,11 +300,12 @@ public sealed partial class HistoryRecorder(
     }
 
     /// <summary>The history must never end the gateway: a failure is counted, logged within a limit and retried next tick.</summary>
-    private void Guard(string work, Action action)
+    private bool Guard(string work, Action action)
     {
         try
         {
             action();
+            return true;
         }
 #pragma warning disable CA1031 // The journal keeps the windows; whatever the database does, the loop carries on and retries.
         catch (Exception e)
@@ -279,6 +316,8 @@ public sealed partial class HistoryRecorder(
             {
                 LogWorkFailed(work, e, suppressed);
             }
+
+            return false;
         }
     }
 

@@ -30,8 +30,8 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
     private readonly Dictionary<(long Channel, long Hour), RollupMath> _rollups = [];
     private HistoryChannel[] _list = [];
     private SqliteConnection? _db;
-    private SqliteCommand? _insert;
-    private SqliteCommand? _upsert;
+    private RawStatement? _insert;
+    private RawStatement? _upsert;
 
     public SqliteTelemetryHistory(string databasePath, HistoryOptions options, TimeProvider time, ILogger<SqliteTelemetryHistory> logger)
     {
@@ -106,14 +106,14 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
             }
 
             _db = db;
-            _insert = Prepare(db, """
+            _insert = new RawStatement(db, """
                 INSERT OR IGNORE INTO windows (channel, end_ms, length_ms, node, seq, count, min, max, mean, stddev, first, last, flags, backfill)
-                VALUES ($channel, $end, $length, $node, $seq, $count, $min, $max, $mean, $stddev, $first, $last, $flags, $backfill)
-                """, "$channel", "$end", "$length", "$node", "$seq", "$count", "$min", "$max", "$mean", "$stddev", "$first", "$last", "$flags", "$backfill");
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                """);
             // Chan et al.'s merge (RollupMath) on the stored row; every right-hand side sees the row before the update.
-            _upsert = Prepare(db, """
+            _upsert = new RawStatement(db, """
                 INSERT INTO rollups (channel, hour_ms, windows, count, min, max, mean, m2, flags)
-                VALUES ($channel, $hour, $windows, $count, $min, $max, $mean, $m2, $flags)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                 ON CONFLICT (channel, hour_ms) DO UPDATE SET
                     windows = windows + excluded.windows,
                     count = count + excluded.count,
@@ -122,7 +122,7 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
                     mean = mean + (excluded.mean - mean) * excluded.count / (count + excluded.count),
                     m2 = m2 + excluded.m2 + (excluded.mean - mean) * (excluded.mean - mean) * count * excluded.count / (count + excluded.count),
                     flags = flags | excluded.flags
-                """, "$channel", "$hour", "$windows", "$count", "$min", "$max", "$mean", "$m2", "$flags");
+                """);
             LoadCatalog();
             LogOpened(DatabasePath, _list.Length);
         }
@@ -135,15 +135,13 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
     {
         lock (_writeLock)
         {
-            SqliteCommand insert = _insert ?? throw new InvalidOperationException("The history is not open.");
-            SqliteCommand upsert = _upsert!;
+            RawStatement insert = _insert ?? throw new InvalidOperationException("The history is not open.");
+            RawStatement upsert = _upsert!;
             long rawFrom = RawFromMs(_time.GetUtcNow());
             int stored = 0, duplicates = 0, tooOld = 0;
             using SqliteTransaction tx = Db.BeginTransaction();
             try
             {
-                insert.Transaction = tx;
-                upsert.Transaction = tx;
                 _rollups.Clear();
                 foreach (ref readonly TelemetryMessage m in windows)
                 {
@@ -157,22 +155,21 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
                     }
 
                     Entry channel = Channel(m, tx);
-                    SqliteParameterCollection p = insert.Parameters;
-                    p[0].Value = channel.Channel.Id;
-                    p[1].Value = end;
-                    p[2].Value = end - start;
-                    p[3].Value = channel.NodeId;
-                    p[4].Value = m.Sequence;
-                    p[5].Value = m.Count;
-                    p[6].Value = m.Min;
-                    p[7].Value = m.Max;
-                    p[8].Value = m.Mean;
-                    p[9].Value = m.StdDev;
-                    p[10].Value = m.First;
-                    p[11].Value = m.Last;
-                    p[12].Value = (int)m.Flags;
-                    p[13].Value = m.Backfill ? 1 : 0;
-                    if (insert.ExecuteNonQuery() == 0)
+                    insert.Bind(1, channel.Channel.Id);
+                    insert.Bind(2, end);
+                    insert.Bind(3, end - start);
+                    insert.Bind(4, channel.NodeId);
+                    insert.Bind(5, m.Sequence);
+                    insert.Bind(6, m.Count);
+                    insert.Bind(7, m.Min);
+                    insert.Bind(8, m.Max);
+                    insert.Bind(9, m.Mean);
+                    insert.Bind(10, m.StdDev);
+                    insert.Bind(11, m.First);
+                    insert.Bind(12, m.Last);
+                    insert.Bind(13, (long)m.Flags);
+                    insert.Bind(14, m.Backfill ? 1 : 0);
+                    if (insert.Execute() == 0)
                     {
                         duplicates++;
                         continue;
@@ -185,17 +182,16 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
 
                 foreach (((long c, long hour), RollupMath r) in _rollups)
                 {
-                    SqliteParameterCollection p = upsert.Parameters;
-                    p[0].Value = c;
-                    p[1].Value = hour;
-                    p[2].Value = r.Windows;
-                    p[3].Value = r.Count;
-                    p[4].Value = r.Min;
-                    p[5].Value = r.Max;
-                    p[6].Value = r.Mean;
-                    p[7].Value = r.M2;
-                    p[8].Value = (int)r.Flags;
-                    upsert.ExecuteNonQuery();
+                    upsert.Bind(1, c);
+                    upsert.Bind(2, hour);
+                    upsert.Bind(3, r.Windows);
+                    upsert.Bind(4, r.Count);
+                    upsert.Bind(5, r.Min);
+                    upsert.Bind(6, r.Max);
+                    upsert.Bind(7, r.Mean);
+                    upsert.Bind(8, r.M2);
+                    upsert.Bind(9, (long)r.Flags);
+                    upsert.Execute();
                 }
 
                 tx.Commit();
@@ -205,11 +201,6 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
                 // Ids handed out in the rolled-back transaction do not exist: read the catalog afresh.
                 LoadCatalog();
                 throw;
-            }
-            finally
-            {
-                insert.Transaction = null;
-                upsert.Transaction = null;
             }
 
             return new HistoryAppendResult(stored, duplicates, tooOld);
@@ -475,18 +466,6 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
 
             Volatile.Write(ref _list, [.. _channels.Values.Select(e => e.Channel).OrderBy(h => h.Id)]);
         }
-    }
-
-    private static SqliteCommand Prepare(SqliteConnection db, string sql, params string[] names)
-    {
-        SqliteCommand cmd = db.CreateCommand();
-        cmd.CommandText = sql;
-        foreach (string name in names)
-        {
-            cmd.Parameters.Add(new SqliteParameter { ParameterName = name });
-        }
-
-        return cmd;
     }
 
     private static void Execute(SqliteConnection db, string sql)
