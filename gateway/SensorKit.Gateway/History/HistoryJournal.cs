@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Hashing;
+using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
@@ -9,20 +10,27 @@ using SensorKit.Protocol;
 namespace SensorKit.Gateway.History;
 
 /// <summary>
-/// The write-ahead journal that makes a PUBACK safe before the window is in the database: the ingest appends each
-/// window with one pwrite (the kernel has it when the call returns, so kill -9 cannot take it), and the history
-/// writer reads the journal back in batches, commits them to the database and deletes what it committed, a segment
-/// file at a time. Replaying a window twice is harmless: the store skips what it has. docs/history.md, "Crashes".
+/// The write-ahead journal that makes a PUBACK safe before the window is in the database: the ingest copies each
+/// window into a memory-mapped segment file (a shared mapping: the page cache has it when the copy returns, so kill -9
+/// cannot take it, and no system call is made), and the history writer reads the journal back in batches, commits them
+/// to the database and deletes what it committed, a segment file at a time. Replaying a window twice is harmless: the
+/// store skips what it has. docs/history.md, "What a crash can cost".
 /// </summary>
 /// <remarks>
 /// Segment files <c>000000000001.journal</c>, … hold frames <c>crc32 (u32 LE) | length (u32 LE) | body</c>, the CRC-32
-/// (IEEE) over length and body, as the node's outbox frames its records. Appends go to the newest segment; the writer
-/// starts a new one past <see cref="SegmentBytes"/>. One thread (the writer) reads, syncs, rotates and releases.
+/// (IEEE) over length and body, as the node's outbox frames its records, followed by zeros up to the file's mapped
+/// size. Appends go to the newest segment; the writer starts a new one past <see cref="SegmentBytes"/>. One thread (the
+/// writer) reads, syncs, rotates and releases. Why a mapping and not one pwrite per window: a write() that extends a
+/// file waits for the file system's journal whenever anything on the disk is fsynced (the database's commits are),
+/// and that stall lands on the publisher's connection.
 /// </remarks>
 internal sealed class HistoryJournal : IDisposable
 {
     public const string FolderName = "history-journal";
     public const long SegmentBytes = 4 * 1024 * 1024;
+
+    /// <summary>The mapped size of a segment: room for appends while the writer is slow to rotate (the file is sparse).</summary>
+    private const long SegmentCapacity = 4 * SegmentBytes;
     private const string Extension = ".journal";
     private const byte Version = 1;
     private const int MaxString = 1024;
@@ -31,6 +39,7 @@ internal sealed class HistoryJournal : IDisposable
 
     [ThreadStatic]
     private static byte[]? t_frame;
+
 
     private readonly string _directory;
     private readonly long _maxBytes;
@@ -71,8 +80,8 @@ internal sealed class HistoryJournal : IDisposable
     /// <summary>Segments left by an earlier run (replayed first) when the journal was opened.</summary>
     public int Recovered { get; private set; }
 
-    /// <summary>Damaged bytes found at the end of recovered segments (a torn write at a power cut), skipped.</summary>
-    public long CorruptBytes { get; private set; }
+    /// <summary>Recovered segments whose valid part ended in a damaged frame (a write torn by a power cut); the rest was skipped.</summary>
+    public int DamagedSegments { get; private set; }
 
     public string Directory => _directory;
 
@@ -98,8 +107,9 @@ internal sealed class HistoryJournal : IDisposable
             .Where(s => s.Number > 0)
             .OrderBy(s => s.Number))
         {
+            // Read with plain reads: its valid part ends at the first zero length (or damage), not at the file's end.
             SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
-            var segment = new Segment(number, path, handle) { Length = RandomAccess.GetLength(handle) };
+            var segment = new Segment(number, path, handle, null) { Length = RandomAccess.GetLength(handle) };
             journal._segments.Add(segment);
             journal._bytes += segment.Length;
             last = number;
@@ -111,8 +121,8 @@ internal sealed class HistoryJournal : IDisposable
     }
 
     /// <summary>
-    /// Appends one window with one pwrite; false when the journal is at <c>History:MaxJournalBytes</c> (the database
-    /// has not kept up for a long time). Called by the ingest, on any thread.
+    /// Appends one window (a copy into the mapping); false when the journal is at <c>History:MaxJournalBytes</c> (the
+    /// database has not kept up for a long time). Called by the ingest, on any thread.
     /// </summary>
     public bool TryAppend(in TelemetryMessage m)
     {
@@ -129,17 +139,14 @@ internal sealed class HistoryJournal : IDisposable
             }
 
             Segment head = _segments[^1];
-            try
+            if (head.Length + record.Length > SegmentCapacity)
             {
-                RandomAccess.Write(head.Handle, record, head.Length);
-            }
-            catch (IOException)
-            {
-                // A partial frame would end the segment's valid part at a replay: cut it off again.
-                RandomAccess.SetLength(head.Handle, head.Length);
-                throw;
+                // The writer has not rotated for a long time (it rotates at a quarter of this): start one here.
+                head = Create(head.Number + 1);
+                _segments.Add(head);
             }
 
+            head.View!.WriteArray(head.Length, frame, 0, record.Length);
             head.Length += record.Length;
             head.Unsynced = true;
             _bytes += record.Length;
@@ -195,13 +202,21 @@ internal sealed class HistoryJournal : IDisposable
                 continue;
             }
 
-            int n = RandomAccess.Read(segment.Handle, _read.AsSpan(0, (int)Math.Min(end - _readOffset, _read.Length)), _readOffset);
+            int n = segment.Read(_read, (int)Math.Min(end - _readOffset, _read.Length), _readOffset);
             int pos = 0;
             bool damaged = false;
+            bool ended = false;
             while (count < into.Length && pos + 8 <= n)
             {
                 int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(_read.AsSpan(pos + 4));
-                if (length is <= 0 or > MaxBody)
+                if (length == 0 && BinaryPrimitives.ReadUInt32LittleEndian(_read.AsSpan(pos)) == 0)
+                {
+                    // The zeros after the last frame of an earlier run's segment.
+                    ended = true;
+                    break;
+                }
+
+                if (length is < 0 or > MaxBody)
                 {
                     damaged = true;
                     break;
@@ -225,17 +240,17 @@ internal sealed class HistoryJournal : IDisposable
                 pos += 8 + length;
             }
 
-            if (!damaged && pos + 8 > n && _readOffset + n == end && n - pos > 0)
+            if (!damaged && !ended && pos + 8 > n && _readOffset + n == end && n - pos > 0)
             {
                 // Fewer than a frame header's bytes left at the end of the segment: torn too.
                 damaged = true;
             }
 
             _readOffset += pos;
-            if (damaged)
+            if (damaged || ended)
             {
-                // Only a segment of an earlier run can be damaged (this run's appends are whole); its rest is skipped.
-                CorruptBytes += end - _readOffset;
+                // Only a segment of an earlier run can end early (this run's appends are whole); its rest is skipped.
+                DamagedSegments += damaged ? 1 : 0;
                 _readOffset = end;
             }
         }
@@ -258,7 +273,7 @@ internal sealed class HistoryJournal : IDisposable
                 _bytes -= done.Length;
             }
 
-            done.Handle.Dispose();
+            done.Dispose();
             File.Delete(done.Path);
             _committedSegment--;
             _readSegment--;
@@ -299,6 +314,7 @@ internal sealed class HistoryJournal : IDisposable
 
         foreach (Segment s in dirty)
         {
+            s.View?.Flush();
             RandomAccess.FlushToDisk(s.Handle);
         }
     }
@@ -336,7 +352,7 @@ internal sealed class HistoryJournal : IDisposable
         {
             foreach (Segment s in _segments)
             {
-                s.Handle.Dispose();
+                s.Dispose();
                 File.Delete(s.Path);
             }
 
@@ -351,7 +367,7 @@ internal sealed class HistoryJournal : IDisposable
         {
             foreach (Segment s in _segments)
             {
-                s.Handle.Dispose();
+                s.Dispose();
             }
         }
     }
@@ -359,7 +375,20 @@ internal sealed class HistoryJournal : IDisposable
     private Segment Create(long number)
     {
         string path = Path.Combine(_directory, number.ToString("D12", CultureInfo.InvariantCulture) + Extension);
-        var segment = new Segment(number, path, File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete));
+        SafeFileHandle handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+        Segment segment;
+        try
+        {
+            RandomAccess.SetLength(handle, SegmentCapacity);
+            var map = MemoryMappedFile.CreateFromFile(handle, null, SegmentCapacity, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
+            segment = new Segment(number, path, handle, map);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+
         // The new name must survive a power cut as well as the appends to it.
         HistoryDirectorySync.Flush(_directory);
         return segment;
@@ -480,17 +509,42 @@ internal sealed class HistoryJournal : IDisposable
         return true;
     }
 
-    private sealed class Segment(long number, string path, SafeFileHandle handle)
+    private sealed class Segment : IDisposable
     {
-        public long Number { get; } = number;
+        private readonly MemoryMappedFile? _map;
 
-        public string Path { get; } = path;
+        public Segment(long number, string path, SafeFileHandle handle, MemoryMappedFile? map)
+        {
+            Number = number;
+            Path = path;
+            Handle = handle;
+            _map = map;
+            View = map?.CreateViewAccessor(0, SegmentCapacity, MemoryMappedFileAccess.ReadWrite);
+        }
 
-        public SafeFileHandle Handle { get; } = handle;
+        public long Number { get; }
 
+        public string Path { get; }
+
+        public SafeFileHandle Handle { get; }
+
+        /// <summary>The mapping appends go to; null for a segment of an earlier run, which is only read.</summary>
+        public MemoryMappedViewAccessor? View { get; }
+
+        /// <summary>Bytes of frames (this run's segments) or the file's length (an earlier run's).</summary>
         public long Length { get; set; }
 
         public bool Unsynced { get; set; }
+
+        public int Read(byte[] into, int count, long offset) =>
+            View is null ? RandomAccess.Read(Handle, into.AsSpan(0, count), offset) : View.ReadArray(offset, into, 0, count);
+
+        public void Dispose()
+        {
+            View?.Dispose();
+            _map?.Dispose();
+            Handle.Dispose();
+        }
     }
 }
 

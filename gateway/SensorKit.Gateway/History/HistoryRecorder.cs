@@ -42,7 +42,7 @@ public sealed partial class HistoryRecorder(
     private bool _retentionWanted;
     private HistoryJournal? _journal;
     private long _stored;
-    private long _corruptReported;
+    private int _damagedReported;
 
     public string Name => "history";
 
@@ -275,10 +275,10 @@ public sealed partial class HistoryRecorder(
 
     private void ReportCorrupt(HistoryJournal journal)
     {
-        if (journal.CorruptBytes > _corruptReported && _logLimit.TryEnter("corrupt", out long held))
+        if (journal.DamagedSegments > _damagedReported && _logLimit.TryEnter("damaged", out long held))
         {
-            LogCorrupt(journal.CorruptBytes - _corruptReported, journal.Directory, held);
-            _corruptReported = journal.CorruptBytes;
+            LogDamaged(journal.DamagedSegments - _damagedReported, journal.Directory, held);
+            _damagedReported = journal.DamagedSegments;
         }
     }
 
@@ -330,8 +330,8 @@ public sealed partial class HistoryRecorder(
     [LoggerMessage(Level = LogLevel.Warning, Message = "History: {Count} windows started before the raw retention ({Retention}) and were not stored: their hours are final ({Suppressed} more lines held back)")]
     private partial void LogTooOld(int count, TimeSpan retention, long suppressed);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "History: {Bytes} damaged bytes at the end of journal segments in {Directory} were skipped (a write torn by a power cut; {Suppressed} more lines held back)")]
-    private partial void LogCorrupt(long bytes, string directory, long suppressed);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "History: {Segments} journal segments in {Directory} ended in a damaged frame (a write torn by a power cut); the frames before it were replayed, the rest skipped ({Suppressed} more lines held back)")]
+    private partial void LogDamaged(int segments, string directory, long suppressed);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "History: retention deleted {Raw} windows ending by {RawBefore:O} and {Rollups} hourly rollups before {RollupsBefore:O}")]
     private partial void LogRetained(long raw, DateTimeOffset rawBefore, long rollups, DateTimeOffset rollupsBefore);

@@ -24,12 +24,14 @@ public sealed class HistoryJournalTests
             Assert.Equal(10, journal.Read(new TelemetryMessage[20]));
         }
 
-        // A power cut tore the last frame in half.
+        // A power cut tore the last frame: part of it reached the disk, zeros follow as after any last frame.
         string segment = Directory.GetFiles(dir).Single();
-        long whole = new FileInfo(segment).Length;
+        byte[] file = File.ReadAllBytes(segment);
+        int frame = LastNonZero(file) / 10 + 1;
         using (FileStream f = File.OpenWrite(segment))
         {
-            f.SetLength(whole - 40);
+            f.Position = (9 * frame) + 40;
+            f.Write(new byte[frame - 40]);
         }
 
         using HistoryJournal again = HistoryJournal.Open(dir, 1 << 20, 100);
@@ -39,9 +41,34 @@ public sealed class HistoryJournalTests
         Assert.Equal(1, again.Recovered);
         Assert.Equal(9, n);
         Assert.Equal(sent[..9], read[..9]);
-        Assert.Equal(whole - 40 - (9 * (whole / 10)), again.CorruptBytes);
+        Assert.Equal(1, again.DamagedSegments);
         again.Commit();
         Assert.Single(Directory.GetFiles(dir)); // the recovered segment is gone, the new one remains
+    }
+
+    [Fact]
+    public void A_segment_of_an_earlier_run_ends_at_its_last_frame_without_counting_damage()
+    {
+        string dir = TestDirectories.Create("journal-clean");
+        using (HistoryJournal journal = HistoryJournal.Open(dir, 1 << 20, 100))
+        {
+            Assert.True(journal.TryAppend(Window("n1", T0, 1)));
+        }
+
+        using HistoryJournal again = HistoryJournal.Open(dir, 1 << 20, 100);
+        Assert.Equal(1, again.Read(new TelemetryMessage[20]));
+        Assert.Equal(0, again.DamagedSegments);
+    }
+
+    private static int LastNonZero(byte[] b)
+    {
+        int i = b.Length - 1;
+        while (i >= 0 && b[i] == 0)
+        {
+            i--;
+        }
+
+        return i;
     }
 
     [Fact]
