@@ -20,6 +20,9 @@ namespace SensorKit.Benchmarks;
 /// </summary>
 internal static class IntakeRuns
 {
+    /// <summary>History:BatchSize for the throughput runs (--history-batch); 0 for the default.</summary>
+    private static int s_historyBatch;
+
     /// <summary>fuzz [--payloads 1000000] [--canaries 1000]: hostile payloads through the intake, crossings hidden inside.</summary>
     public static async Task<int> FuzzAsync(string[] args)
     {
@@ -273,7 +276,7 @@ internal static class IntakeRuns
     }
 
     /// <summary>
-    /// throughput [--messages 100000] [--in-flight 100] [--rounds 3] [--history on|off|compare]: the gateway's ingest rate
+    /// throughput [--messages 100000] [--in-flight 100] [--rounds 3] [--history on|off|compare] [--history-batch N]: the gateway's ingest rate
     /// with the shipped packs, every message acknowledged only once evaluated (and journalled for the history when it is
     /// on), against Mosquitto's QoS 1 relay from one publisher to one subscriber, same run. With compare, rounds alternate
     /// between history off and on instead, and Mosquitto is left out.
@@ -284,6 +287,7 @@ internal static class IntakeRuns
         int inFlight = LoadSupport.Option(args, "--in-flight", 100);
         int rounds = LoadSupport.Option(args, "--rounds", 3);
         string history = LoadSupport.Text(args, "--history", "on");
+        s_historyBatch = LoadSupport.Option(args, "--history-batch", 0);
         if (history is not ("on" or "off" or "compare"))
         {
             Console.Error.WriteLine($"--history: '{history}' is not on, off or compare");
@@ -364,7 +368,7 @@ internal static class IntakeRuns
         string state = Directory.CreateTempSubdirectory("sensorkit-throughput-").FullName;
         var accounts = new LoadAccounts(state);
         accounts.Add([("tp", "n0")]);
-        using IHost gateway = await LoadSupport.StartGatewayAsync(port, state, shippedPacks: true, history: history);
+        using IHost gateway = await LoadSupport.StartGatewayAsync(port, state, shippedPacks: true, history: history, historyBatch: s_historyBatch);
         TelemetryIngest ingest = gateway.Services.GetRequiredService<TelemetryIngest>();
         SensorKit.Gateway.History.HistoryRecorder recorder = gateway.Services.GetRequiredService<SensorKit.Gateway.History.HistoryRecorder>();
         using IMqttClient publisher = await LoadSupport.NodeClientAsync(port, accounts, "tp", "n0");

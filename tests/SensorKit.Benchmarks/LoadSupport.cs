@@ -44,7 +44,8 @@ internal static class LoadSupport
     /// Its accounts file is <see cref="LoadAccounts.File"/> of <paramref name="state"/>: nodes publish through their own accounts.
     /// </summary>
     /// <param name="history">Whether the gateway keeps the telemetry history (History:Enabled).</param>
-    public static async Task<IHost> StartGatewayAsync(int port, string state, string? externalUri = null, bool shippedPacks = false, bool history = true)
+    /// <param name="historyBatch">History:BatchSize; 0 for its default.</param>
+    public static async Task<IHost> StartGatewayAsync(int port, string state, string? externalUri = null, bool shippedPacks = false, bool history = true, int historyBatch = 0)
     {
         var config = new Dictionary<string, string?>
         {
@@ -61,6 +62,11 @@ internal static class LoadSupport
             ["Rules:Threshold:0:Above"] = "35",
             ["Rules:Threshold:0:Hysteresis"] = "1",
         };
+        if (historyBatch > 0)
+        {
+            config["History:BatchSize"] = historyBatch.ToString(CultureInfo.InvariantCulture);
+        }
+
         if (shippedPacks)
         {
             string[] packs = ["heat", "storm", "flood", "wildfire-smoke", "shelter-co2", "operator"];

@@ -17,7 +17,7 @@ public sealed class HistoryOptions
     public TimeSpan RollupRetention { get; set; } = TimeSpan.FromDays(5 * 365 + 1);
 
     /// <summary>The most windows written to the database in one transaction.</summary>
-    public int BatchSize { get; set; } = 1000;
+    public int BatchSize { get; set; } = 10_000;
 
     /// <summary>How often the journal is written to the database (and fsynced) when fewer than a batch wait.</summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(200);

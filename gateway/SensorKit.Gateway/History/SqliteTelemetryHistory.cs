@@ -65,6 +65,7 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
                     PRAGMA synchronous = FULL;
                     PRAGMA busy_timeout = 5000;
                     PRAGMA cache_size = -32768;
+                    PRAGMA wal_autocheckpoint = 8192;
                     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                     CREATE TABLE IF NOT EXISTS nodes (id INTEGER PRIMARY KEY, site TEXT NOT NULL, node TEXT NOT NULL, UNIQUE (site, node));
                     CREATE TABLE IF NOT EXISTS channels (
