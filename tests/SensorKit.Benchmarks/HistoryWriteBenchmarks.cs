@@ -7,12 +7,12 @@ namespace SensorKit.Benchmarks;
 
 /// <summary>
 /// What the history costs per window: the journal append on the ingest path, and the batch write of the background
-/// loop (1,000 windows of 100 channels per transaction, rollups merged, WAL with synchronous=FULL).
+/// loop (10,000 windows of 100 channels per transaction, the default batch, rollups merged, WAL with synchronous=FULL).
 /// </summary>
 [MemoryDiagnoser]
 public class HistoryWriteBenchmarks : IDisposable
 {
-    private const int Batch = 1000;
+    private const int Batch = 10_000;
     private string _dir = null!;
     private HistoryJournal _journal = null!;
     private SqliteTelemetryHistory _store = null!;
@@ -51,7 +51,7 @@ public class HistoryWriteBenchmarks : IDisposable
         Next();
     }
 
-    /// <summary>1,000 new windows of 100 channels in one transaction with their rollups. Per window.</summary>
+    /// <summary>10,000 new windows of 100 channels in one transaction with their rollups. Per window.</summary>
     [Benchmark(OperationsPerInvoke = Batch)]
     public HistoryAppendResult StoreAppend()
     {
@@ -60,7 +60,7 @@ public class HistoryWriteBenchmarks : IDisposable
         return r;
     }
 
-    /// <summary>The next 10 minutes of 100 channels.</summary>
+    /// <summary>The next 100 minutes of 100 channels.</summary>
     private void Next()
     {
         for (int i = 0; i < Batch; i++)

@@ -16,11 +16,6 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
     public const long HourMs = 3_600_000;
     private const int SchemaVersion = 1;
 
-    /// <summary>Windows per INSERT statement: one statement costs about as much again as a row, so rows go in 32 at a time.</summary>
-    private const int Chunk = 32;
-
-    private const string InsertColumns = "INSERT OR IGNORE INTO windows (channel, end_ms, length_ms, node, seq, count, min, max, mean, stddev, first, last, flags, backfill) VALUES ";
-
     /// <summary>Channels per retention transaction, so the writer never holds the database for long.</summary>
     private const int RetentionChunk = 64;
 
@@ -35,13 +30,8 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
     private readonly Dictionary<(long Channel, long Hour), RollupMath> _rollups = [];
     private HistoryChannel[] _list = [];
     private SqliteConnection? _db;
-    private readonly List<(int Index, Entry Channel)> _pending = [];
     private RawStatement? _insert;
-    private RawStatement? _insertMany;
     private RawStatement? _upsert;
-    private RawStatement? _savepoint;
-    private RawStatement? _release;
-    private RawStatement? _rollback;
 
     public SqliteTelemetryHistory(string databasePath, HistoryOptions options, TimeProvider time, ILogger<SqliteTelemetryHistory> logger)
     {
@@ -117,11 +107,10 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
             }
 
             _db = db;
-            _insert = new RawStatement(db, InsertColumns + Values(1));
-            _insertMany = new RawStatement(db, InsertColumns + Values(Chunk));
-            _savepoint = new RawStatement(db, "SAVEPOINT chunk");
-            _release = new RawStatement(db, "RELEASE chunk");
-            _rollback = new RawStatement(db, "ROLLBACK TO chunk");
+            _insert = new RawStatement(db, """
+                INSERT OR IGNORE INTO windows (channel, end_ms, length_ms, node, seq, count, min, max, mean, stddev, first, last, flags, backfill)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                """);
             // Chan et al.'s merge (RollupMath) on the stored row; every right-hand side sees the row before the update.
             _upsert = new RawStatement(db, """
                 INSERT INTO rollups (channel, hour_ms, windows, count, min, max, mean, m2, flags)
@@ -148,69 +137,50 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
         lock (_writeLock)
         {
             RawStatement insert = _insert ?? throw new InvalidOperationException("The history is not open.");
+            RawStatement upsert = _upsert!;
             long rawFrom = RawFromMs(_time.GetUtcNow());
             int stored = 0, duplicates = 0, tooOld = 0;
             using SqliteTransaction tx = Db.BeginTransaction();
             try
             {
                 _rollups.Clear();
-                _pending.Clear();
-                for (int i = 0; i < windows.Length; i++)
+                foreach (ref readonly TelemetryMessage m in windows)
                 {
-                    if (windows[i].WindowStart.ToUnixTimeMilliseconds() < rawFrom)
+                    long start = m.WindowStart.ToUnixTimeMilliseconds();
+                    long end = m.WindowEnd.ToUnixTimeMilliseconds();
+                    if (start < rawFrom)
                     {
                         // Its hour is past the raw retention: a copy could no longer be recognised as one.
                         tooOld++;
                         continue;
                     }
 
-                    _pending.Add((i, Channel(windows[i], tx)));
-                }
-
-                for (int p = 0; p < _pending.Count; p += Chunk)
-                {
-                    int k = Math.Min(Chunk, _pending.Count - p);
-                    bool allNew = false;
-                    if (k == Chunk)
+                    Entry channel = Channel(m, tx);
+                    insert.Bind(1, channel.Channel.Id);
+                    insert.Bind(2, end);
+                    insert.Bind(3, end - start);
+                    insert.Bind(4, channel.NodeId);
+                    insert.Bind(5, m.Sequence);
+                    insert.Bind(6, m.Count);
+                    insert.Bind(7, m.Min);
+                    insert.Bind(8, m.Max);
+                    insert.Bind(9, m.Mean);
+                    insert.Bind(10, m.StdDev);
+                    insert.Bind(11, m.First);
+                    insert.Bind(12, m.Last);
+                    insert.Bind(13, (long)m.Flags);
+                    insert.Bind(14, m.Backfill ? 1 : 0);
+                    if (insert.Execute() == 0)
                     {
-                        // All new is the rule; when any is a copy, the savepoint undoes the chunk and it goes row by row,
-                        // since only then is known which of them were stored.
-                        _savepoint!.Execute();
-                        for (int j = 0; j < k; j++)
-                        {
-                            Bind(_insertMany!, j * Columns, windows[_pending[p + j].Index], _pending[p + j].Channel);
-                        }
-
-                        allNew = _insertMany!.Execute() == Chunk;
-                        if (!allNew)
-                        {
-                            _rollback!.Execute();
-                        }
-
-                        _release!.Execute();
+                        duplicates++;
+                        continue;
                     }
 
-                    for (int j = 0; j < k; j++)
-                    {
-                        (int index, Entry channel) = _pending[p + j];
-                        ref readonly TelemetryMessage m = ref windows[index];
-                        if (!allNew)
-                        {
-                            Bind(insert, 0, m, channel);
-                            if (insert.Execute() == 0)
-                            {
-                                duplicates++;
-                                continue;
-                            }
-                        }
-
-                        stored++;
-                        ref RollupMath r = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_rollups, (channel.Channel.Id, FloorHour(m.WindowStart.ToUnixTimeMilliseconds())), out _);
-                        r.AddWindow(m.Count, m.Min, m.Max, m.Mean, m.StdDev, m.Flags);
-                    }
+                    stored++;
+                    ref RollupMath r = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_rollups, (channel.Channel.Id, FloorHour(start)), out _);
+                    r.AddWindow(m.Count, m.Min, m.Max, m.Mean, m.StdDev, m.Flags);
                 }
 
-                RawStatement upsert = _upsert!;
                 foreach (((long c, long hour), RollupMath r) in _rollups)
                 {
                     upsert.Bind(1, c);
@@ -401,45 +371,16 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
     {
         lock (_writeLock)
         {
-            foreach (RawStatement? statement in new[] { _insert, _insertMany, _upsert, _savepoint, _release, _rollback })
-            {
-                statement?.Dispose();
-            }
-
+            _insert?.Dispose();
+            _upsert?.Dispose();
             _db?.Dispose();
-            _insert = _insertMany = _upsert = _savepoint = _release = _rollback = null;
+            _insert = _upsert = null;
             _db = null;
         }
 
         // Pooled read connections hold the file open.
         using var pooled = new SqliteConnection(_readConnection);
         SqliteConnection.ClearPool(pooled);
-    }
-
-    private const int Columns = 14;
-
-    private static string Values(int rows) => string.Join(", ", Enumerable.Range(0, rows).Select(r =>
-        "(" + string.Join(", ", Enumerable.Range((r * Columns) + 1, Columns).Select(i => "?" + i.ToString(CultureInfo.InvariantCulture))) + ")"));
-
-    /// <summary>One window's values at parameters <paramref name="offset"/> + 1 to + 14, in the order of <see cref="InsertColumns"/>.</summary>
-    private static void Bind(RawStatement insert, int offset, in TelemetryMessage m, Entry channel)
-    {
-        long start = m.WindowStart.ToUnixTimeMilliseconds();
-        long end = m.WindowEnd.ToUnixTimeMilliseconds();
-        insert.Bind(offset + 1, channel.Channel.Id);
-        insert.Bind(offset + 2, end);
-        insert.Bind(offset + 3, end - start);
-        insert.Bind(offset + 4, channel.NodeId);
-        insert.Bind(offset + 5, m.Sequence);
-        insert.Bind(offset + 6, m.Count);
-        insert.Bind(offset + 7, m.Min);
-        insert.Bind(offset + 8, m.Max);
-        insert.Bind(offset + 9, m.Mean);
-        insert.Bind(offset + 10, m.StdDev);
-        insert.Bind(offset + 11, m.First);
-        insert.Bind(offset + 12, m.Last);
-        insert.Bind(offset + 13, (long)m.Flags);
-        insert.Bind(offset + 14, m.Backfill ? 1 : 0);
     }
 
     public static long FloorHour(long ms) => Math.DivRem(ms, HourMs, out long rem) * HourMs - (rem < 0 ? HourMs : 0);
