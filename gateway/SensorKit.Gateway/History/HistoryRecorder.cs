@@ -126,9 +126,42 @@ public sealed partial class HistoryRecorder(
         return done.Task;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Runs the writer on a thread of its own at a lower scheduling priority (nice 10): on a busy machine the broker
+    /// and the rules go first, and the writer takes what CPU is left, catching up after a burst (the journal holds it).
+    /// </summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await Task.Yield();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                if (!WriterPriority.Lower(out string? why))
+                {
+                    LogPriority(why);
+                }
+
+                Loop(stoppingToken);
+                done.TrySetResult();
+            }
+#pragma warning disable CA1031 // Handed to the host through the task, as an async ExecuteAsync would.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                done.TrySetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "history-writer",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void Loop(CancellationToken stoppingToken)
+    {
         HistoryJournal journal = _journal!;
         DateTimeOffset nextRetention = time.GetUtcNow();
         DateTimeOffset nextSync = nextRetention;
@@ -196,8 +229,9 @@ public sealed partial class HistoryRecorder(
 
             using var tick = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             Task delay = Task.Delay(_options.FlushInterval, time, tick.Token);
-            await Task.WhenAny(delay, journal.Wake, requested).ConfigureAwait(false);
-            await tick.CancelAsync().ConfigureAwait(false);
+            // This thread is the writer's own: blocking it costs nothing else; the delay ends with the stopping token.
+            Task.WaitAny([delay, journal.Wake, requested], CancellationToken.None);
+            tick.Cancel();
         }
     }
 
@@ -320,6 +354,9 @@ public sealed partial class HistoryRecorder(
             return false;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "History: the writer runs at normal priority ({Reason}), so it competes with ingest for CPU")]
+    private partial void LogPriority(string? reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "History: replaying {Segments} journal segments ({Bytes} bytes) left by the last run")]
     private partial void LogRecovering(int segments, long bytes);
