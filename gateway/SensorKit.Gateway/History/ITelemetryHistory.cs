@@ -15,8 +15,8 @@ public interface ITelemetryHistory : IDisposable
 
     /// <summary>
     /// Stores windows in one transaction and merges each new one into its hour's rollup. A window already stored
-    /// (same channel and end, or same node and seq) is skipped, as is one that starts before the raw retention:
-    /// its hour is already final.
+    /// (same channel and end, or same node and seq) is skipped, as is one that starts before the raw cut of the last
+    /// <see cref="ApplyRetention"/>: its hour's windows are deleted, so a copy could not be recognised.
     /// </summary>
     HistoryAppendResult Append(ReadOnlySpan<TelemetryMessage> windows);
 

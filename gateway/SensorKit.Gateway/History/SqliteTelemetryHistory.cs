@@ -29,6 +29,9 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
     private readonly Dictionary<(string Site, string Node, string Sensor, string Quantity), Entry> _channels = [];
     private readonly Dictionary<(long Channel, long Hour), RollupMath> _rollups = [];
     private HistoryChannel[] _list = [];
+
+    // The raw cut of the last retention pass: windows starting before it are gone, so a copy could not be recognised.
+    private long _rawCut = long.MinValue;
     private SqliteConnection? _db;
     private RawStatement? _insert;
     private RawStatement? _upsert;
@@ -107,6 +110,12 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
             }
 
             _db = db;
+            using (SqliteCommand cut = db.CreateCommand())
+            {
+                cut.CommandText = "SELECT value FROM meta WHERE key = 'raw_cut'";
+                _rawCut = cut.ExecuteScalar() is string v ? long.Parse(v, CultureInfo.InvariantCulture) : long.MinValue;
+            }
+
             _insert = new RawStatement(db, """
                 INSERT OR IGNORE INTO windows (channel, end_ms, length_ms, node, seq, count, min, max, mean, stddev, first, last, flags, backfill)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
@@ -138,7 +147,6 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
         {
             RawStatement insert = _insert ?? throw new InvalidOperationException("The history is not open.");
             RawStatement upsert = _upsert!;
-            long rawFrom = RawFromMs(_time.GetUtcNow());
             int stored = 0, duplicates = 0, tooOld = 0;
             using SqliteTransaction tx = Db.BeginTransaction();
             try
@@ -148,9 +156,9 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
                 {
                     long start = m.WindowStart.ToUnixTimeMilliseconds();
                     long end = m.WindowEnd.ToUnixTimeMilliseconds();
-                    if (start < rawFrom)
+                    if (start < _rawCut)
                     {
-                        // Its hour is past the raw retention: a copy could no longer be recognised as one.
+                        // Its hour's windows are deleted already: a copy could no longer be recognised as one.
                         tooOld++;
                         continue;
                     }
@@ -213,6 +221,19 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
         long rawBefore = RawFromMs(now);
         long rollupsBefore = FloorHour(now.ToUnixTimeMilliseconds() - (long)_options.RollupRetention.TotalMilliseconds);
         long raw = 0, rollups = 0;
+        lock (_writeLock)
+        {
+            // Recorded before anything goes, so no window of a deleted hour is stored again from then on.
+            if (rawBefore > _rawCut)
+            {
+                using SqliteCommand cut = Db.CreateCommand();
+                cut.CommandText = "INSERT INTO meta (key, value) VALUES ('raw_cut', $v) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+                cut.Parameters.AddWithValue("$v", rawBefore.ToString(CultureInfo.InvariantCulture));
+                cut.ExecuteNonQuery();
+                _rawCut = rawBefore;
+            }
+        }
+
         HistoryChannel[] channels = Volatile.Read(ref _list);
         for (int i = 0; i < channels.Length; i += RetentionChunk)
         {

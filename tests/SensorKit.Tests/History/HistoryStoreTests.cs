@@ -223,14 +223,22 @@ public sealed class HistoryStoreTests
     }
 
     [Fact]
-    public void A_window_that_starts_before_the_raw_retention_is_not_stored()
+    public void A_window_of_an_hour_whose_windows_retention_deleted_is_not_stored()
     {
         var clock = new FakeTimeProvider(T0);
-        using SqliteTelemetryHistory store = Store(clock, raw: TimeSpan.FromDays(2));
+        string dir = Support.TestDirectories.Create("history-too-old");
+        using (SqliteTelemetryHistory store = Store(clock, dir, raw: TimeSpan.FromDays(2)))
+        {
+            // Older than the retention but not deleted yet: stored (the next pass deletes it, its hour keeps it).
+            Assert.Equal(new HistoryAppendResult(1, 0, 0), store.Append([Window("n1", T0.AddDays(-3), 1)]));
+            store.ApplyRetention(T0);
+        }
 
-        HistoryAppendResult r = store.Append([Window("n1", T0.AddDays(-2).AddMinutes(1), 1), Window("n1", T0.AddDays(-2), 2)]);
+        // The cut survives a restart.
+        using SqliteTelemetryHistory again = Store(clock, dir, raw: TimeSpan.FromDays(2));
+        HistoryAppendResult r = again.Append([Window("n1", T0.AddDays(-2).AddMinutes(1), 2), Window("n1", T0.AddDays(-2), 3), Window("n1", T0.AddDays(-3), 1)]);
 
-        Assert.Equal(new HistoryAppendResult(1, 0, 1), r);
+        Assert.Equal(new HistoryAppendResult(1, 0, 2), r);
     }
 
     [Fact]
