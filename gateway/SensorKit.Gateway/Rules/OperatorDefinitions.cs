@@ -103,6 +103,29 @@ internal sealed class StaleDataDefinition : OperatorDefinition
         : $"No current values for {AlertText.Format("s", evidence.Value, false)} from sensor node {Node(evidence)} for: {string.Join(", ", evidence.Detail)}.";
 }
 
+internal sealed class ImplausibleDataDefinition : OperatorDefinition
+{
+    public static readonly ImplausibleDataDefinition Instance = new();
+
+    public override string Id => ImplausibleDataOptions.RuleId;
+
+    public static string Reason(QualityFlags flags) => (flags & QualityFlags.Stuck) != 0 ? "stuck" : "out of range";
+
+    public override string Event(Grade grade, string language) => IsGerman(language) ? "Unplausible Messwerte" : "Implausible readings";
+
+    public override string Headline(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
+        ? $"Unplausible Messwerte von Messknoten {Node(evidence)}"
+        : $"Implausible readings from sensor node {Node(evidence)}";
+
+    public override string? Instruction(Grade grade, string language) => IsGerman(language)
+        ? "Sensor vor Ort prüfen (Verschmutzung, Montage, Kabel); bis dahin sehen die Warnregeln für diese Kanäle nichts."
+        : "Check the sensor on site (dirt, mounting, cable); until then the alert rules see nothing for these channels.";
+
+    public override string Description(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
+        ? $"Seit {AlertText.Format("s", evidence.Value, true)} nur festhängende oder unmögliche Werte von Messknoten {Node(evidence)} für: {string.Join(", ", evidence.Detail)}."
+        : $"For {AlertText.Format("s", evidence.Value, false)} only stuck or impossible values from sensor node {Node(evidence)} for: {string.Join(", ", evidence.Detail)}.";
+}
+
 /// <summary>An alert whose rule is no longer configured; the gateway withdraws it at start.</summary>
 internal sealed class RetiredDefinition(string id, AlertAudience audience) : AlertDefinition
 {

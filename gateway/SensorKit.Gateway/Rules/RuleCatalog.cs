@@ -448,6 +448,11 @@ public sealed class RuleCatalog
             errors.Add($"{key}:SensorFailed:Hold: {o.Operator.SensorFailed.Hold} must not be negative");
         }
 
+        if (o.Operator.ImplausibleData.After <= TimeSpan.Zero)
+        {
+            errors.Add($"{key}:ImplausibleData:After: {o.Operator.ImplausibleData.After} must be positive");
+        }
+
         if (o.Operator.StaleData.After <= TimeSpan.Zero)
         {
             errors.Add($"{key}:StaleData:After: {o.Operator.StaleData.After} must be positive");

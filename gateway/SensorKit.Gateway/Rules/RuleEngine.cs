@@ -31,6 +31,9 @@ public sealed partial class RuleEngine
 {
     private const QualityFlags Unusable = QualityFlags.OutOfRange | QualityFlags.Stuck | QualityFlags.Stale;
 
+    /// <summary>Windows the node measured but could not vouch for: a sensor stuck on one value, or outside its range.</summary>
+    private const QualityFlags Implausible = QualityFlags.OutOfRange | QualityFlags.Stuck;
+
     /// <summary>A node that says "failed" has failed at least this many reads in a row (docs/protocol.md).</summary>
     private const int FailedAfter = 3;
 
@@ -160,7 +163,19 @@ public sealed partial class RuleEngine
             channel.Window = m.WindowEnd - m.WindowStart;
             channel.LastReceived = now;
             channel.Heard = true;
-            channel.FlaggedStale = (m.Flags & QualityFlags.Stale) != 0;
+            if ((m.Flags & QualityFlags.Stale) == 0)
+            {
+                channel.LastFresh = now;
+            }
+
+            if ((m.Flags & Implausible) == 0)
+            {
+                channel.LastPlausible = now;
+            }
+            else
+            {
+                channel.ImplausibleFlags = m.Flags & Implausible;
+            }
             Heard(node, now);
             EvaluateOperator(node, now, receivedTimestamp);
 
@@ -611,16 +626,36 @@ public sealed partial class RuleEngine
                 TimeSpan limit = Max(o.StaleData.After, 3 * c.Window);
                 bool failed = node.Sensors.TryGetValue(c.Sensor, out SensorWatch? sensor) && sensor.Last?.Health == SensorHealth.Failed;
 
-                // Stale means silent while the node itself talks; a silent node is the heartbeat's business.
+                // Stale means no fresh value for the limit while the node itself talks: windows flagged stale do not
+                // count as fresh, so one such window is no alert, and the age reported is never below the limit.
+                // A silent node is the heartbeat's business.
                 bool alive = now - node.LastSeen < limit;
-                bool silent = alive && now - Max(c.LastReceived, node.AliveSince) >= limit;
-                bool stale = node.State == NodeState.Online && !failed && (c.FlaggedStale || silent);
+                bool stale = node.State == NodeState.Online && !failed && alive && now - Max(c.LastFresh, node.AliveSince) >= limit;
                 changed |= c.Stale.Evaluate(stale ? 1 : 0, now) != Transition.None;
             }
 
             if (changed)
             {
                 PublishStale(node, now, received);
+            }
+        }
+
+        if (o.ImplausibleData.Enabled && node.Channels.Count > 0)
+        {
+            bool changed = false;
+            foreach (ChannelWatch c in node.Channels.Values)
+            {
+                // Windows keep coming, but flagged stuck or out of range, for the limit: the rules cannot use them,
+                // and only the control room can tell a stuck gauge from a calm river.
+                TimeSpan limit = Max(o.ImplausibleData.After, 3 * c.Window);
+                bool implausible = c.Heard && node.State == NodeState.Online && c.LastReceived > c.LastPlausible
+                    && now - c.LastReceived < limit && now - Max(c.LastPlausible, node.AliveSince) >= limit;
+                changed |= c.Implausible.Evaluate(implausible ? 1 : 0, now) != Transition.None;
+            }
+
+            if (changed)
+            {
+                PublishImplausible(node, now, received);
             }
         }
     }
@@ -639,8 +674,17 @@ public sealed partial class RuleEngine
     {
         ChannelWatch[] stale = [.. node.Channels.Values.Where(c => c.Stale.Active).OrderBy(c => c.Id, StringComparer.Ordinal)];
         Grade grade = stale.Length == 0 ? Grade.None : new Grade(1, true, string.Join(',', stale.Select(c => c.Id)));
-        double age = stale.Length == 0 ? 0 : stale.Max(c => Math.Round((now - c.LastReceived).TotalSeconds));
+        double age = stale.Length == 0 ? 0 : stale.Max(c => Math.Round((now - Max(c.LastFresh, node.AliveSince)).TotalSeconds));
         ApplyOperator(StaleDataDefinition.Instance, node, grade, "data-age", "s", age, _catalog.Operator.StaleData.After.TotalSeconds, [.. stale.Select(c => c.Id)], now, received);
+    }
+
+    private void PublishImplausible(NodeWatch node, DateTimeOffset now, long received)
+    {
+        ChannelWatch[] bad = [.. node.Channels.Values.Where(c => c.Implausible.Active).OrderBy(c => c.Id, StringComparer.Ordinal)];
+        Grade grade = bad.Length == 0 ? Grade.None : new Grade(1, true, string.Join(',', bad.Select(c => c.Id)));
+        double age = bad.Length == 0 ? 0 : bad.Max(c => Math.Round((now - Max(c.LastPlausible, node.AliveSince)).TotalSeconds));
+        string[] detail = [.. bad.Select(c => $"{c.Id} ({ImplausibleDataDefinition.Reason(c.ImplausibleFlags)})")];
+        ApplyOperator(ImplausibleDataDefinition.Instance, node, grade, "implausible-for", "s", age, _catalog.Operator.ImplausibleData.After.TotalSeconds, detail, now, received);
     }
 
     private void ApplyOperator(OperatorDefinition definition, NodeWatch node, Grade grade, string quantity, string unit, double value, double threshold, IReadOnlyList<string> detail, DateTimeOffset now, long received)
@@ -745,6 +789,18 @@ public sealed partial class RuleEngine
                 }
 
                 return true;
+            case ImplausibleDataOptions.RuleId:
+                foreach (string channel in a.Members.Split(',', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    int slash = channel.IndexOf('/', StringComparison.Ordinal);
+                    if (slash > 0)
+                    {
+                        ChannelWatch c = Watch(a.Site, a.Subject, now).Channel(channel[..slash], channel[(slash + 1)..]);
+                        c.Implausible.Restore(a.RaisedAt);
+                    }
+                }
+
+                return true;
             default:
                 return false;
         }
@@ -755,6 +811,7 @@ public sealed partial class RuleEngine
         NodeOfflineOptions.RuleId => NodeOfflineDefinition.Instance,
         SensorFailedOptions.RuleId => SensorFailedDefinition.Instance,
         StaleDataOptions.RuleId => StaleDataDefinition.Instance,
+        ImplausibleDataOptions.RuleId => ImplausibleDataDefinition.Instance,
         _ => FindRule(rule, site),
     };
 
@@ -1010,8 +1067,17 @@ public sealed partial class RuleEngine
 
         public bool Heard { get; set; }
 
-        public bool FlaggedStale { get; set; }
+        /// <summary>When the last window not flagged stale arrived.</summary>
+        public DateTimeOffset LastFresh { get; set; }
+
+        /// <summary>When the last window flagged neither stuck nor out of range arrived.</summary>
+        public DateTimeOffset LastPlausible { get; set; }
+
+        /// <summary>The flags of the last implausible window, for the operator alert's text.</summary>
+        public QualityFlags ImplausibleFlags { get; set; }
 
         public ThresholdState Stale { get; } = new(0.5, 0, TimeSpan.Zero, above: true);
+
+        public ThresholdState Implausible { get; } = new(0.5, 0, TimeSpan.Zero, above: true);
     }
 }

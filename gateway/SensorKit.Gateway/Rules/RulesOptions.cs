@@ -315,6 +315,8 @@ public sealed class OperatorRulesOptions
 
     public StaleDataOptions StaleData { get; set; } = new();
 
+    public ImplausibleDataOptions ImplausibleData { get; set; } = new();
+
     /// <summary>How often heartbeats, stale channels and pending area changes are checked.</summary>
     public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 }
@@ -345,6 +347,17 @@ public sealed class SensorFailedOptions
 }
 
 /// <summary>A channel that stopped updating while its node still talks, or whose aggregates are flagged stale.</summary>
+/// <summary>A channel whose windows keep arriving flagged stuck or out of range: the rules cannot use them.</summary>
+public sealed class ImplausibleDataOptions
+{
+    public const string RuleId = "implausible-data";
+
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>How long a channel's windows must stay implausible; at least three of its windows are always allowed.</summary>
+    public TimeSpan After { get; set; } = TimeSpan.FromMinutes(10);
+}
+
 public sealed class StaleDataOptions
 {
     public const string RuleId = "stale-data";
