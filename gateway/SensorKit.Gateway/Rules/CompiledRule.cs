@@ -66,8 +66,11 @@ internal sealed class CompiledRule : AlertDefinition
 
     public bool AppliesTo(string site) => (Site == "*" || Site == site) && !ExcludedSites.Contains(site);
 
+    /// <summary>One alert per site (listing its nodes), or per node: Rules:Defaults:Scope, the rule's Scope, Corroboration.</summary>
+    public bool IsArea => Corroboration is not null || _options.Scope == RuleScope.Site;
+
     /// <summary>The subject of the alert a node contributes to: the site for area rules, else the node.</summary>
-    public string SubjectOf(string site, string node) => Corroboration is null ? node : site;
+    public string SubjectOf(string site, string node) => IsArea ? site : node;
 
     public override GradeInfo Describe(Grade grade)
     {

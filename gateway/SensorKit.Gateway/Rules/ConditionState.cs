@@ -35,6 +35,9 @@ internal sealed record ConditionSpec
 
     public TimeSpan Hold { get; init; }
 
+    /// <summary>Consecutive windows beyond a threshold before its level is raised.</summary>
+    public int MinWindows { get; init; } = 1;
+
     public TimeSpan Window { get; init; }
 
     public TimeSpan Baseline { get; init; }
@@ -61,7 +64,7 @@ internal sealed class ConditionState : IPersistentState
         _levels = new ThresholdState[spec.Thresholds.Length];
         for (int i = 0; i < _levels.Length; i++)
         {
-            _levels[i] = new ThresholdState(spec.Thresholds[i], spec.Hysteresis, spec.Hold, spec.Above);
+            _levels[i] = new ThresholdState(spec.Thresholds[i], spec.Hysteresis, spec.Hold, spec.Above, spec.MinWindows);
         }
 
         if (spec.Measure != Measure.Value)
@@ -165,6 +168,7 @@ internal sealed class ConditionState : IPersistentState
             w.WriteBooleanValue(s.Active);
             w.WriteNumberValue(s.RaisedAt?.ToUnixTimeMilliseconds() ?? -1);
             w.WriteNumberValue(s.PendingSince?.ToUnixTimeMilliseconds() ?? -1);
+            w.WriteNumberValue(s.WindowsBeyond);
             w.WriteEndArray();
         }
 
@@ -198,7 +202,8 @@ internal sealed class ConditionState : IPersistentState
             bool active = l[0].GetBoolean();
             long raised = l[1].GetInt64();
             long pending = l[2].GetInt64();
-            _levels[i++].Restore(active, raised < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(raised), pending < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(pending));
+            int beyond = l.GetArrayLength() > 3 ? l[3].GetInt32() : 0;
+            _levels[i++].Restore(active, raised < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(raised), pending < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(pending), beyond);
         }
 
         Time = DateTimeOffset.FromUnixTimeMilliseconds(e.GetProperty("time").GetInt64());

@@ -974,7 +974,7 @@ public sealed partial class RuleEngine
 
         public string Subject { get; } = subject;
 
-        public bool IsArea { get; } = rule.Corroboration is not null;
+        public bool IsArea { get; } = rule.IsArea;
 
         public Dictionary<string, RuleNode> Nodes { get; } = new(StringComparer.Ordinal);
 
