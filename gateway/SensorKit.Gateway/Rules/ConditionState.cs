@@ -152,6 +152,36 @@ internal sealed class ConditionState : IPersistentState
         }
     }
 
+    /// <summary>
+    /// Takes over what a backlog's state found, where this (live) state does not know it yet: a raised level, or a
+    /// hold that began earlier in the backlog. The live state's own history stays; the backlog's ends here.
+    /// </summary>
+    public void TakeOver(ConditionState backlog)
+    {
+        for (int i = 0; i < _levels.Length; i++)
+        {
+            ThresholdState mine = _levels[i];
+            ThresholdState theirs = backlog._levels[i];
+            bool stillBeyond = double.IsFinite(Measured) && Spec.IsBeyond(Measured, i);
+            if (!mine.Active && theirs.Active && stillBeyond)
+            {
+                mine.Restore(true, theirs.RaisedAt, null);
+            }
+            else if (!mine.Active && !theirs.Active && theirs.PendingSince is { } since && stillBeyond && (mine.PendingSince is null || since < mine.PendingSince))
+            {
+                mine.Restore(false, null, since, theirs.WindowsBeyond + mine.WindowsBeyond);
+            }
+        }
+
+        int level = 0;
+        for (int i = 0; i < _levels.Length; i++)
+        {
+            level = _levels[i].Active ? i + 1 : level;
+        }
+
+        Level = level;
+    }
+
     /// <summary>Writes the state for the gateway's state store: levels with their pending hold, and the sample history.</summary>
     public void WriteSnapshot(Utf8JsonWriter w)
     {

@@ -34,6 +34,9 @@ public sealed partial class RuleEngine
     /// <summary>Windows the node measured but could not vouch for: a sensor stuck on one value, or outside its range.</summary>
     private const QualityFlags Implausible = QualityFlags.OutOfRange | QualityFlags.Stuck;
 
+    /// <summary>How long a backlog may pause before it counts as ended.</summary>
+    private static readonly TimeSpan BackfillIdle = TimeSpan.FromMinutes(2);
+
     /// <summary>A node that says "failed" has failed at least this many reads in a row (docs/protocol.md).</summary>
     private const int FailedAfter = 3;
 
@@ -156,7 +159,28 @@ public sealed partial class RuleEngine
             ChannelWatch channel = node.Channel(m.Sensor, m.Quantity);
             if (channel.LastEnd is { } last && m.WindowEnd <= last)
             {
-                return TelemetryOutcome.Duplicate;
+                // Older than the newest window: a duplicate, unless it is the node's backlog after an outage, which
+                // arrives after its newest live window, oldest first (docs/protocol.md). That counts in its own time.
+                if (!m.Backfill || (channel.BackfillEnd is { } seen && m.WindowEnd <= seen))
+                {
+                    return TelemetryOutcome.Duplicate;
+                }
+
+                channel.BackfillEnd = m.WindowEnd;
+                channel.BackfillSeen = now;
+                channel.InBackfill = true;
+                if ((m.Flags & Unusable) == 0)
+                {
+                    EvaluateHazards(m, now, receivedTimestamp, channel.BackfillKey);
+                }
+
+                // Caught up with the live stream: what the backlog found carries over into the live state.
+                if (m.WindowEnd + channel.Window >= last)
+                {
+                    EndBackfill(node, channel, now, receivedTimestamp);
+                }
+
+                return TelemetryOutcome.Evaluated;
             }
 
             channel.LastEnd = m.WindowEnd;
@@ -182,7 +206,7 @@ public sealed partial class RuleEngine
             // Values a sensor could not have measured, or did not measure afresh, never reach hazard rules.
             if ((m.Flags & Unusable) == 0)
             {
-                EvaluateHazards(m, now, receivedTimestamp);
+                EvaluateHazards(m, now, receivedTimestamp, m.Sensor);
             }
 
             return TelemetryOutcome.Evaluated;
@@ -255,6 +279,14 @@ public sealed partial class RuleEngine
             foreach (NodeWatch node in _nodes.Values)
             {
                 EvaluateOperator(node, now, 0);
+                foreach (ChannelWatch c in node.Channels.Values)
+                {
+                    // A backlog that stopped short of the live stream (the node went away again) ends too.
+                    if (c.InBackfill && now - c.BackfillSeen >= BackfillIdle)
+                    {
+                        EndBackfill(node, c, now, 0);
+                    }
+                }
             }
         }
     }
@@ -308,6 +340,56 @@ public sealed partial class RuleEngine
         }
     }
 
+    /// <summary>
+    /// A backlog has reached the live stream (or stopped): its condition states end, and where one of them holds a
+    /// raised level or a pending hold that the live state lacks, the live state takes it over, so an alert the
+    /// backlog raised is not cleared and raised again, and a hold that began in the backlog is not started afresh.
+    /// </summary>
+    private void EndBackfill(NodeWatch node, ChannelWatch channel, DateTimeOffset now, long received)
+    {
+        channel.InBackfill = false;
+        foreach (RuleNode rn in _ruleNodes.Values)
+        {
+            if (rn.Site != node.Site || rn.Node != node.Node)
+            {
+                continue;
+            }
+
+            bool changed = false;
+            foreach (Dictionary<string, ConditionState> states in rn.AllStates())
+            {
+                if (!states.Remove(channel.BackfillKey, out ConditionState? backlog))
+                {
+                    continue;
+                }
+
+                _dirty.Remove(backlog);
+                if (states.TryGetValue(channel.Sensor, out ConditionState? live))
+                {
+                    live.TakeOver(backlog);
+                    _dirty.Add(live);
+                }
+                else
+                {
+                    // No live window reached this rule yet: the backlog's state is all there is.
+                    states[channel.Sensor] = backlog;
+                }
+
+                changed = true;
+            }
+
+            if (changed && rn.Recompute())
+            {
+                rn.Subject.Dirty = true;
+            }
+
+            if (changed && rn.Subject.Dirty && !rn.Subject.Pending)
+            {
+                Flush(rn.Subject, channel.LastEnd ?? now, received);
+            }
+        }
+    }
+
     private void Heard(NodeWatch node, DateTimeOffset now)
     {
         // Back after an outage: its channels' silence counts from now, not from before it went away.
@@ -320,7 +402,11 @@ public sealed partial class RuleEngine
         node.Heard = true;
     }
 
-    private void EvaluateHazards(in TelemetryMessage m, DateTimeOffset now, long received)
+    /// <param name="m">The window.</param>
+    /// <param name="now">The gateway clock.</param>
+    /// <param name="received">Arrival timestamp, for the latency measurement.</param>
+    /// <param name="stateKey">Where the channel's condition state lives: the sensor id, or its backlog's key.</param>
+    private void EvaluateHazards(in TelemetryMessage m, DateTimeOffset now, long received, string stateKey)
     {
         // Indexed, not foreach over the interface: this runs for every message and must not allocate an enumerator.
         for (int r = 0; r < _rules.Length; r++)
@@ -355,18 +441,18 @@ public sealed partial class RuleEngine
 
             if (primary)
             {
-                Evaluate(rn, rn.Primary, rule.Primary, "p", m);
+                Evaluate(rn, rn.Primary, rule.Primary, "p", m, stateKey);
             }
             else if (fallback)
             {
-                Evaluate(rn, rn.Fallback, rule.FallbackSpec!, "f", m);
+                Evaluate(rn, rn.Fallback, rule.FallbackSpec!, "f", m, stateKey);
             }
 
             for (int i = 0; i < rule.Also.Count; i++)
             {
                 if (rule.Also[i].Quantity == m.Quantity && rule.Also[i].MatchesSensor(m.Sensor))
                 {
-                    Evaluate(rn, rn.Also[i], rule.Also[i], AlsoKey(i), m);
+                    Evaluate(rn, rn.Also[i], rule.Also[i], AlsoKey(i), m, stateKey);
                 }
             }
 
@@ -401,12 +487,12 @@ public sealed partial class RuleEngine
         }
     }
 
-    private void Evaluate(RuleNode rn, Dictionary<string, ConditionState> states, ConditionSpec spec, string condition, in TelemetryMessage m)
+    private void Evaluate(RuleNode rn, Dictionary<string, ConditionState> states, ConditionSpec spec, string condition, in TelemetryMessage m, string stateKey)
     {
-        if (!states.TryGetValue(m.Sensor, out ConditionState? state))
+        if (!states.TryGetValue(stateKey, out ConditionState? state))
         {
-            state = new ConditionState(spec) { StateKey = StateKey(rn, condition, m.Sensor, m.Quantity) };
-            states.Add(m.Sensor, state);
+            state = new ConditionState(spec) { StateKey = StateKey(rn, condition, stateKey, m.Quantity) };
+            states.Add(stateKey, state);
         }
 
         if (m.WindowEnd <= state.Time)
@@ -710,8 +796,9 @@ public sealed partial class RuleEngine
         {
             // h|rule|site|condition|node|sensor|quantity
             string[] p = key.Split('|');
-            if (p.Length != 7 || p[0] != "h" || FindRule(p[1], p[2]) is not { } rule)
+            if (p.Length != 7 || p[0] != "h" || FindRule(p[1], p[2]) is not { } rule || p[5].EndsWith("~backlog", StringComparison.Ordinal))
             {
+                // A backlog's state ends with its backlog; the next window of the live stream decides.
                 continue;
             }
 
@@ -912,6 +999,16 @@ public sealed partial class RuleEngine
 
         public DateTimeOffset LastWindow { get; set; } = DateTimeOffset.MinValue;
 
+        public IEnumerable<Dictionary<string, ConditionState>> AllStates()
+        {
+            yield return Primary;
+            yield return Fallback;
+            foreach (Dictionary<string, ConditionState> also in Also)
+            {
+                yield return also;
+            }
+        }
+
         /// <summary>True when <see cref="Level"/> changed.</summary>
         public bool Recompute()
         {
@@ -1066,6 +1163,18 @@ public sealed partial class RuleEngine
         public DateTimeOffset LastReceived { get; set; }
 
         public bool Heard { get; set; }
+
+        /// <summary>Where the channel's backlog keeps its condition states while it is evaluated.</summary>
+        public string BackfillKey { get; } = $"{sensor}~backlog";
+
+        /// <summary>The newest backlog window taken: an older or equal one is a redelivery.</summary>
+        public DateTimeOffset? BackfillEnd { get; set; }
+
+        /// <summary>True while a backlog is being evaluated in its own condition states.</summary>
+        public bool InBackfill { get; set; }
+
+        /// <summary>When the last backlog window arrived (gateway clock).</summary>
+        public DateTimeOffset BackfillSeen { get; set; }
 
         /// <summary>When the last window not flagged stale arrived.</summary>
         public DateTimeOffset LastFresh { get; set; }

@@ -131,7 +131,7 @@ internal sealed class AlertingHarness : IDisposable
     }
 
     /// <summary>One window aggregate ending at <paramref name="end"/>; the gateway clock moves to its end first.</summary>
-    public void Telemetry(string site, string node, string quantity, double mean, DateTimeOffset end, TimeSpan? window = null, string sensor = "bme280", QualityFlags flags = QualityFlags.None)
+    public void Telemetry(string site, string node, string quantity, double mean, DateTimeOffset end, TimeSpan? window = null, string sensor = "bme280", QualityFlags flags = QualityFlags.None, bool backfill = false)
     {
         TimeSpan w = window ?? TimeSpan.FromMinutes(1);
         if (end > Clock.GetUtcNow())
@@ -158,6 +158,7 @@ internal sealed class AlertingHarness : IDisposable
             First = mean,
             Last = mean,
             Flags = flags,
+            Backfill = backfill,
         };
         Ingest.Handle(Topics.Telemetry(site, node, sensor, quantity), _buffer.Telemetry(m).ToArray());
         DrainIfAuto();

@@ -74,6 +74,50 @@ public sealed class RuleDefaultsTests
     }
 
     [Fact]
+    public void A_backlog_after_an_outage_counts_in_its_own_time()
+    {
+        const string rules = """
+            { "Threshold": [ { "Id": "level", "Quantity": "water-level", "Above": 5.8, "Hold": "00:10:00" } ],
+              "RateOfChange": [ { "Id": "rise", "Quantity": "water-level", "Rise": 0.3, "Window": "00:30:00" } ] }
+            """;
+        using AlertingHarness h = Start(rules, ProductDefaults);
+        h.Status(Site, "g1");
+        for (int minute = 1; minute <= 10; minute++)
+        {
+            h.Telemetry(Site, "g1", Quantities.WaterLevel, 5.0, Day.AddMinutes(minute), sensor: "vl53l0x");
+        }
+
+        // An hour away. Back at 01:11 the node sends its newest window live first, then the backlog oldest first.
+        h.Status(Site, "g1");
+        h.Telemetry(Site, "g1", Quantities.WaterLevel, 6.0, Day.AddMinutes(71), sensor: "vl53l0x");
+        for (int minute = 11; minute <= 70; minute++)
+        {
+            // 5.0 m; a 50 cm wave from 00:30 that recedes by 00:50; from 00:58 above the level threshold for good.
+            double metres = minute switch
+            {
+                < 30 => 5.0,
+                < 40 => 5.0 + ((minute - 29) * 0.05),
+                < 50 => 5.5 - ((minute - 39) * 0.05),
+                < 58 => 5.0,
+                _ => 6.0,
+            };
+            h.Telemetry(Site, "g1", Quantities.WaterLevel, metres, Day.AddMinutes(minute), sensor: "vl53l0x", backfill: true);
+        }
+
+        h.Telemetry(Site, "g1", Quantities.WaterLevel, 6.0, Day.AddMinutes(72), sensor: "vl53l0x");
+        h.At(Day.AddMinutes(72).AddSeconds(10));
+
+        // The rise inside the backlog raised and cleared, in backlog time; the level's hold counted from 00:58, so it
+        // was raised with the backlog (at 01:08), not ten minutes after the node came back, and it stays raised.
+        AlertMessage rise = h.Alerts.First(a => a.Rule == "rise" && a.State == AlertState.Raised);
+        Assert.InRange(rise.RaisedAt, Day.AddMinutes(35), Day.AddMinutes(40));
+        Assert.Contains(h.Alerts, a => a.Rule == "rise" && a.State == AlertState.Cleared);
+        AlertMessage level = h.Alerts.Single(a => a.Rule == "level" && a.State == AlertState.Raised);
+        Assert.Equal(Day.AddMinutes(68), level.RaisedAt);
+        Assert.DoesNotContain(h.Alerts, a => a.Rule == "level" && a.State == AlertState.Cleared);
+    }
+
+    [Fact]
     public void A_public_rule_that_alerts_per_node_must_say_why()
     {
         const string withoutReason = """{ "Threshold": [ { "Id": "co2", "Quantity": "co2", "Above": 1500, "Scope": "Node" } ] }""";
