@@ -189,6 +189,7 @@ public static class DemoRunner
         ["Rules:Sites:demo:storm-pressure-fall:Quorum"] = "1",
         ["State:Directory"] = stateDirectory,
         ["Cap:Sender"] = "sensorkit-demo.invalid",
+        ["Cap:Contact"] = "SensorKit-Demo: Simulation, keine Leitstelle erreichbar / SensorKit demo: a simulation, no control room to reach",
         ["Cap:Sites:demo:de-DE"] = "SensorKit-Demo",
         ["Cap:Sites:demo:en-US"] = "SensorKit demo",
         ["CapFeed:Port"] = feedPort.ToString(CultureInfo.InvariantCulture),

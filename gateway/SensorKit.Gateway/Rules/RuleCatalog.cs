@@ -300,6 +300,11 @@ public sealed class RuleCatalog
             errors.Add($"{rule}:RadiusKm: {r.RadiusKm} must be above 0 and at most 100 km");
         }
 
+        if (r.Expires is { } expires && (expires <= TimeSpan.Zero || expires > CapOptionsValidator.MaxExpires))
+        {
+            errors.Add($"{rule}:Expires: {expires} must be above 0 and at most {CapOptionsValidator.MaxExpires.TotalDays:0} days");
+        }
+
         foreach (string language in r.Text.Keys.Where(l => !AlertDefinition.Languages.Contains(l, StringComparer.Ordinal)))
         {
             errors.Add($"{rule}:Text:{language}: CAP texts are written in {string.Join(" and ", AlertDefinition.Languages)}");

@@ -261,7 +261,7 @@ public sealed partial class RuleEngine
         }
     }
 
-    /// <summary>The gateway clock's part: heartbeats, hold times of operator rules, stale channels, settling areas.</summary>
+    /// <summary>The gateway clock's part: heartbeats, hold times of operator rules, stale channels, settling areas, CAP re-issues before expiry.</summary>
     public void Tick()
     {
         lock (_lock)
@@ -288,6 +288,9 @@ public sealed partial class RuleEngine
                     }
                 }
             }
+
+            // Last, so an alert that changed just now counts from its new message.
+            _alerts.Refresh(now, a => Definition(a.Rule, a.Site));
         }
     }
 

@@ -89,6 +89,9 @@ public abstract class HazardRuleOptions
     /// <summary>Radius around each triggering node that the CAP area covers.</summary>
     public double RadiusKm { get; set; } = 1.0;
 
+    /// <summary>How long a CAP message of an active alert of this rule is valid; unset: Cap:Expires.</summary>
+    public TimeSpan? Expires { get; set; }
+
     /// <summary>Further thresholds of the same measure, each beyond the previous one, with a higher severity.</summary>
     public List<StageOptions> Stages { get; set; } = [];
 
