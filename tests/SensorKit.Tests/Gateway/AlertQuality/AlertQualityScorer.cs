@@ -47,15 +47,9 @@ internal sealed record TrueEvent
             return this;
         }
 
-        TimeSpan hold = Rule switch
-        {
-            NodeOfflineOptions.RuleId => catalog.Operator.NodeOffline.Hold,
-            SensorFailedOptions.RuleId => catalog.Operator.SensorFailed.Hold,
-            StaleDataOptions.RuleId => TimeSpan.Zero,
-            null => throw new InvalidOperationException($"event {Name}: no rule, so give its hold"),
-            _ => catalog.Rules.FirstOrDefault(r => r.Id == Rule && r.AppliesTo(Site))?.Primary.Hold
-                ?? throw new InvalidOperationException($"event {Name}: rule '{Rule}' is not in force at site '{Site}'"),
-        };
+        TimeSpan hold = Rule is null
+            ? throw new InvalidOperationException($"event {Name}: no rule, so give its hold")
+            : AlertQualityScorer.HoldOf(catalog, Rule, Site);
         return this with { Hold = hold };
     }
 }
@@ -118,6 +112,16 @@ internal static class AlertQualityScorer
             && (e.End is not { } end || First.RaisedAt <= end + e.Hold!.Value + e.Tolerance)
             && (Ended ?? DateTimeOffset.MaxValue) >= e.Onset;
     }
+
+    /// <summary>The configured hold of a rule at a site, packs and site overrides applied; stale-data has none.</summary>
+    public static TimeSpan HoldOf(RuleCatalog catalog, string rule, string site) => rule switch
+    {
+        NodeOfflineOptions.RuleId => catalog.Operator.NodeOffline.Hold,
+        SensorFailedOptions.RuleId => catalog.Operator.SensorFailed.Hold,
+        StaleDataOptions.RuleId => TimeSpan.Zero,
+        _ => catalog.Rules.FirstOrDefault(r => r.Id == rule && r.AppliesTo(site))?.Primary.Hold
+            ?? throw new InvalidOperationException($"rule '{rule}' is not in force at site '{site}'"),
+    };
 
     public static CaseScore Score(string name, IReadOnlyList<AlertMessage> messages, IReadOnlyList<TrueEvent> events)
     {
