@@ -1,5 +1,5 @@
 using System.Text;
-using SensorKit.Protocol;
+using SensorKit.Tests.Support;
 
 namespace SensorKit.Tests.Gateway.AlertQuality;
 
@@ -115,6 +115,20 @@ public sealed class AlertQualityTests(ITestOutputHelper output)
         output.WriteLine(report.ToString());
         AlertQualityScorer.Save("alert-quality.md", report.ToString());
         Assert.True(failures.Count == 0, $"{string.Join("\n", failures)}\n\n{report}");
+    }
+
+    [Fact]
+    public void The_cases_run_every_shipped_pack_named_as_the_worker_names_them()
+    {
+        string[] shipped = [.. Directory.GetDirectories(Path.Combine(RepoPaths.Root, "gateway", "SensorKit.Gateway", "RulePacks")).Select(d => Path.GetFileName(d)).Order(StringComparer.Ordinal)];
+        string?[] named = [.. QualityFeed.WorkerRules().Where(kv => kv.Key.StartsWith("Rules:Packs:", StringComparison.Ordinal)).Select(kv => kv.Value).Order(StringComparer.Ordinal)];
+        Assert.Equal(shipped, named);
+
+        using QualityFeed f = QualityFeed.Start();
+        Assert.Empty(f.Harness.Engine.Catalog.Errors);
+        Assert.Subset(
+            new HashSet<string>(f.Harness.Engine.Catalog.RuleIds, StringComparer.Ordinal),
+            new HashSet<string>(["heat-perceived-temperature", "storm-pressure-fall", "flood-water-level@rhine-cologne", "flood-rise-rate", "wildfire-smoke", "shelter-co2", "low-battery"], StringComparer.Ordinal));
     }
 
     private static CaseScore Run(QualityCase c)
