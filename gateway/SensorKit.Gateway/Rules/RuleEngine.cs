@@ -201,7 +201,7 @@ public sealed partial class RuleEngine
                 channel.ImplausibleFlags = m.Flags & Implausible;
             }
             Heard(node, now);
-            EvaluateOperator(node, now, receivedTimestamp);
+            EvaluateOperator(node, now, receivedTimestamp, fromClock: false);
 
             // Values a sensor could not have measured, or did not measure afresh, never reach hazard rules.
             if ((m.Flags & Unusable) == 0)
@@ -254,10 +254,16 @@ public sealed partial class RuleEngine
 
             foreach (SensorStatus s in status.Sensors)
             {
-                node.Sensor(s.Id, _catalog.Operator.SensorFailed.Hold).Last = s;
+                SensorWatch watch = node.Sensor(s.Id, _catalog.Operator.SensorFailed.Hold);
+                if (watch.Last?.Health == SensorHealth.Failed && s.Health != SensorHealth.Failed)
+                {
+                    watch.RecoveredAt = now;
+                }
+
+                watch.Last = s;
             }
 
-            EvaluateOperator(node, now, 0);
+            EvaluateOperator(node, now, 0, fromClock: false);
         }
     }
 
@@ -278,7 +284,7 @@ public sealed partial class RuleEngine
 
             foreach (NodeWatch node in _nodes.Values)
             {
-                EvaluateOperator(node, now, 0);
+                EvaluateOperator(node, now, 0, fromClock: true);
                 foreach (ChannelWatch c in node.Channels.Values)
                 {
                     // A backlog that stopped short of the live stream (the node went away again) ends too.
@@ -655,7 +661,15 @@ public sealed partial class RuleEngine
         };
     }
 
-    private void EvaluateOperator(NodeWatch node, DateTimeOffset now, long received)
+    /// <param name="node">The node.</param>
+    /// <param name="now">The gateway clock.</param>
+    /// <param name="received">Arrival timestamp of the message that caused this, for the latency measurement; 0 for none.</param>
+    /// <param name="fromClock">
+    /// True on the gateway's tick. Silence-based alerts (stale, implausible) are raised only then, all channels of a
+    /// node at once, and cleared by messages as well: judged message by message, a batch of fresh windows arriving
+    /// just as the silence passes the limit would raise, update channel by channel, and clear within one second.
+    /// </param>
+    private void EvaluateOperator(NodeWatch node, DateTimeOffset now, long received, bool fromClock)
     {
         OperatorRulesOptions o = _catalog.Operator;
         if (o.NodeOffline.Enabled)
@@ -718,8 +732,15 @@ public sealed partial class RuleEngine
                 // Stale means no fresh value for the limit while the node itself talks: windows flagged stale do not
                 // count as fresh, so one such window is no alert, and the age reported is never below the limit.
                 // A silent node is the heartbeat's business.
+                // A sensor back from failure gets the limit afresh: its channels were excused while it was down.
                 bool alive = now - node.LastSeen < limit;
-                bool stale = node.State == NodeState.Online && !failed && alive && now - Max(c.LastFresh, node.AliveSince) >= limit;
+                DateTimeOffset since = Max(Max(c.LastFresh, node.AliveSince), sensor?.RecoveredAt ?? DateTimeOffset.MinValue);
+                bool stale = node.State == NodeState.Online && !failed && alive && now - since >= limit;
+                if (stale && !fromClock && !c.Stale.Active)
+                {
+                    continue;
+                }
+
                 changed |= c.Stale.Evaluate(stale ? 1 : 0, now) != Transition.None;
             }
 
@@ -739,6 +760,11 @@ public sealed partial class RuleEngine
                 TimeSpan limit = Max(o.ImplausibleData.After, 3 * c.Window);
                 bool implausible = c.Heard && node.State == NodeState.Online && c.LastReceived > c.LastPlausible
                     && now - c.LastReceived < limit && now - Max(c.LastPlausible, node.AliveSince) >= limit;
+                if (implausible && !fromClock && !c.Implausible.Active)
+                {
+                    continue;
+                }
+
                 changed |= c.Implausible.Evaluate(implausible ? 1 : 0, now) != Transition.None;
             }
 
@@ -1149,6 +1175,9 @@ public sealed partial class RuleEngine
         public ThresholdState Failed { get; } = failed;
 
         public SensorStatus? Last { get; set; }
+
+        /// <summary>When the node last reported the sensor back from failed.</summary>
+        public DateTimeOffset? RecoveredAt { get; set; }
     }
 
     private sealed class ChannelWatch(string sensor, string quantity)

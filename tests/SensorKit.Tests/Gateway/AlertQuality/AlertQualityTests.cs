@@ -44,40 +44,6 @@ public sealed class AlertQualityTests(ITestOutputHelper output)
     /// </summary>
     internal static readonly HashSet<(string Case, Metric Metric)> KnownGaps =
     [
-        // The one-window spike raises the rise-rate alert (hold 0) and clears it with the next window.
-        ("glitch", Metric.False),
-        ("glitch", Metric.PublicAlerts),
-
-        // Backfilled windows end before the live one and are dropped as duplicates: the rise is never seen, the
-        // level's hold starts at the live window.
-        ("backfill", Metric.Missed),
-        ("backfill", Metric.OffHold),
-        ("backfill", Metric.PublicAlerts),
-
-        // Heat and flood rules alert per node, not per site.
-        ("heat-3-nodes", Metric.Excess),
-        ("heat-3-nodes", Metric.PublicAlerts),
-        ("heat-3-nodes", Metric.NodesListed),
-        ("flood-2-gauges", Metric.Excess),
-        ("flood-2-gauges", Metric.PublicAlerts),
-        ("flood-2-gauges", Metric.NodesListed),
-        ("lost-mid-event", Metric.Excess),
-        ("lost-mid-event", Metric.PublicAlerts),
-        ("lost-mid-event", Metric.NodesListed),
-
-        // Windows flagged stuck are kept from hazard rules and tell the operator nothing either.
-        ("stuck-gauge", Metric.Missed),
-        ("stuck-gauge", Metric.OperatorAlerts),
-
-        // stale-data raises on the stale window before the failure (data-age 0 s) and on recovery from the old flags,
-        // and updates once per channel whose window arrives.
-        ("flaky-sensor", Metric.False),
-        ("flaky-sensor", Metric.IdenticalUpdates),
-        ("flaky-sensor", Metric.OperatorAlerts),
-
-        // Hold 0: every noisy dip of the 15-minute rise to 3 cm clears, the next window raises again.
-        ("rise-hover", Metric.Flapping),
-        ("rise-hover", Metric.PublicAlerts),
     ];
 
     [Fact]

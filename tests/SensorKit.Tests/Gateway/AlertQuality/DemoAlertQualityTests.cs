@@ -42,8 +42,6 @@ public sealed class DemoAlertQualityTests(ITestOutputHelper output)
     /// </summary>
     private static readonly Dictionary<string, (string Case, Metric Metric)> KnownGaps = new(StringComparer.Ordinal)
     {
-        [IdenticalUpdates] = ("flaky-sensor", Metric.IdenticalUpdates),
-        [QuickReraises] = ("flaky-sensor", Metric.False),
     };
 
     [Fact]

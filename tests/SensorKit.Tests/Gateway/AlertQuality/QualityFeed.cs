@@ -42,6 +42,12 @@ internal sealed class QualityFeed : IDisposable
         IConfigurationSection rules = new ConfigurationBuilder().AddJsonFile(file, optional: false).Build().GetSection("Rules");
         Dictionary<string, string?> keys = rules.AsEnumerable().Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         Assert.True(keys.Keys.Any(k => k.StartsWith("Rules:Packs:", StringComparison.Ordinal)), $"{file} names no rule packs");
+
+        // The product's defaults for public rules, stated: the test hosts otherwise pin the per-node, one-window
+        // behaviour older tests were written for (Support/Hosts.cs).
+        var defaults = new SensorKit.Gateway.Rules.RuleDefaultsOptions();
+        keys["Rules:Defaults:Scope"] = defaults.Scope.ToString();
+        keys["Rules:Defaults:MinWindows"] = defaults.MinWindows.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return keys;
     }
 
