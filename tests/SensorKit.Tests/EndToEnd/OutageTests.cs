@@ -13,6 +13,7 @@ namespace SensorKit.Tests.EndToEnd;
 /// Nothing produced is lost, the backlog comes back paced and marked, alerts overtake it, and a
 /// full outbox drops only the oldest telemetry.
 /// </summary>
+[Collection(TimingSensitiveCollection.Name)]
 public sealed class OutageTests
 {
     private const string Node = "out-1";
