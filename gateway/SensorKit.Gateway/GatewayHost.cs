@@ -7,6 +7,7 @@ using SensorKit.Gateway.Alerts;
 using SensorKit.Gateway.Alerts.Cap;
 using SensorKit.Gateway.Alerts.Feed;
 using SensorKit.Gateway.Broker;
+using SensorKit.Gateway.History;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.Rules;
 using SensorKit.Hosting;
@@ -37,11 +38,13 @@ public static class GatewayHost
         services.AddOptions<CapOptions>().BindStrictly(CapOptions.Section).ValidateOnStart();
         services.AddOptions<CapFeedOptions>().BindStrictly(CapFeedOptions.Section).ValidateOnStart();
         services.AddOptions<StateOptions>().BindStrictly(StateOptions.Section).ValidateOnStart();
+        services.AddOptions<HistoryOptions>().BindStrictly(HistoryOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BrokerOptions>, BrokerOptionsValidator>();
         services.AddSingleton<IValidateOptions<RulesOptions>, RulesOptionsValidator>();
         services.AddSingleton<IValidateOptions<CapOptions>, CapOptionsValidator>();
         services.AddSingleton<IValidateOptions<CapFeedOptions>, CapFeedOptionsValidator>();
         services.AddSingleton<IValidateOptions<StateOptions>, StateOptionsValidator>();
+        services.AddSingleton<IValidateOptions<HistoryOptions>, HistoryOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
 
         services.AddSingleton(sp => RuleCatalog.Create(sp.GetRequiredService<IOptions<RulesOptions>>(), sp.GetRequiredService<IHostEnvironment>()));
@@ -69,14 +72,24 @@ public static class GatewayHost
             sp.GetRequiredService<NodeDirectory>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<RuleEngine>>()));
+        // Telemetry consumers beside the rules: each gets every validated window (Ingest/ITelemetryConsumer.cs).
+        services.AddSingleton<ITelemetryHistory>(sp => new SqliteTelemetryHistory(
+            Path.Combine(sp.GetRequiredService<IOptions<StateOptions>>().Value.ResolveDirectory(sp.GetRequiredService<IHostEnvironment>().ContentRootPath), SqliteTelemetryHistory.FileName),
+            sp.GetRequiredService<IOptions<HistoryOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<SqliteTelemetryHistory>>()));
+        services.AddSingleton<HistoryRecorder>();
+        services.AddSingleton<ITelemetryConsumer>(sp => sp.GetRequiredService<HistoryRecorder>());
         services.AddSingleton<TelemetryIngest>();
         services.AddSingleton<IBrokerIntake>(sp => sp.GetRequiredService<TelemetryIngest>());
         services.AddSingleton<GatewayConnection>();
         services.AddSingleton<AlertingService>();
         services.AddSingleton<CapFeedServer>();
 
-        // Order matters: the broker must listen before the gateway's client connects to it, and the alert state
-        // must be restored before the first message is taken.
+        // Order matters: the history's journal opens before anything can arrive and closes after the broker stopped,
+        // the broker must listen before the gateway's client connects to it, and the alert state must be restored
+        // before the first message is taken.
+        services.AddHostedService(sp => sp.GetRequiredService<HistoryRecorder>());
         services.AddSingleton<BrokerAuthorization>();
         services.AddSingleton<EmbeddedBroker>();
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedBroker>());

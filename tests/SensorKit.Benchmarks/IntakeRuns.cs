@@ -20,6 +20,9 @@ namespace SensorKit.Benchmarks;
 /// </summary>
 internal static class IntakeRuns
 {
+    /// <summary>History:BatchSize for the throughput runs (--history-batch); 0 for the default.</summary>
+    private static int s_historyBatch;
+
     /// <summary>fuzz [--payloads 1000000] [--canaries 1000]: hostile payloads through the intake, crossings hidden inside.</summary>
     public static async Task<int> FuzzAsync(string[] args)
     {
@@ -273,19 +276,71 @@ internal static class IntakeRuns
     }
 
     /// <summary>
-    /// throughput [--messages 100000] [--in-flight 100]: the gateway's ingest rate with the shipped packs, every message
-    /// acknowledged only once evaluated, against Mosquitto's QoS 1 relay from one publisher to one subscriber, same run.
+    /// throughput [--messages 100000] [--in-flight 100] [--rounds 3] [--history on|off|compare] [--history-batch N]: the gateway's ingest rate
+    /// with the shipped packs, every message acknowledged only once evaluated (and journalled for the history when it is
+    /// on), against Mosquitto's QoS 1 relay from one publisher to one subscriber, same run. With compare, rounds alternate
+    /// between history off and on instead, and Mosquitto is left out.
     /// </summary>
     public static async Task<int> ThroughputAsync(string[] args)
     {
         int messages = LoadSupport.Option(args, "--messages", 100_000);
         int inFlight = LoadSupport.Option(args, "--in-flight", 100);
         int rounds = LoadSupport.Option(args, "--rounds", 3);
+        string history = LoadSupport.Text(args, "--history", "on");
+        s_historyBatch = LoadSupport.Option(args, "--history-batch", 0);
+        if (history is not ("on" or "off" or "compare"))
+        {
+            Console.Error.WriteLine($"--history: '{history}' is not on, off or compare");
+            return 2;
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: {messages} QoS 1 windows, {inFlight} in flight, {rounds} rounds alternating"));
+        if (history == "compare")
+        {
+            var off = new List<double>();
+            var on = new List<double>();
+            var cpuOff = new List<double>();
+            var cpuOn = new List<double>();
+            for (int round = 0; round < rounds; round++)
+            {
+                // Off first in even rounds, on first in odd ones, so warm-up and a drifting machine favour neither.
+                (double Rate, double CatchUpMs, double Cpu) x = default, y = default;
+                if (round % 2 == 1)
+                {
+                    y = await GatewayRunAsync(messages, inFlight, history: true);
+                }
+
+                x = await GatewayRunAsync(messages, inFlight, history: false);
+                if (round % 2 == 0)
+                {
+                    y = await GatewayRunAsync(messages, inFlight, history: true);
+                }
+
+                off.Add(x.Rate);
+                on.Add(y.Rate);
+                cpuOff.Add(x.Cpu);
+                cpuOn.Add(y.Cpu);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: round {round + 1}: history off {x.Rate:0} msg/s ({x.Cpu:0.0} µs CPU a message), on {y.Rate:0} msg/s ({y.Cpu:0.0} µs); the history had every window {y.CatchUpMs:0} ms after the last PUBACK"));
+            }
+
+            cpuOff.Sort();
+            cpuOn.Sort();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: CPU time of the whole process a message (publisher, broker, gateway; median): history off {cpuOff[rounds / 2]:0.0} µs, on {cpuOn[rounds / 2]:0.0} µs"));
+            off.Sort();
+            on.Sort();
+            double a = off[rounds / 2];
+            double b = on[rounds / 2];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: gateway ingest, history off: median {a:0} msg/s ({string.Join(", ", off.Select(r => r.ToString("0", CultureInfo.InvariantCulture)))})"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: gateway ingest, history on: median {b:0} msg/s ({string.Join(", ", on.Select(r => r.ToString("0", CultureInfo.InvariantCulture)))})"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: ratio on / off {b / a:0.00}"));
+            return 0;
+        }
+
         var gatewayRates = new List<double>();
         var mosquittoRates = new List<double>();
         for (int round = 0; round < rounds; round++)
         {
-            gatewayRates.Add(await GatewayRateAsync(messages, inFlight));
+            gatewayRates.Add((await GatewayRateAsync(messages, inFlight, history == "on")).Rate);
             mosquittoRates.Add(await MosquittoRelayRateAsync(messages, inFlight));
         }
 
@@ -293,27 +348,36 @@ internal static class IntakeRuns
         mosquittoRates.Sort();
         double g = gatewayRates[rounds / 2];
         double m = mosquittoRates[rounds / 2];
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: {messages} QoS 1 windows, {inFlight} in flight, {rounds} rounds alternating"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: gateway ingest (embedded broker, shipped packs, PUBACK after evaluation): median {g:0} msg/s ({string.Join(", ", gatewayRates.Select(r => r.ToString("0", CultureInfo.InvariantCulture)))})"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: gateway ingest (embedded broker, shipped packs, history {history}, PUBACK after evaluation): median {g:0} msg/s ({string.Join(", ", gatewayRates.Select(r => r.ToString("0", CultureInfo.InvariantCulture)))})"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: Mosquitto relay publisher -> subscriber: median {m:0} msg/s ({string.Join(", ", mosquittoRates.Select(r => r.ToString("0", CultureInfo.InvariantCulture)))})"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput: ratio gateway / Mosquitto {g / m:0.00}"));
         return 0;
     }
 
-    private static async Task<double> GatewayRateAsync(int messages, int inFlight)
+    /// <summary>Messages per second up to the last PUBACK, and how long after it the history held every window (0 when off).</summary>
+    private static async Task<(double Rate, double CatchUpMs)> GatewayRateAsync(int messages, int inFlight, bool history)
+    {
+        (double rate, double catchUp, _) = await GatewayRunAsync(messages, inFlight, history);
+        return (rate, catchUp);
+    }
+
+    /// <summary>As <see cref="GatewayRateAsync"/>, and the process's CPU time per message until the history had them all.</summary>
+    private static async Task<(double Rate, double CatchUpMs, double CpuMicroseconds)> GatewayRunAsync(int messages, int inFlight, bool history)
     {
         int port = LoadSupport.FreePort();
         string state = Directory.CreateTempSubdirectory("sensorkit-throughput-").FullName;
         var accounts = new LoadAccounts(state);
         accounts.Add([("tp", "n0")]);
-        using IHost gateway = await LoadSupport.StartGatewayAsync(port, state, shippedPacks: true);
+        using IHost gateway = await LoadSupport.StartGatewayAsync(port, state, shippedPacks: true, history: history, historyBatch: s_historyBatch);
         TelemetryIngest ingest = gateway.Services.GetRequiredService<TelemetryIngest>();
+        SensorKit.Gateway.History.HistoryRecorder recorder = gateway.Services.GetRequiredService<SensorKit.Gateway.History.HistoryRecorder>();
         using IMqttClient publisher = await LoadSupport.NodeClientAsync(port, accounts, "tp", "n0");
         using var buffer = new PayloadBuffer();
         await publisher.PublishAsync(LoadSupport.Message(Topics.Status("tp", "n0"), LoadSupport.Status(buffer, "tp", "n0")));
         (string[] topics, byte[][] payloads) = Windows(buffer, messages);
         long before = ingest.Accepted;
         var run = new PacedPublisher(publisher, 0, inFlight);
+        TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         await run.RunAsync(i => LoadSupport.Message(topics[i], payloads[i]), messages, CancellationToken.None);
         double seconds = clock.Elapsed.TotalSeconds;
@@ -323,9 +387,21 @@ internal static class IntakeRuns
             Console.WriteLine($"throughput: gateway evaluated {evaluated} of {messages}, {run.Failed} refused");
         }
 
+        double catchUp = 0;
+        if (history)
+        {
+            await WaitForAsync(() => recorder.Stored >= messages);
+            catchUp = (clock.Elapsed.TotalSeconds - seconds) * 1000;
+            if (recorder.Stored < messages)
+            {
+                Console.WriteLine($"throughput: the history stored {recorder.Stored} of {messages} within a minute");
+            }
+        }
+
+        double cpuPerMessage = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / messages;
         await gateway.StopAsync();
         Directory.Delete(state, recursive: true);
-        return messages / seconds;
+        return (messages / seconds, catchUp, cpuPerMessage);
     }
 
     private static async Task<double> MosquittoRelayRateAsync(int messages, int inFlight)

@@ -26,6 +26,12 @@ internal static class LoadSupport
 
     public static bool Flag(string[] args, string name) => Array.IndexOf(args, name) >= 0;
 
+    public static string Text(string[] args, string name, string fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+    }
+
     public static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
@@ -37,7 +43,9 @@ internal static class LoadSupport
     /// A gateway with a heat threshold (and optionally the shipped packs), on the embedded broker or an external one.
     /// Its accounts file is <see cref="LoadAccounts.File"/> of <paramref name="state"/>: nodes publish through their own accounts.
     /// </summary>
-    public static async Task<IHost> StartGatewayAsync(int port, string state, string? externalUri = null, bool shippedPacks = false)
+    /// <param name="history">Whether the gateway keeps the telemetry history (History:Enabled).</param>
+    /// <param name="historyBatch">History:BatchSize; 0 for its default.</param>
+    public static async Task<IHost> StartGatewayAsync(int port, string state, string? externalUri = null, bool shippedPacks = false, bool history = true, int historyBatch = 0)
     {
         var config = new Dictionary<string, string?>
         {
@@ -48,11 +56,17 @@ internal static class LoadSupport
             ["Broker:AccountsFile"] = externalUri is null ? LoadAccounts.File(state) : null,
             ["State:Directory"] = state,
             ["CapFeed:Enabled"] = "false",
+            ["History:Enabled"] = history ? "true" : "false",
             ["Rules:Threshold:0:Id"] = "bench-heat",
             ["Rules:Threshold:0:Quantity"] = "temperature",
             ["Rules:Threshold:0:Above"] = "35",
             ["Rules:Threshold:0:Hysteresis"] = "1",
         };
+        if (historyBatch > 0)
+        {
+            config["History:BatchSize"] = historyBatch.ToString(CultureInfo.InvariantCulture);
+        }
+
         if (shippedPacks)
         {
             string[] packs = ["heat", "storm", "flood", "wildfire-smoke", "shelter-co2", "operator"];

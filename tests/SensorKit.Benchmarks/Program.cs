@@ -28,5 +28,10 @@ if (args.Length > 0 && args[0] is "fuzz" or "packet-fuzz" or "burst" or "through
     };
 }
 
+if (args.Length > 0 && args[0] is "history-size" or "history-generate")
+{
+    return args[0] == "history-size" ? HistoryRuns.Size(args[1..]) : HistoryRuns.Generate(args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

@@ -13,8 +13,9 @@ namespace SensorKit.Gateway.Ingest;
 /// Takes every message from the node topics, validates it against the contract, and hands good
 /// telemetry and status to the rules. A bad message is handled in isolation: counted by reason, logged
 /// within a per-reason rate limit, and dropped. It never stops the gateway and never reaches rule state.
+/// Good telemetry then goes to every <see cref="ITelemetryConsumer"/> (the history).
 /// </summary>
-public sealed partial class TelemetryIngest(RuleEngine rules, NodeDirectory nodes, TimeProvider time, ILogger<TelemetryIngest> logger) : IBrokerIntake
+public sealed partial class TelemetryIngest(RuleEngine rules, NodeDirectory nodes, TimeProvider time, ILogger<TelemetryIngest> logger, IEnumerable<ITelemetryConsumer>? consumers = null) : IBrokerIntake
 {
     /// <summary>Why messages were dropped; the keys of <see cref="RejectedBy"/>.</summary>
     public const string Malformed = "malformed";
@@ -31,6 +32,7 @@ public sealed partial class TelemetryIngest(RuleEngine rules, NodeDirectory node
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(10);
 
     private readonly LogLimiter _logLimit = new(time, TimeSpan.FromMinutes(1), LogBurst);
+    private readonly ITelemetryConsumer[] _consumers = consumers?.ToArray() ?? [];
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<string, long> _rejectedBy = new(StringComparer.Ordinal);
     private long _accepted;
@@ -126,7 +128,9 @@ public sealed partial class TelemetryIngest(RuleEngine rules, NodeDirectory node
             return Reject(topic, $"{t.Site}/{t.Node}", UnknownNode, "no status (birth message) seen from this node");
         }
 
-        if (rules.OnTelemetry(m, receivedTimestamp) == TelemetryOutcome.Duplicate)
+        TelemetryOutcome outcome = rules.OnTelemetry(m, receivedTimestamp);
+        Consume(m);
+        if (outcome == TelemetryOutcome.Duplicate)
         {
             Interlocked.Increment(ref _duplicates);
             GatewayMetrics.Duplicates.Add(1);
@@ -136,6 +140,31 @@ public sealed partial class TelemetryIngest(RuleEngine rules, NodeDirectory node
         Interlocked.Increment(ref _accepted);
         GatewayMetrics.Accepted.Add(1, new KeyValuePair<string, object?>("kind", "telemetry"));
         return true;
+    }
+
+    /// <summary>
+    /// Hands the window to the consumers, rules' duplicates included (see <see cref="ITelemetryConsumer"/>). A consumer
+    /// that throws does not change the verdict: the rules took the window, and refusing it would make the node drop it.
+    /// </summary>
+    private void Consume(in TelemetryMessage m)
+    {
+        foreach (ITelemetryConsumer consumer in _consumers)
+        {
+            try
+            {
+                consumer.OnWindow(m);
+            }
+#pragma warning disable CA1031 // One consumer's failure must not cost the rules or the other consumers the window.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                GatewayMetrics.BackgroundFailures.Add(1, new KeyValuePair<string, object?>("work", "consumer-" + consumer.Name));
+                if (_logLimit.TryEnter("consumer-" + consumer.Name, out long suppressed))
+                {
+                    LogConsumerFailed(consumer.Name, m.Site, m.Node, e.GetType().Name, Clip(e.Message), suppressed);
+                }
+            }
+        }
     }
 
     private bool HandleStatus(string topic, string site, string node, ReadOnlySpan<byte> payload)
@@ -181,4 +210,7 @@ public sealed partial class TelemetryIngest(RuleEngine rules, NodeDirectory node
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped a message ({Kind}) from {Sender} on {Topic}: {Reason}; {Suppressed} more of this kind were dropped without a log line since the last one (counted in sensorkit_gateway_messages_rejected_total)")]
     private partial void LogRejected(string kind, string sender, string topic, string reason, long suppressed);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Telemetry consumer '{Consumer}' failed on a window from {Site}/{Node}: {Error}: {Reason}; {Suppressed} more failures without a log line since the last one (counted in sensorkit_gateway_background_failures_total)")]
+    private partial void LogConsumerFailed(string consumer, string site, string node, string error, string reason, long suppressed);
 }
