@@ -29,7 +29,7 @@ internal sealed class HistoryJournal : IDisposable
     public const string FolderName = "history-journal";
     public const long SegmentBytes = 4 * 1024 * 1024;
 
-    /// <summary>The mapped size of a segment: room for appends while the writer is slow to rotate (the file is sparse).</summary>
+    /// <summary>The mapped size of a segment, allocated when it is created: room for appends while the writer is slow to rotate.</summary>
     private const long SegmentCapacity = 4 * SegmentBytes;
     private const string Extension = ".journal";
     private const byte Version = 1;
@@ -375,7 +375,9 @@ internal sealed class HistoryJournal : IDisposable
     private Segment Create(long number)
     {
         string path = Path.Combine(_directory, number.ToString("D12", CultureInfo.InvariantCulture) + Extension);
-        SafeFileHandle handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+        // Blocks allocated now (fallocate): a mapping that meets a full disk when a page is first written gets SIGBUS,
+        // which would end the process; a full disk here is an IOException for the writer to log and retry.
+        SafeFileHandle handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, FileOptions.None, SegmentCapacity);
         Segment segment;
         try
         {
