@@ -93,8 +93,13 @@ public static class DemoRunner
 
         await gateway.Services.GetRequiredService<GatewayConnection>().Ready.WaitAsync(TimeSpan.FromSeconds(10), ct);
         await output.WriteLineAsync($"SensorKit demo: gateway with embedded MQTT broker on 127.0.0.1:{options.Port}; {Fleet.Count} simulated nodes.");
-        await output.WriteLineAsync($"Watch the raw traffic with: mosquitto_sub -V mqttv5 -h 127.0.0.1 -p {options.Port} -t 'sensorkit/#' -v");
-        await output.WriteLineAsync($"CAP feed (alerts as OASIS CAP 1.2, marked Exercise): {gateway.Services.GetRequiredService<CapFeedServer>().FeedAddress}");
+        await output.WriteLineAsync($"Watch the raw traffic with: mosquitto_sub -h 127.0.0.1 -p {options.Port} -t 'sensorkit/#' -v");
+        CapFeedServer feed = gateway.Services.GetRequiredService<CapFeedServer>();
+        await output.WriteLineAsync($"CAP feed (alerts as OASIS CAP 1.2, marked Exercise, signed): {feed.FeedAddress}");
+        if (feed.BaseAddress is { } http)
+        {
+            await output.WriteLineAsync($"Gateway counters (Prometheus text format): {new Uri(http, "metrics")}");
+        }
         await output.WriteLineAsync(options.Duration is { } d ? $"Running for {d.TotalSeconds:0} s." : "Press Ctrl+C to stop.");
 
         await using var view = new LiveView(output, TimeProvider.System);
@@ -184,6 +189,7 @@ public static class DemoRunner
         ["Rules:Sites:demo:storm-pressure-fall:Quorum"] = "1",
         ["State:Directory"] = stateDirectory,
         ["Cap:Sender"] = "sensorkit-demo.invalid",
+        ["Cap:Contact"] = "SensorKit-Demo: Simulation, keine Leitstelle erreichbar / SensorKit demo: a simulation, no control room to reach",
         ["Cap:Sites:demo:de-DE"] = "SensorKit-Demo",
         ["Cap:Sites:demo:en-US"] = "SensorKit demo",
         ["CapFeed:Port"] = feedPort.ToString(CultureInfo.InvariantCulture),

@@ -52,6 +52,12 @@ public static class GatewayHost
         services.AddSingleton<NodeDirectory>();
         services.AddSingleton<AlertPublisher>();
         services.AddSingleton(CapSigner.Create);
+
+        // The feed's own address is asked for late: with CapFeed:Port 0 it is known only once the feed listens.
+        services.AddSingleton(sp => new CapWebLinks(
+            sp.GetRequiredService<IOptions<CapOptions>>(),
+            sp.GetRequiredService<IOptions<CapFeedOptions>>(),
+            () => sp.GetRequiredService<CapFeedServer>().BaseAddress));
         services.AddSingleton<CapMessageFactory>();
         services.AddSingleton(sp => new AlertLifecycle(
             sp.GetRequiredService<AlertStore>(),

@@ -13,7 +13,8 @@ namespace SensorKit.Gateway.Alerts;
 /// The life of every alert: raise → update (severity, certainty or the set of nodes changes) → all-clear, or
 /// cancel by an operator. One alert per rule, site and subject at a time, so an ongoing event never gives a
 /// second raise; each follow-up references all earlier CAP messages of the alert. Every step is stored before it
-/// is queued for publishing, so a restart continues the alert instead of raising it again.
+/// is queued for publishing, so a restart continues the alert instead of raising it again. A long-running alert's
+/// CAP message is re-issued before it expires (<see cref="Refresh"/>).
 /// </summary>
 /// <remarks>Not thread-safe: the rule engine calls it under its lock.</remarks>
 public sealed partial class AlertLifecycle : IDisposable
@@ -164,24 +165,113 @@ public sealed partial class AlertLifecycle : IDisposable
             return false;
         }
 
-        var evidence = new AlertEvidence
-        {
-            Nodes = alert.Nodes,
-            Quantity = alert.Quantity,
-            Unit = alert.Unit,
-            Value = alert.Value,
-            Threshold = alert.Threshold,
-            NodesReporting = alert.NodesReporting,
-        };
         var info = new GradeInfo(CapSeverity.Minor, CapCertainty.Observed, CapUrgency.Past, [CapResponseType.None]);
         Grade grade = new(alert.Level, alert.Confirmed, alert.Members);
-        Publish(definition, alert, AlertState.Cancelled, grade, info, evidence, 0, string.IsNullOrWhiteSpace(note) ? null : note.Trim(), dirty);
+        Publish(definition, alert, AlertState.Cancelled, grade, info, EvidenceOf(alert), 0, string.IsNullOrWhiteSpace(note) ? null : note.Trim(), dirty);
         return true;
     }
+
+    /// <summary>
+    /// Re-issues every active alert whose latest CAP message is about to expire (<see cref="CapMessageFactory.RefreshDue"/>),
+    /// so consumers never see a live alert expire: a CAP Update with the same content, a later expires and
+    /// references to all earlier messages. Nothing about the alert changed, so there is no JSON event, no new
+    /// revision and the retained state stays: subscribers would otherwise get identical consecutive updates.
+    /// </summary>
+    /// <param name="now">The gateway clock.</param>
+    /// <param name="definitionOf">The rule of an alert; null for a rule no longer configured (withdrawn at start).</param>
+    internal void Refresh(DateTimeOffset now, Func<StoredAlert, AlertDefinition?> definitionOf)
+    {
+        foreach (StoredAlert alert in _active.Values)
+        {
+            if (alert.Cancelled || definitionOf(alert) is not { } definition)
+            {
+                continue;
+            }
+
+            // Alerts stored before messages carried expires are re-issued at once, so theirs gets one.
+            if (alert.Expires is { } expires && now < _cap.RefreshDue(definition, expires))
+            {
+                continue;
+            }
+
+            Reissue(definition, alert, now);
+        }
+    }
+
+    private void Reissue(AlertDefinition definition, StoredAlert alert, DateTimeOffset now)
+    {
+        Grade grade = new(alert.Level, alert.Confirmed, alert.Members);
+        alert.Reissues++;
+        string identifier = _cap.Identifier(alert.AlertId, alert.Revision, alert.Reissues);
+        var step = new AlertStep
+        {
+            Definition = definition,
+            State = alert.Revision == 1 ? AlertState.Raised : AlertState.Updated,
+            Reissue = true,
+            ContentSent = alert.References.LastOrDefault(r => r.Identifier == alert.LastIdentifier)?.Sent,
+            Grade = grade,
+            Info = definition.Describe(grade),
+            Evidence = EvidenceOf(alert),
+            Site = alert.Site,
+            AlertId = alert.AlertId,
+            Identifier = identifier,
+            Sent = now,
+            RaisedAt = alert.RaisedAt,
+            References = alert.References,
+        };
+        (CapAlert capAlert, byte[]? cap) = BuildCap(step);
+
+        // Also when the document failed: the next attempt comes a validity later, not every tick.
+        alert.Expires = capAlert.Infos.Count > 0 ? capAlert.Infos[0].Expires : null;
+        StoredMessage? stored = null;
+        if (cap is not null)
+        {
+            CapInfo feedInfo = capAlert.Infos[0];
+            stored = new StoredMessage
+            {
+                Identifier = identifier,
+                AlertId = alert.AlertId,
+                Site = alert.Site,
+                Rule = alert.Rule,
+                Subject = alert.Subject,
+                Revision = alert.Revision,
+                State = StoredMessage.Reissued,
+                Sent = capAlert.Sent,
+                Title = feedInfo.Headline ?? feedInfo.Event,
+                Summary = feedInfo.Description,
+                Language = feedInfo.Language,
+                Json = [],
+                Cap = cap,
+            };
+            alert.References.Add(new StoredReference(capAlert.Sender, capAlert.Identifier, capAlert.Sent));
+        }
+
+        Commit(alert, ended: false, stored, []);
+        if (cap is not null)
+        {
+            _publisher.EnqueueCap(alert.Site, alert.Rule, alert.Subject, cap, identifier);
+            LogReissued(alert.AlertId, identifier, CapWriter.FormatDateTime(capAlert.Infos[0].Expires!.Value));
+        }
+    }
+
+    // The evidence of the last step, as stored: what a cancel withdraws and a re-issue repeats.
+    private static AlertEvidence EvidenceOf(StoredAlert alert) => new()
+    {
+        Nodes = alert.Nodes,
+        Quantity = alert.Quantity,
+        Unit = alert.Unit,
+        Value = alert.Value,
+        Threshold = alert.Threshold,
+        NodesReporting = alert.NodesReporting,
+        Detail = alert.Detail,
+    };
 
     private void Publish(AlertDefinition definition, StoredAlert alert, AlertState state, Grade grade, GradeInfo info, AlertEvidence evidence, long receivedTimestamp, string? note, IReadOnlyCollection<IPersistentState> dirty)
     {
         DateTimeOffset now = _time.GetUtcNow();
+
+        // Rounded once, to the unit's resolution, so the JSON, the CAP parameters and the CAP texts agree.
+        evidence = evidence with { Value = AlertText.Round(evidence.Unit, evidence.Value) };
         int revision = alert.Revision + 1;
         string identifier = _cap.Identifier(alert.AlertId, revision);
         Grade textGrade = state == AlertState.Cleared ? Grade.None : grade;
@@ -257,11 +347,14 @@ public sealed partial class AlertLifecycle : IDisposable
 
         alert.Revision = revision;
         alert.LastIdentifier = identifier;
+        alert.Reissues = 0;
+        alert.Expires = feedInfo.Expires;
         (alert.Level, alert.Confirmed, alert.Members) = (grade.Level, grade.Confirmed, grade.Members);
         alert.Cancelled = state == AlertState.Cancelled;
         if (state != AlertState.Cleared)
         {
             alert.Nodes = [.. evidence.Nodes];
+            alert.Detail = [.. evidence.Detail];
             (alert.Quantity, alert.Unit, alert.Value, alert.Threshold, alert.NodesReporting) = (evidence.Quantity, evidence.Unit, evidence.Value, evidence.Threshold, evidence.NodesReporting);
         }
 
@@ -322,6 +415,9 @@ public sealed partial class AlertLifecycle : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Alert {State}: {AlertId} revision {Revision}, {Severity}/{Certainty}, nodes {Nodes}")]
     private partial void LogStep(string state, string alertId, int revision, string severity, string certainty, string nodes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Alert {AlertId}: CAP message re-issued unchanged as {Identifier}, valid until {Expires}")]
+    private partial void LogReissued(string alertId, string identifier, string expires);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "CAP message {Identifier} failed the CAP 1.2 schema and was not published: {Errors}")]
     private partial void LogCapInvalid(string identifier, string errors);

@@ -57,9 +57,22 @@ public sealed class AlertPublisher
         Published?.Invoke(alert);
     }
 
+    /// <summary>Queues a CAP re-issue: the cap topic only, as the alert's JSON state has not changed.</summary>
+    internal void EnqueueCap(string site, string rule, string subject, byte[] cap, string identifier)
+    {
+        Write(Build(Topics.AlertCap(site, rule, subject), cap, retain: false, CapWriter.MediaType), 0, identifier, isEvent: false);
+        GatewayMetrics.CapReissues.Add(1);
+    }
+
     /// <summary>Queues a stored step again that had not reached the broker before a restart.</summary>
     internal void EnqueueStored(StoredMessage m)
     {
+        if (m.State == StoredMessage.Reissued)
+        {
+            Write(Build(Topics.AlertCap(m.Site, m.Rule, m.Subject), m.Cap!, retain: false, CapWriter.MediaType), 0, m.Identifier, isEvent: false);
+            return;
+        }
+
         bool ended = m.State is "cleared" or "cancelled";
         Write(Build(Topics.AlertEvent(m.Site, m.Rule, m.Subject), m.Json, retain: false, "application/json"), 0, null, isEvent: true);
         Write(Build(Topics.AlertActive(m.Site, m.Rule, m.Subject), ended ? [] : m.Json, retain: true, "application/json"), 0, m.Cap is null ? m.Identifier : null, isEvent: false);

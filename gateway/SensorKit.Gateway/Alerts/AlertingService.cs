@@ -12,7 +12,7 @@ namespace SensorKit.Gateway.Alerts;
 
 /// <summary>
 /// Opens the state store and restores the rule engine before any message is taken (it is registered before the
-/// MQTT connection), then drives the gateway clock: operator checks and settling every Rules:Operator:CheckInterval,
+/// MQTT connection), then drives the gateway clock: operator checks, settling and CAP re-issues before expiry every Rules:Operator:CheckInterval,
 /// rule state written every State:FlushInterval and at stop, old messages pruned hourly.
 /// </summary>
 public sealed partial class AlertingService(

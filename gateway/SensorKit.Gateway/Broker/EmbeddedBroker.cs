@@ -4,6 +4,7 @@ using System.Net;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
 using SensorKit.Gateway.Broker.Transport;
@@ -18,14 +19,20 @@ namespace SensorKit.Gateway.Broker;
 /// connection and packet before MQTTnet allocates anything (<see cref="GuardedTcpServerAdapter"/>), PUBLISH topics
 /// are checked as the specification requires, and node messages go to the intake inside the PUBLISH handling, so
 /// the PUBACK means "evaluated" (docs/intake.md). Alerts still leave through the gateway's own MQTT client.
+/// Sessions outlive their connection as the client asks (<see cref="BrokerSessions"/>), in memory only; the rest of
+/// the MQTT 5 flow control MQTTnet lacks is done in <see cref="GuardedChannelAdapter"/> (docs/intake.md, "Sessions").
 /// </summary>
 public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, BrokerAuthorization authorization, IBrokerIntake intake, TimeProvider time, ILogger<EmbeddedBroker> logger)
     : IHostedService, IDisposable, ITransportEvents
 {
     private readonly BrokerOptions _options = options.Value;
     private readonly LogLimiter _logLimit = new(time, TimeSpan.FromMinutes(1), burst: 5);
+    private readonly DeliveryLedger _ledger = new();
+    private BrokerSessions? _sessions;
     private MqttServer? _server;
     private GuardedTcpServerAdapter? _transport;
+    private CancellationTokenSource? _stopping;
+    private Task? _sweeper;
 
     /// <summary>Connections open right now.</summary>
     public int OpenConnections => _transport?.OpenConnections ?? 0;
@@ -34,6 +41,10 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, Brok
     public (string Username, string Password)? InternalAccount => authorization.InternalAccount;
 
     public bool IsRunning => _server?.IsStarted ?? false;
+
+    /// <summary>The client ids of the sessions MQTTnet holds right now, connected or away.</summary>
+    public async Task<IReadOnlyList<string>> SessionIdsAsync() =>
+        _server is null ? [] : (await _server.GetSessionsAsync()).Select(s => s.Id).ToList();
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -49,8 +60,11 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, Brok
             .WithDefaultEndpointPort(_options.Port)
             // The CONNECT must arrive within this; MQTTnet's default is 100 s, long enough to hold many sockets open.
             .WithDefaultCommunicationTimeout(limits.ConnectTimeout)
+            // Sessions outlive their connection as the client asks; BrokerSessions decides for how long.
+            .WithPersistentSessions()
             .WithMaxPendingMessagesPerClient(limits.MaxQueuedMessagesPerClient)
-            .WithPendingMessagesOverflowStrategy(MqttPendingMessagesOverflowStrategy.DropOldestQueuedMessage);
+            // Not the oldest: MQTTnet would keep a dropped QoS 1 message in the session's unacknowledged list forever.
+            .WithPendingMessagesOverflowStrategy(MqttPendingMessagesOverflowStrategy.DropNewMessage);
         if (ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
         {
             builder.WithDefaultEndpointBoundIPAddress(IPAddress.None).WithDefaultEndpointBoundIPV6Address(ip);
@@ -63,7 +77,8 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, Brok
         }
 
         BrokerTls.AddEncryptedEndpoint(builder, _options);
-        _transport = new GuardedTcpServerAdapter(limits, this);
+        _sessions = new BrokerSessions(limits, time, DeleteSessionAsync);
+        _transport = new GuardedTcpServerAdapter(limits, this, _sessions, _ledger, time);
         _server = new MqttServerFactory().CreateMqttServer(builder.Build(), [_transport]);
 
         // In order: the topic's form (a protocol error closes the connection), then accounts and topic rights
@@ -73,6 +88,7 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, Brok
         _server.InterceptingPublishAsync += ValidateTopicAsync;
         _server.InterceptingPublishAsync += authorization.InterceptPublishAsync;
         _server.InterceptingPublishAsync += InterceptPublishAsync;
+        _server.InterceptingPublishAsync += StampAsync;
         _server.InterceptingSubscriptionAsync += authorization.InterceptSubscriptionAsync;
         _server.ClientDisconnectedAsync += authorization.ClientDisconnectedAsync;
         _server.ApplicationMessageEnqueuedOrDroppedAsync += e =>
@@ -80,14 +96,9 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, Brok
             if (e.IsDropped)
             {
                 GatewayMetrics.Dropped.Add(1, new KeyValuePair<string, object?>("where", "subscriber-queue"));
+                Refused("queue-full", $"client {Clip(e.ReceiverClientId)} is not reading or is away: {limits.MaxQueuedMessagesPerClient} messages wait for it, a new one was dropped");
             }
 
-            return Task.CompletedTask;
-        };
-        _server.QueuedApplicationMessageOverwrittenAsync += e =>
-        {
-            GatewayMetrics.Dropped.Add(1, new KeyValuePair<string, object?>("where", "subscriber-queue"));
-            Refused("queue-full", $"client {Clip(e.ReceiverClientId)} is not reading: its oldest queued message was dropped");
             return Task.CompletedTask;
         };
 
@@ -100,6 +111,8 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, Brok
             throw new GatewayConfigurationException($"{BrokerOptions.Section}:Port: cannot listen on {_options.Address}:{_options.Port}: {e.Message}", e);
         }
 
+        _stopping = new CancellationTokenSource();
+        _sweeper = SweepAsync(_stopping.Token);
         LogStarted(_options.Address, _options.Port, _options.Tls.Enabled ? $"TLS on {_options.Tls.Address ?? _options.Address}:{_options.Tls.Port}" : "no TLS",
             authorization.Registry.Accounts.Count);
     }
@@ -108,7 +121,7 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, Brok
     /// The client id's form first (MQTTnet decodes invalid UTF-8 to U+FFFD rather than refusing it), then the
     /// account, its password and its binding to the client id (BrokerAuthorization).
     /// </summary>
-    private Task ValidateAsync(ValidatingConnectionEventArgs e)
+    private async Task ValidateAsync(ValidatingConnectionEventArgs e)
     {
         // An MQTT 3.1.1 client that sent no id got one from GuardedChannelAdapter (§3.1.3-6): it counts as none.
         bool assigned = e.ChannelAdapter is GuardedChannelAdapter { AssignedClientId: { } id } && id == e.ClientId;
@@ -116,10 +129,74 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, Brok
         {
             e.ReasonCode = MqttConnectReasonCode.ClientIdentifierNotValid;
             Refused("client-id", $"client id '{Clip(e.ClientId)}' from {e.RemoteEndPoint}: {problem}");
-            return Task.CompletedTask;
+            return;
         }
 
-        return authorization.ValidateConnectionAsync(e, assignedByTransport: assigned);
+        await authorization.ValidateConnectionAsync(e, assignedByTransport: assigned);
+        if (e.ReasonCode != MqttConnectReasonCode.Success || e.ChannelAdapter is not GuardedChannelAdapter { Connect: { } connect } connection)
+        {
+            return;
+        }
+
+        // MQTTnet takes an MQTT 5 client's assigned id only after this event (§3.2.2.3.7).
+        string clientId = string.IsNullOrEmpty(e.ClientId) ? e.AssignedClientIdentifier : e.ClientId;
+        bool v5 = e.ProtocolVersion == MqttProtocolVersion.V500;
+        if (await _sessions!.OpenAsync(connection, connect, clientId, NullIfEmpty(e.UserName), v5) != MqttConnectReasonCode.Success)
+        {
+            // MQTT 3.1.1 has no quota code; 0x03 Server unavailable is the nearest.
+            e.ReasonCode = v5 ? MqttConnectReasonCode.QuotaExceeded : MqttConnectReasonCode.ServerUnavailable;
+            Refused("too-many-sessions", $"client '{Clip(clientId)}' from {e.RemoteEndPoint} asked for a session to be kept, and {_options.Limits.MaxSessions} are (Broker:Limits:MaxSessions)");
+        }
+    }
+
+    /// <summary>Deletes a session from MQTTnet, with its subscriptions and queue; one that is gone already is no error.</summary>
+    private async Task DeleteSessionAsync(string clientId)
+    {
+        if (_server is null)
+        {
+            return;
+        }
+
+        MqttSessionStatus session;
+        try
+        {
+            session = await _server.GetSessionAsync(clientId);
+        }
+        catch (InvalidOperationException)
+        {
+            // MQTTnet deleted it when its connection ended (a session that ended with its connection).
+            return;
+        }
+
+        await session.DeleteAsync();
+    }
+
+    /// <summary>Once a second: sessions whose expiry passed while their client was away give their memory back.</summary>
+    private async Task SweepAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                try
+                {
+                    await _sessions!.SweepAsync();
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    GatewayMetrics.BackgroundFailures.Add(1, new KeyValuePair<string, object?>("work", "broker-session-expiry"));
+                    if (_logLimit.TryEnter("session-expiry", out long suppressed))
+                    {
+                        LogSweepFailed(e.Message, suppressed);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Stopping.
+        }
     }
 
     /// <summary>
@@ -154,6 +231,17 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, Brok
             e.CloseConnection = true;
             e.Response.ReasonCode = MqttPubAckReasonCode.TopicNameInvalid;
             Refused("invalid-topic", $"client '{Clip(e.ClientId)}' published on '{Clip(topic)}': {problem}; connection closed");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Last: a message that will be routed learns its arrival time, for its expiry (ArrivalStampedProperties).</summary>
+    private Task StampAsync(InterceptingPublishEventArgs e)
+    {
+        if (e.ProcessPublish)
+        {
+            ArrivalStampedProperties.Stamp(e.ApplicationMessage, time);
         }
 
         return Task.CompletedTask;
@@ -258,6 +346,15 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, Brok
         Refused(reason, $"connection from {remote} closed: {violation.Message}");
     }
 
+    void ITransportEvents.Dropped(string reason, string? clientId)
+    {
+        GatewayMetrics.Dropped.Add(1, new KeyValuePair<string, object?>("where", reason));
+        if (reason == "subscriber-queue")
+        {
+            Refused("queue-full", $"client {Clip(clientId ?? "?")} is not acknowledging: {_options.Limits.MaxQueuedMessagesPerClient} messages wait for it, a new one was dropped");
+        }
+    }
+
     private void Refused(string reason, string detail)
     {
         GatewayMetrics.BrokerRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
@@ -273,16 +370,29 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, Brok
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (_stopping is not null)
+        {
+            await _stopping.CancelAsync();
+            await _sweeper!;
+        }
+
         if (_server is { IsStarted: true })
         {
             await _server.StopAsync();
         }
     }
 
-    public void Dispose() => _server?.Dispose();
+    public void Dispose()
+    {
+        _stopping?.Dispose();
+        _server?.Dispose();
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Embedded MQTT broker listening on {Address}:{Port} ({Tls}); {Accounts} accounts, anonymous clients read-only from loopback")]
     private partial void LogStarted(string address, int port, string tls, int accounts);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Broker sessions past their expiry not deleted, tried again in a second: {Reason}; {Suppressed} more failures without a log line")]
+    private partial void LogSweepFailed(string reason, long suppressed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Broker refused ({Reason}): {Detail}; {Suppressed} more of this kind without a log line since the last one (counted in sensorkit_gateway_broker_refused_total)")]
     private partial void LogRefusedPacket(string reason, string detail, long suppressed);

@@ -29,6 +29,9 @@ public static class GatewayMetrics
     /// <summary>Alert steps (raise, update, all-clear, cancel), by state and audience.</summary>
     public static readonly Counter<long> AlertSteps = Meter.CreateCounter<long>("sensorkit.gateway.alert.steps", "{step}", "Alert steps taken");
 
+    /// <summary>CAP messages of long-running alerts re-issued before they expire (no alert step: nothing changed).</summary>
+    public static readonly Counter<long> CapReissues = Meter.CreateCounter<long>("sensorkit.gateway.cap.reissues", "{message}", "CAP messages re-issued before they expire");
+
     /// <summary>From a message's arrival at the gateway to the end of its evaluation.</summary>
     public static readonly Histogram<double> IngestLag = Meter.CreateHistogram<double>("sensorkit.gateway.ingest.lag", "ms", "From a message's arrival to the end of its evaluation");
 

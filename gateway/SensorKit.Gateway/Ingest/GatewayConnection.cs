@@ -47,7 +47,7 @@ public sealed partial class GatewayConnection(
         };
         _client.DisconnectedAsync += e =>
         {
-            if (e.ClientWasConnected)
+            if (e.ClientWasConnected && e.Reason != MqttClientDisconnectReason.NormalDisconnection)
             {
                 // A takeover (another client with the gateway's id) must be loud: alerts stop while it lasts.
                 LogLost(e.Reason == MqttClientDisconnectReason.SessionTakenOver

@@ -69,7 +69,20 @@ internal abstract class AlertDefinition
 
     public abstract string Headline(Grade grade, string language, AlertEvidence evidence);
 
-    public abstract string? Instruction(Grade grade, string language);
+    /// <summary>What to do while the alert holds; every CAP info carries one (the Google Public Alerts profile asks for it).</summary>
+    public abstract string Instruction(Grade grade, string language);
+
+    /// <summary>The instruction of the all-clear.</summary>
+    public virtual string ClearedInstruction(string language) => (Audience, IsGerman(language)) switch
+    {
+        (AlertAudience.Operator, true) => "Die Störung ist behoben; keine weiteren Maßnahmen nötig.",
+        (AlertAudience.Operator, false) => "The fault has cleared; no further action needed.",
+        (_, true) => "Die Gefahr ist vorüber. Weitere Hinweise der Behörden beachten.",
+        _ => "The danger has passed. Follow any further advice from the authorities.",
+    };
+
+    /// <summary>How long a message of an active alert of this rule is valid; null: Cap:Expires.</summary>
+    public virtual TimeSpan? Expires => null;
 
     public abstract string Description(Grade grade, string language, AlertEvidence evidence);
 

@@ -66,8 +66,11 @@ internal sealed class CompiledRule : AlertDefinition
 
     public bool AppliesTo(string site) => (Site == "*" || Site == site) && !ExcludedSites.Contains(site);
 
+    /// <summary>One alert per site (listing its nodes), or per node: Rules:Defaults:Scope, the rule's Scope, Corroboration.</summary>
+    public bool IsArea => Corroboration is not null || _options.Scope == RuleScope.Site;
+
     /// <summary>The subject of the alert a node contributes to: the site for area rules, else the node.</summary>
-    public string SubjectOf(string site, string node) => Corroboration is null ? node : site;
+    public string SubjectOf(string site, string node) => IsArea ? site : node;
 
     public override GradeInfo Describe(Grade grade)
     {
@@ -107,10 +110,21 @@ internal sealed class CompiledRule : AlertDefinition
         return text;
     }
 
-    public override string? Instruction(Grade grade, string language)
+    public override TimeSpan? Expires => _options.Expires;
+
+    public override string Instruction(Grade grade, string language)
     {
         Stage stage = Stages[Math.Clamp(grade.Level, 1, Stages.Count) - 1];
-        return Text(stage.Text, language)?.Instruction ?? Text(_options.Text, language)?.Instruction;
+        bool german = IsGerman(language);
+
+        // A rule without advice of its own still tells people something sensible to do (packs always give advice).
+        return Text(stage.Text, language)?.Instruction ?? Text(_options.Text, language)?.Instruction ?? (Audience, german) switch
+        {
+            (AlertAudience.Operator, true) => "Messknoten und Sensor vor Ort prüfen.",
+            (AlertAudience.Operator, false) => "Check the sensor node and its sensor on site.",
+            (_, true) => "Aktuelle Meldungen der Behörden verfolgen.",
+            _ => "Follow current announcements from the authorities.",
+        };
     }
 
     public override string Description(Grade grade, string language, AlertEvidence evidence)

@@ -35,6 +35,9 @@ internal sealed record ConditionSpec
 
     public TimeSpan Hold { get; init; }
 
+    /// <summary>Consecutive windows beyond a threshold before its level is raised.</summary>
+    public int MinWindows { get; init; } = 1;
+
     public TimeSpan Window { get; init; }
 
     public TimeSpan Baseline { get; init; }
@@ -61,7 +64,7 @@ internal sealed class ConditionState : IPersistentState
         _levels = new ThresholdState[spec.Thresholds.Length];
         for (int i = 0; i < _levels.Length; i++)
         {
-            _levels[i] = new ThresholdState(spec.Thresholds[i], spec.Hysteresis, spec.Hold, spec.Above);
+            _levels[i] = new ThresholdState(spec.Thresholds[i], spec.Hysteresis, spec.Hold, spec.Above, spec.MinWindows);
         }
 
         if (spec.Measure != Measure.Value)
@@ -149,6 +152,36 @@ internal sealed class ConditionState : IPersistentState
         }
     }
 
+    /// <summary>
+    /// Takes over what a backlog's state found, where this (live) state does not know it yet: a raised level, or a
+    /// hold that began earlier in the backlog. The live state's own history stays; the backlog's ends here.
+    /// </summary>
+    public void TakeOver(ConditionState backlog)
+    {
+        for (int i = 0; i < _levels.Length; i++)
+        {
+            ThresholdState mine = _levels[i];
+            ThresholdState theirs = backlog._levels[i];
+            bool stillBeyond = double.IsFinite(Measured) && Spec.IsBeyond(Measured, i);
+            if (!mine.Active && theirs.Active && stillBeyond)
+            {
+                mine.Restore(true, theirs.RaisedAt, null);
+            }
+            else if (!mine.Active && !theirs.Active && theirs.PendingSince is { } since && stillBeyond && (mine.PendingSince is null || since < mine.PendingSince))
+            {
+                mine.Restore(false, null, since, theirs.WindowsBeyond + mine.WindowsBeyond);
+            }
+        }
+
+        int level = 0;
+        for (int i = 0; i < _levels.Length; i++)
+        {
+            level = _levels[i].Active ? i + 1 : level;
+        }
+
+        Level = level;
+    }
+
     /// <summary>Writes the state for the gateway's state store: levels with their pending hold, and the sample history.</summary>
     public void WriteSnapshot(Utf8JsonWriter w)
     {
@@ -165,6 +198,7 @@ internal sealed class ConditionState : IPersistentState
             w.WriteBooleanValue(s.Active);
             w.WriteNumberValue(s.RaisedAt?.ToUnixTimeMilliseconds() ?? -1);
             w.WriteNumberValue(s.PendingSince?.ToUnixTimeMilliseconds() ?? -1);
+            w.WriteNumberValue(s.WindowsBeyond);
             w.WriteEndArray();
         }
 
@@ -198,7 +232,8 @@ internal sealed class ConditionState : IPersistentState
             bool active = l[0].GetBoolean();
             long raised = l[1].GetInt64();
             long pending = l[2].GetInt64();
-            _levels[i++].Restore(active, raised < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(raised), pending < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(pending));
+            int beyond = l.GetArrayLength() > 3 ? l[3].GetInt32() : 0;
+            _levels[i++].Restore(active, raised < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(raised), pending < 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(pending), beyond);
         }
 
         Time = DateTimeOffset.FromUnixTimeMilliseconds(e.GetProperty("time").GetInt64());

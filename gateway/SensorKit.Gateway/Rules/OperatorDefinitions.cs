@@ -37,7 +37,7 @@ internal sealed class NodeOfflineDefinition : OperatorDefinition
         ? $"Messknoten {Node(evidence)} sendet keine Daten"
         : $"Sensor node {Node(evidence)} is not reporting";
 
-    public override string? Instruction(Grade grade, string language) => IsGerman(language)
+    public override string Instruction(Grade grade, string language) => IsGerman(language)
         ? "Stromversorgung und Netzverbindung des Knotens prüfen. Bis dahin fehlen seine Messwerte in den Warnregeln."
         : "Check the node's power supply and network connection. Until then its readings are missing from the alert rules.";
 
@@ -72,7 +72,7 @@ internal sealed class SensorFailedDefinition : OperatorDefinition
         ? $"Sensorausfall an Messknoten {Node(evidence)}"
         : $"Sensor failure on sensor node {Node(evidence)}";
 
-    public override string? Instruction(Grade grade, string language) => IsGerman(language)
+    public override string Instruction(Grade grade, string language) => IsGerman(language)
         ? "Sensor und Verkabelung prüfen. Der Knoten versucht den Sensor weiter mit wachsendem Abstand (bis 2 min) zu erreichen."
         : "Check the sensor and its wiring. The node keeps retrying the sensor with a growing interval (up to 2 min).";
 
@@ -94,13 +94,36 @@ internal sealed class StaleDataDefinition : OperatorDefinition
         ? $"Veraltete Messwerte von Messknoten {Node(evidence)}"
         : $"Stale readings from sensor node {Node(evidence)}";
 
-    public override string? Instruction(Grade grade, string language) => IsGerman(language)
+    public override string Instruction(Grade grade, string language) => IsGerman(language)
         ? "Sensor und Abtastung des Knotens prüfen; die Warnregeln sehen für diese Kanäle keine aktuellen Werte."
         : "Check the node's sensor and sampling; the alert rules see no current values for these channels.";
 
     public override string Description(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
         ? $"Keine aktuellen Werte seit {AlertText.Format("s", evidence.Value, true)} von Messknoten {Node(evidence)} für: {string.Join(", ", evidence.Detail)}."
         : $"No current values for {AlertText.Format("s", evidence.Value, false)} from sensor node {Node(evidence)} for: {string.Join(", ", evidence.Detail)}.";
+}
+
+internal sealed class ImplausibleDataDefinition : OperatorDefinition
+{
+    public static readonly ImplausibleDataDefinition Instance = new();
+
+    public override string Id => ImplausibleDataOptions.RuleId;
+
+    public static string Reason(QualityFlags flags) => (flags & QualityFlags.Stuck) != 0 ? "stuck" : "out of range";
+
+    public override string Event(Grade grade, string language) => IsGerman(language) ? "Unplausible Messwerte" : "Implausible readings";
+
+    public override string Headline(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
+        ? $"Unplausible Messwerte von Messknoten {Node(evidence)}"
+        : $"Implausible readings from sensor node {Node(evidence)}";
+
+    public override string Instruction(Grade grade, string language) => IsGerman(language)
+        ? "Sensor vor Ort prüfen (Verschmutzung, Montage, Kabel); bis dahin sehen die Warnregeln für diese Kanäle nichts."
+        : "Check the sensor on site (dirt, mounting, cable); until then the alert rules see nothing for these channels.";
+
+    public override string Description(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
+        ? $"Seit {AlertText.Format("s", evidence.Value, true)} nur festhängende oder unmögliche Werte von Messknoten {Node(evidence)} für: {string.Join(", ", evidence.Detail)}."
+        : $"For {AlertText.Format("s", evidence.Value, false)} only stuck or impossible values from sensor node {Node(evidence)} for: {string.Join(", ", evidence.Detail)}.";
 }
 
 /// <summary>An alert whose rule is no longer configured; the gateway withdraws it at start.</summary>
@@ -122,7 +145,8 @@ internal sealed class RetiredDefinition(string id, AlertAudience audience) : Ale
         ? $"Warnung der Regel {id}"
         : $"Alert of rule {id}";
 
-    public override string? Instruction(Grade grade, string language) => null;
+    // Only ever cancelled, and a cancel says so itself; this is for completeness.
+    public override string Instruction(Grade grade, string language) => IsGerman(language) ? "Keine Maßnahmen erforderlich." : "No action needed.";
 
     public override string Description(Grade grade, string language, AlertEvidence evidence) => Headline(grade, language, evidence);
 }

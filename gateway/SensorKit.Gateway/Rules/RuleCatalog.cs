@@ -100,6 +100,7 @@ public sealed class RuleCatalog
             }
 
             int before = errors.Count;
+            ApplyDefaults(rule, options.Defaults, name, errors);
             Validate(rule, name, errors);
             if (errors.Count == before)
             {
@@ -240,6 +241,28 @@ public sealed class RuleCatalog
 
     private static string Name(HazardRuleOptions r, string key) => string.IsNullOrEmpty(r.Id) ? key : $"{key} (rule '{r.Id}')";
 
+    /// <summary>A public rule alerts per site and on two windows unless it says otherwise (and, for per node, why).</summary>
+    private static void ApplyDefaults(HazardRuleOptions r, RuleDefaultsOptions defaults, string rule, List<string> errors)
+    {
+        bool isPublic = r.Audience == AlertAudience.Public;
+        if (isPublic && r.Scope == RuleScope.Node && string.IsNullOrWhiteSpace(r.ScopeReason) && defaults.Scope == RuleScope.Site)
+        {
+            errors.Add($"{rule}:ScopeReason: a public rule that alerts per node must say why (one alert per site and hazard is what emergency services expect)");
+        }
+
+        if (r.Corroboration is not null && r.Scope == RuleScope.Node)
+        {
+            errors.Add($"{rule}:Scope: Node contradicts Corroboration, which makes one alert per site");
+        }
+
+        r.Scope ??= r.Corroboration is not null ? RuleScope.Site : isPublic ? defaults.Scope : RuleScope.Node;
+        r.MinWindows ??= isPublic ? defaults.MinWindows : 1;
+        if (r.MinWindows is < 1 or > 1000)
+        {
+            errors.Add($"{rule}:MinWindows: {r.MinWindows} is outside 1-1000");
+        }
+    }
+
     private static void Validate(HazardRuleOptions r, string rule, List<string> errors)
     {
         if (!Topics.IsValidLevel(r.Id))
@@ -275,6 +298,11 @@ public sealed class RuleCatalog
         if (!double.IsFinite(r.RadiusKm) || r.RadiusKm <= 0 || r.RadiusKm > 100)
         {
             errors.Add($"{rule}:RadiusKm: {r.RadiusKm} must be above 0 and at most 100 km");
+        }
+
+        if (r.Expires is { } expires && (expires <= TimeSpan.Zero || expires > CapOptionsValidator.MaxExpires))
+        {
+            errors.Add($"{rule}:Expires: {expires} must be above 0 and at most {CapOptionsValidator.MaxExpires.TotalDays:0} days");
         }
 
         foreach (string language in r.Text.Keys.Where(l => !AlertDefinition.Languages.Contains(l, StringComparer.Ordinal)))
@@ -448,6 +476,11 @@ public sealed class RuleCatalog
             errors.Add($"{key}:SensorFailed:Hold: {o.Operator.SensorFailed.Hold} must not be negative");
         }
 
+        if (o.Operator.ImplausibleData.After <= TimeSpan.Zero)
+        {
+            errors.Add($"{key}:ImplausibleData:After: {o.Operator.ImplausibleData.After} must be positive");
+        }
+
         if (o.Operator.StaleData.After <= TimeSpan.Zero)
         {
             errors.Add($"{key}:StaleData:After: {o.Operator.StaleData.After} must be positive");
@@ -564,13 +597,13 @@ public sealed class RuleCatalog
 
     private static CompiledRule Compile(HazardRuleOptions r, string site, IReadOnlySet<string> excluded)
     {
-        ConditionSpec primary = r switch
+        ConditionSpec primary = (r switch
         {
             ThresholdRuleOptions t => Spec(r.Quantity, r.Sensor, Measure.Value, t.Above is not null, [t.Threshold, .. r.Stages.Select(s => (s.Above ?? s.Below)!.Value)], r.Hysteresis, r.Hold),
             RateOfChangeRuleOptions c => Spec(r.Quantity, r.Sensor, Measure.Change, c.Rise is not null, [c.Rise ?? -c.Fall!.Value, .. r.Stages.Select(s => s.Rise ?? -s.Fall!.Value)], r.Hysteresis, r.Hold) with { Window = c.Window },
             BaselineRuleOptions b => Spec(r.Quantity, r.Sensor, Measure.Deviation, b.RisePercent is not null, [b.RisePercent ?? -b.DropPercent!.Value, .. r.Stages.Select(s => s.RisePercent ?? -s.DropPercent!.Value)], r.Hysteresis, r.Hold) with { Baseline = b.Baseline, MinBaseline = b.MinBaseline },
             _ => throw new ArgumentOutOfRangeException(nameof(r)),
-        };
+        }) with { MinWindows = r.MinWindows ?? 1 };
         ConditionSpec[] also = [.. r.Also.Select(CompileCondition)];
         var stages = new List<Stage>
         {

@@ -31,6 +31,12 @@ public sealed partial class RuleEngine
 {
     private const QualityFlags Unusable = QualityFlags.OutOfRange | QualityFlags.Stuck | QualityFlags.Stale;
 
+    /// <summary>Windows the node measured but could not vouch for: a sensor stuck on one value, or outside its range.</summary>
+    private const QualityFlags Implausible = QualityFlags.OutOfRange | QualityFlags.Stuck;
+
+    /// <summary>How long a backlog may pause before it counts as ended.</summary>
+    private static readonly TimeSpan BackfillIdle = TimeSpan.FromMinutes(2);
+
     /// <summary>A node that says "failed" has failed at least this many reads in a row (docs/protocol.md).</summary>
     private const int FailedAfter = 3;
 
@@ -153,21 +159,54 @@ public sealed partial class RuleEngine
             ChannelWatch channel = node.Channel(m.Sensor, m.Quantity);
             if (channel.LastEnd is { } last && m.WindowEnd <= last)
             {
-                return TelemetryOutcome.Duplicate;
+                // Older than the newest window: a duplicate, unless it is the node's backlog after an outage, which
+                // arrives after its newest live window, oldest first (docs/protocol.md). That counts in its own time.
+                if (!m.Backfill || (channel.BackfillEnd is { } seen && m.WindowEnd <= seen))
+                {
+                    return TelemetryOutcome.Duplicate;
+                }
+
+                channel.BackfillEnd = m.WindowEnd;
+                channel.BackfillSeen = now;
+                channel.InBackfill = true;
+                if ((m.Flags & Unusable) == 0)
+                {
+                    EvaluateHazards(m, now, receivedTimestamp, channel.BackfillKey);
+                }
+
+                // Caught up with the live stream: what the backlog found carries over into the live state.
+                if (m.WindowEnd + channel.Window >= last)
+                {
+                    EndBackfill(node, channel, now, receivedTimestamp);
+                }
+
+                return TelemetryOutcome.Evaluated;
             }
 
             channel.LastEnd = m.WindowEnd;
             channel.Window = m.WindowEnd - m.WindowStart;
             channel.LastReceived = now;
             channel.Heard = true;
-            channel.FlaggedStale = (m.Flags & QualityFlags.Stale) != 0;
+            if ((m.Flags & QualityFlags.Stale) == 0)
+            {
+                channel.LastFresh = now;
+            }
+
+            if ((m.Flags & Implausible) == 0)
+            {
+                channel.LastPlausible = now;
+            }
+            else
+            {
+                channel.ImplausibleFlags = m.Flags & Implausible;
+            }
             Heard(node, now);
-            EvaluateOperator(node, now, receivedTimestamp);
+            EvaluateOperator(node, now, receivedTimestamp, fromClock: false);
 
             // Values a sensor could not have measured, or did not measure afresh, never reach hazard rules.
             if ((m.Flags & Unusable) == 0)
             {
-                EvaluateHazards(m, now, receivedTimestamp);
+                EvaluateHazards(m, now, receivedTimestamp, m.Sensor);
             }
 
             return TelemetryOutcome.Evaluated;
@@ -215,14 +254,20 @@ public sealed partial class RuleEngine
 
             foreach (SensorStatus s in status.Sensors)
             {
-                node.Sensor(s.Id, _catalog.Operator.SensorFailed.Hold).Last = s;
+                SensorWatch watch = node.Sensor(s.Id, _catalog.Operator.SensorFailed.Hold);
+                if (watch.Last?.Health == SensorHealth.Failed && s.Health != SensorHealth.Failed)
+                {
+                    watch.RecoveredAt = now;
+                }
+
+                watch.Last = s;
             }
 
-            EvaluateOperator(node, now, 0);
+            EvaluateOperator(node, now, 0, fromClock: false);
         }
     }
 
-    /// <summary>The gateway clock's part: heartbeats, hold times of operator rules, stale channels, settling areas.</summary>
+    /// <summary>The gateway clock's part: heartbeats, hold times of operator rules, stale channels, settling areas, CAP re-issues before expiry.</summary>
     public void Tick()
     {
         lock (_lock)
@@ -239,8 +284,19 @@ public sealed partial class RuleEngine
 
             foreach (NodeWatch node in _nodes.Values)
             {
-                EvaluateOperator(node, now, 0);
+                EvaluateOperator(node, now, 0, fromClock: true);
+                foreach (ChannelWatch c in node.Channels.Values)
+                {
+                    // A backlog that stopped short of the live stream (the node went away again) ends too.
+                    if (c.InBackfill && now - c.BackfillSeen >= BackfillIdle)
+                    {
+                        EndBackfill(node, c, now, 0);
+                    }
+                }
             }
+
+            // Last, so an alert that changed just now counts from its new message.
+            _alerts.Refresh(now, a => Definition(a.Rule, a.Site));
         }
     }
 
@@ -293,6 +349,56 @@ public sealed partial class RuleEngine
         }
     }
 
+    /// <summary>
+    /// A backlog has reached the live stream (or stopped): its condition states end, and where one of them holds a
+    /// raised level or a pending hold that the live state lacks, the live state takes it over, so an alert the
+    /// backlog raised is not cleared and raised again, and a hold that began in the backlog is not started afresh.
+    /// </summary>
+    private void EndBackfill(NodeWatch node, ChannelWatch channel, DateTimeOffset now, long received)
+    {
+        channel.InBackfill = false;
+        foreach (RuleNode rn in _ruleNodes.Values)
+        {
+            if (rn.Site != node.Site || rn.Node != node.Node)
+            {
+                continue;
+            }
+
+            bool changed = false;
+            foreach (Dictionary<string, ConditionState> states in rn.AllStates())
+            {
+                if (!states.Remove(channel.BackfillKey, out ConditionState? backlog))
+                {
+                    continue;
+                }
+
+                _dirty.Remove(backlog);
+                if (states.TryGetValue(channel.Sensor, out ConditionState? live))
+                {
+                    live.TakeOver(backlog);
+                    _dirty.Add(live);
+                }
+                else
+                {
+                    // No live window reached this rule yet: the backlog's state is all there is.
+                    states[channel.Sensor] = backlog;
+                }
+
+                changed = true;
+            }
+
+            if (changed && rn.Recompute())
+            {
+                rn.Subject.Dirty = true;
+            }
+
+            if (changed && rn.Subject.Dirty && !rn.Subject.Pending)
+            {
+                Flush(rn.Subject, channel.LastEnd ?? now, received);
+            }
+        }
+    }
+
     private void Heard(NodeWatch node, DateTimeOffset now)
     {
         // Back after an outage: its channels' silence counts from now, not from before it went away.
@@ -305,7 +411,11 @@ public sealed partial class RuleEngine
         node.Heard = true;
     }
 
-    private void EvaluateHazards(in TelemetryMessage m, DateTimeOffset now, long received)
+    /// <param name="m">The window.</param>
+    /// <param name="now">The gateway clock.</param>
+    /// <param name="received">Arrival timestamp, for the latency measurement.</param>
+    /// <param name="stateKey">Where the channel's condition state lives: the sensor id, or its backlog's key.</param>
+    private void EvaluateHazards(in TelemetryMessage m, DateTimeOffset now, long received, string stateKey)
     {
         // Indexed, not foreach over the interface: this runs for every message and must not allocate an enumerator.
         for (int r = 0; r < _rules.Length; r++)
@@ -340,18 +450,18 @@ public sealed partial class RuleEngine
 
             if (primary)
             {
-                Evaluate(rn, rn.Primary, rule.Primary, "p", m);
+                Evaluate(rn, rn.Primary, rule.Primary, "p", m, stateKey);
             }
             else if (fallback)
             {
-                Evaluate(rn, rn.Fallback, rule.FallbackSpec!, "f", m);
+                Evaluate(rn, rn.Fallback, rule.FallbackSpec!, "f", m, stateKey);
             }
 
             for (int i = 0; i < rule.Also.Count; i++)
             {
                 if (rule.Also[i].Quantity == m.Quantity && rule.Also[i].MatchesSensor(m.Sensor))
                 {
-                    Evaluate(rn, rn.Also[i], rule.Also[i], AlsoKey(i), m);
+                    Evaluate(rn, rn.Also[i], rule.Also[i], AlsoKey(i), m, stateKey);
                 }
             }
 
@@ -386,12 +496,12 @@ public sealed partial class RuleEngine
         }
     }
 
-    private void Evaluate(RuleNode rn, Dictionary<string, ConditionState> states, ConditionSpec spec, string condition, in TelemetryMessage m)
+    private void Evaluate(RuleNode rn, Dictionary<string, ConditionState> states, ConditionSpec spec, string condition, in TelemetryMessage m, string stateKey)
     {
-        if (!states.TryGetValue(m.Sensor, out ConditionState? state))
+        if (!states.TryGetValue(stateKey, out ConditionState? state))
         {
-            state = new ConditionState(spec) { StateKey = StateKey(rn, condition, m.Sensor, m.Quantity) };
-            states.Add(m.Sensor, state);
+            state = new ConditionState(spec) { StateKey = StateKey(rn, condition, stateKey, m.Quantity) };
+            states.Add(stateKey, state);
         }
 
         if (m.WindowEnd <= state.Time)
@@ -551,7 +661,15 @@ public sealed partial class RuleEngine
         };
     }
 
-    private void EvaluateOperator(NodeWatch node, DateTimeOffset now, long received)
+    /// <param name="node">The node.</param>
+    /// <param name="now">The gateway clock.</param>
+    /// <param name="received">Arrival timestamp of the message that caused this, for the latency measurement; 0 for none.</param>
+    /// <param name="fromClock">
+    /// True on the gateway's tick. Silence-based alerts (stale, implausible) are raised only then, all channels of a
+    /// node at once, and cleared by messages as well: judged message by message, a batch of fresh windows arriving
+    /// just as the silence passes the limit would raise, update channel by channel, and clear within one second.
+    /// </param>
+    private void EvaluateOperator(NodeWatch node, DateTimeOffset now, long received, bool fromClock)
     {
         OperatorRulesOptions o = _catalog.Operator;
         if (o.NodeOffline.Enabled)
@@ -611,16 +729,48 @@ public sealed partial class RuleEngine
                 TimeSpan limit = Max(o.StaleData.After, 3 * c.Window);
                 bool failed = node.Sensors.TryGetValue(c.Sensor, out SensorWatch? sensor) && sensor.Last?.Health == SensorHealth.Failed;
 
-                // Stale means silent while the node itself talks; a silent node is the heartbeat's business.
+                // Stale means no fresh value for the limit while the node itself talks: windows flagged stale do not
+                // count as fresh, so one such window is no alert, and the age reported is never below the limit.
+                // A silent node is the heartbeat's business.
+                // A sensor back from failure gets the limit afresh: its channels were excused while it was down.
                 bool alive = now - node.LastSeen < limit;
-                bool silent = alive && now - Max(c.LastReceived, node.AliveSince) >= limit;
-                bool stale = node.State == NodeState.Online && !failed && (c.FlaggedStale || silent);
+                DateTimeOffset since = Max(Max(c.LastFresh, node.AliveSince), sensor?.RecoveredAt ?? DateTimeOffset.MinValue);
+                bool stale = node.State == NodeState.Online && !failed && alive && now - since >= limit;
+                if (stale && !fromClock && !c.Stale.Active)
+                {
+                    continue;
+                }
+
                 changed |= c.Stale.Evaluate(stale ? 1 : 0, now) != Transition.None;
             }
 
             if (changed)
             {
                 PublishStale(node, now, received);
+            }
+        }
+
+        if (o.ImplausibleData.Enabled && node.Channels.Count > 0)
+        {
+            bool changed = false;
+            foreach (ChannelWatch c in node.Channels.Values)
+            {
+                // Windows keep coming, but flagged stuck or out of range, for the limit: the rules cannot use them,
+                // and only the control room can tell a stuck gauge from a calm river.
+                TimeSpan limit = Max(o.ImplausibleData.After, 3 * c.Window);
+                bool implausible = c.Heard && node.State == NodeState.Online && c.LastReceived > c.LastPlausible
+                    && now - c.LastReceived < limit && now - Max(c.LastPlausible, node.AliveSince) >= limit;
+                if (implausible && !fromClock && !c.Implausible.Active)
+                {
+                    continue;
+                }
+
+                changed |= c.Implausible.Evaluate(implausible ? 1 : 0, now) != Transition.None;
+            }
+
+            if (changed)
+            {
+                PublishImplausible(node, now, received);
             }
         }
     }
@@ -639,8 +789,17 @@ public sealed partial class RuleEngine
     {
         ChannelWatch[] stale = [.. node.Channels.Values.Where(c => c.Stale.Active).OrderBy(c => c.Id, StringComparer.Ordinal)];
         Grade grade = stale.Length == 0 ? Grade.None : new Grade(1, true, string.Join(',', stale.Select(c => c.Id)));
-        double age = stale.Length == 0 ? 0 : stale.Max(c => Math.Round((now - c.LastReceived).TotalSeconds));
+        double age = stale.Length == 0 ? 0 : stale.Max(c => Math.Round((now - Max(c.LastFresh, node.AliveSince)).TotalSeconds));
         ApplyOperator(StaleDataDefinition.Instance, node, grade, "data-age", "s", age, _catalog.Operator.StaleData.After.TotalSeconds, [.. stale.Select(c => c.Id)], now, received);
+    }
+
+    private void PublishImplausible(NodeWatch node, DateTimeOffset now, long received)
+    {
+        ChannelWatch[] bad = [.. node.Channels.Values.Where(c => c.Implausible.Active).OrderBy(c => c.Id, StringComparer.Ordinal)];
+        Grade grade = bad.Length == 0 ? Grade.None : new Grade(1, true, string.Join(',', bad.Select(c => c.Id)));
+        double age = bad.Length == 0 ? 0 : bad.Max(c => Math.Round((now - Max(c.LastPlausible, node.AliveSince)).TotalSeconds));
+        string[] detail = [.. bad.Select(c => $"{c.Id} ({ImplausibleDataDefinition.Reason(c.ImplausibleFlags)})")];
+        ApplyOperator(ImplausibleDataDefinition.Instance, node, grade, "implausible-for", "s", age, _catalog.Operator.ImplausibleData.After.TotalSeconds, detail, now, received);
     }
 
     private void ApplyOperator(OperatorDefinition definition, NodeWatch node, Grade grade, string quantity, string unit, double value, double threshold, IReadOnlyList<string> detail, DateTimeOffset now, long received)
@@ -666,8 +825,9 @@ public sealed partial class RuleEngine
         {
             // h|rule|site|condition|node|sensor|quantity
             string[] p = key.Split('|');
-            if (p.Length != 7 || p[0] != "h" || FindRule(p[1], p[2]) is not { } rule)
+            if (p.Length != 7 || p[0] != "h" || FindRule(p[1], p[2]) is not { } rule || p[5].EndsWith("~backlog", StringComparison.Ordinal))
             {
+                // A backlog's state ends with its backlog; the next window of the live stream decides.
                 continue;
             }
 
@@ -745,6 +905,18 @@ public sealed partial class RuleEngine
                 }
 
                 return true;
+            case ImplausibleDataOptions.RuleId:
+                foreach (string channel in a.Members.Split(',', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    int slash = channel.IndexOf('/', StringComparison.Ordinal);
+                    if (slash > 0)
+                    {
+                        ChannelWatch c = Watch(a.Site, a.Subject, now).Channel(channel[..slash], channel[(slash + 1)..]);
+                        c.Implausible.Restore(a.RaisedAt);
+                    }
+                }
+
+                return true;
             default:
                 return false;
         }
@@ -755,6 +927,7 @@ public sealed partial class RuleEngine
         NodeOfflineOptions.RuleId => NodeOfflineDefinition.Instance,
         SensorFailedOptions.RuleId => SensorFailedDefinition.Instance,
         StaleDataOptions.RuleId => StaleDataDefinition.Instance,
+        ImplausibleDataOptions.RuleId => ImplausibleDataDefinition.Instance,
         _ => FindRule(rule, site),
     };
 
@@ -855,6 +1028,16 @@ public sealed partial class RuleEngine
 
         public DateTimeOffset LastWindow { get; set; } = DateTimeOffset.MinValue;
 
+        public IEnumerable<Dictionary<string, ConditionState>> AllStates()
+        {
+            yield return Primary;
+            yield return Fallback;
+            foreach (Dictionary<string, ConditionState> also in Also)
+            {
+                yield return also;
+            }
+        }
+
         /// <summary>True when <see cref="Level"/> changed.</summary>
         public bool Recompute()
         {
@@ -917,7 +1100,7 @@ public sealed partial class RuleEngine
 
         public string Subject { get; } = subject;
 
-        public bool IsArea { get; } = rule.Corroboration is not null;
+        public bool IsArea { get; } = rule.IsArea;
 
         public Dictionary<string, RuleNode> Nodes { get; } = new(StringComparer.Ordinal);
 
@@ -992,6 +1175,9 @@ public sealed partial class RuleEngine
         public ThresholdState Failed { get; } = failed;
 
         public SensorStatus? Last { get; set; }
+
+        /// <summary>When the node last reported the sensor back from failed.</summary>
+        public DateTimeOffset? RecoveredAt { get; set; }
     }
 
     private sealed class ChannelWatch(string sensor, string quantity)
@@ -1010,8 +1196,29 @@ public sealed partial class RuleEngine
 
         public bool Heard { get; set; }
 
-        public bool FlaggedStale { get; set; }
+        /// <summary>Where the channel's backlog keeps its condition states while it is evaluated.</summary>
+        public string BackfillKey { get; } = $"{sensor}~backlog";
+
+        /// <summary>The newest backlog window taken: an older or equal one is a redelivery.</summary>
+        public DateTimeOffset? BackfillEnd { get; set; }
+
+        /// <summary>True while a backlog is being evaluated in its own condition states.</summary>
+        public bool InBackfill { get; set; }
+
+        /// <summary>When the last backlog window arrived (gateway clock).</summary>
+        public DateTimeOffset BackfillSeen { get; set; }
+
+        /// <summary>When the last window not flagged stale arrived.</summary>
+        public DateTimeOffset LastFresh { get; set; }
+
+        /// <summary>When the last window flagged neither stuck nor out of range arrived.</summary>
+        public DateTimeOffset LastPlausible { get; set; }
+
+        /// <summary>The flags of the last implausible window, for the operator alert's text.</summary>
+        public QualityFlags ImplausibleFlags { get; set; }
 
         public ThresholdState Stale { get; } = new(0.5, 0, TimeSpan.Zero, above: true);
+
+        public ThresholdState Implausible { get; } = new(0.5, 0, TimeSpan.Zero, above: true);
     }
 }

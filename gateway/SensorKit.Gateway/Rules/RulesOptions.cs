@@ -28,6 +28,9 @@ public sealed class RulesOptions
 
     public OperatorRulesOptions Operator { get; set; } = new();
 
+    /// <summary>What a public rule does where it says nothing itself: one alert per site, raised on two windows.</summary>
+    public RuleDefaultsOptions Defaults { get; set; } = new();
+
     /// <summary>
     /// How long a rule that corroborates across an area waits for the other nodes' aggregate of the same window
     /// before it publishes a change, so agreeing nodes give one message, not a raise and an update a second apart.
@@ -86,6 +89,9 @@ public abstract class HazardRuleOptions
     /// <summary>Radius around each triggering node that the CAP area covers.</summary>
     public double RadiusKm { get; set; } = 1.0;
 
+    /// <summary>How long a CAP message of an active alert of this rule is valid; unset: Cap:Expires.</summary>
+    public TimeSpan? Expires { get; set; }
+
     /// <summary>Further thresholds of the same measure, each beyond the previous one, with a higher severity.</summary>
     public List<StageOptions> Stages { get; set; } = [];
 
@@ -94,6 +100,21 @@ public abstract class HazardRuleOptions
 
     /// <summary>Set to evaluate the rule across all nodes of a site instead of per node (k of n).</summary>
     public CorroborationOptions? Corroboration { get; set; }
+
+    /// <summary>
+    /// Site: one alert per site and hazard, listing the nodes that support it (the default of public rules).
+    /// Node: one alert per node (the default of operator rules); a public rule must say why in <see cref="ScopeReason"/>.
+    /// </summary>
+    public RuleScope? Scope { get; set; }
+
+    /// <summary>Why a public rule alerts per node rather than per site, e.g. "each node watches one shelter room".</summary>
+    public string? ScopeReason { get; set; }
+
+    /// <summary>
+    /// Consecutive windows beyond the threshold before the alert is raised, whatever Hold says: one implausible window
+    /// (a wave, a bird on the gauge) never reaches the public. Default Rules:Defaults:MinWindows for public rules, 1 for operator rules.
+    /// </summary>
+    public int? MinWindows { get; set; }
 
     /// <summary>A copy to apply a site override to; lists are copied, their items shared (overrides replace lists whole).</summary>
     internal HazardRuleOptions Copy()
@@ -105,6 +126,22 @@ public abstract class HazardRuleOptions
         copy.Also = [.. Also];
         return copy;
     }
+}
+
+public enum RuleScope
+{
+    Site,
+    Node,
+}
+
+/// <summary>Configuration section "Rules:Defaults".</summary>
+public sealed class RuleDefaultsOptions
+{
+    /// <summary>The scope of public rules that set none.</summary>
+    public RuleScope Scope { get; set; } = RuleScope.Site;
+
+    /// <summary>The windows in a row public rules need before they raise, unless they set their own.</summary>
+    public int MinWindows { get; set; } = 2;
 }
 
 /// <summary>Raises when the window mean stays at or beyond <see cref="Above"/> (or <see cref="Below"/>) for Hold.</summary>
@@ -315,6 +352,8 @@ public sealed class OperatorRulesOptions
 
     public StaleDataOptions StaleData { get; set; } = new();
 
+    public ImplausibleDataOptions ImplausibleData { get; set; } = new();
+
     /// <summary>How often heartbeats, stale channels and pending area changes are checked.</summary>
     public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 }
@@ -345,6 +384,17 @@ public sealed class SensorFailedOptions
 }
 
 /// <summary>A channel that stopped updating while its node still talks, or whose aggregates are flagged stale.</summary>
+/// <summary>A channel whose windows keep arriving flagged stuck or out of range: the rules cannot use them.</summary>
+public sealed class ImplausibleDataOptions
+{
+    public const string RuleId = "implausible-data";
+
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>How long a channel's windows must stay implausible; at least three of its windows are always allowed.</summary>
+    public TimeSpan After { get; set; } = TimeSpan.FromMinutes(10);
+}
+
 public sealed class StaleDataOptions
 {
     public const string RuleId = "stale-data";

@@ -14,9 +14,14 @@ public enum Transition
 /// A value dithering inside the band [threshold − hysteresis, threshold] changes nothing, so one
 /// real crossing gives at most one raise and one clear.
 /// </summary>
-public sealed class ThresholdState(double threshold, double hysteresis, TimeSpan hold, bool above)
+/// <remarks>
+/// <paramref name="minWindows"/> evaluations in a row must be beyond the threshold before it raises, besides the hold
+/// time: with Hold 0 and 2 windows, one window out of line (a glitch) is never an alert.
+/// </remarks>
+public sealed class ThresholdState(double threshold, double hysteresis, TimeSpan hold, bool above, int minWindows = 1)
 {
     private DateTimeOffset? _pendingSince;
+    private int _beyond;
 
     public bool Active { get; private set; }
 
@@ -28,12 +33,16 @@ public sealed class ThresholdState(double threshold, double hysteresis, TimeSpan
     /// <summary>Restores a persisted active alert.</summary>
     public void Restore(DateTimeOffset raisedAt) => Restore(true, raisedAt, null);
 
-    /// <summary>Restores a persisted state exactly, pending hold time included.</summary>
-    public void Restore(bool active, DateTimeOffset? raisedAt, DateTimeOffset? pendingSince)
+    /// <summary>Windows in a row beyond the threshold while not active.</summary>
+    public int WindowsBeyond => _beyond;
+
+    /// <summary>Restores a persisted state exactly, pending hold time and windows counted included.</summary>
+    public void Restore(bool active, DateTimeOffset? raisedAt, DateTimeOffset? pendingSince, int windowsBeyond = 0)
     {
         Active = active;
         RaisedAt = active ? raisedAt : null;
         _pendingSince = pendingSince;
+        _beyond = active ? 0 : windowsBeyond;
     }
 
     public Transition Evaluate(double value, DateTimeOffset time)
@@ -50,11 +59,13 @@ public sealed class ThresholdState(double threshold, double hysteresis, TimeSpan
             if (!beyond)
             {
                 _pendingSince = null;
+                _beyond = 0;
                 return Transition.None;
             }
 
             _pendingSince ??= time;
-            if (time - _pendingSince.Value < hold)
+            _beyond++;
+            if (time - _pendingSince.Value < hold || _beyond < minWindows)
             {
                 return Transition.None;
             }
@@ -62,6 +73,7 @@ public sealed class ThresholdState(double threshold, double hysteresis, TimeSpan
             Active = true;
             RaisedAt = time;
             _pendingSince = null;
+            _beyond = 0;
             return Transition.Raise;
         }
 

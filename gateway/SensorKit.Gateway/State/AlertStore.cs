@@ -52,10 +52,19 @@ internal sealed class StoredAlert
 
     public int NodesReporting { get; set; } = 1;
 
+    public List<string> Detail { get; set; } = [];
+
     /// <summary>Every CAP message of the alert so far; a follow-up references all of them (CAP 1.2 §3.2.1).</summary>
     public List<StoredReference> References { get; set; } = [];
 
+    /// <summary>The identifier of the last step (raise, update): its JSON is the alert's retained state.</summary>
     public string LastIdentifier { get; set; } = string.Empty;
+
+    /// <summary>When the alert's latest CAP message expires; null for alerts stored before messages carried one.</summary>
+    public DateTimeOffset? Expires { get; set; }
+
+    /// <summary>CAP re-issues of the current revision, for their identifiers.</summary>
+    public int Reissues { get; set; }
 
     /// <summary>Withdrawn by an operator: kept, unpublished, so the still-true condition does not raise it again.</summary>
     public bool Cancelled { get; set; }
@@ -63,7 +72,10 @@ internal sealed class StoredAlert
 
 internal sealed record StoredReference(string Sender, string Identifier, DateTimeOffset Sent);
 
-/// <summary>One alert message as published: its JSON, its CAP document and what the feed shows of it.</summary>
+/// <summary>
+/// One alert message as published: its JSON, its CAP document and what the feed shows of it. A CAP re-issue
+/// (<see cref="Reissued"/>) has no JSON of its own.
+/// </summary>
 internal sealed record StoredMessage
 {
     public required string Identifier { get; init; }
@@ -93,6 +105,9 @@ internal sealed record StoredMessage
     public byte[]? Cap { get; init; }
 
     public bool Published { get; init; }
+
+    /// <summary><see cref="State"/> of a CAP re-issue before expiry: published on the cap topic only.</summary>
+    public const string Reissued = "reissued";
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]

@@ -9,6 +9,7 @@ using SensorKit.Gateway.Ingest;
 using SensorKit.Protocol;
 using SensorKit.Simulation;
 using SensorKit.Simulation.Scenarios;
+using SensorKit.Tests.Alerts.Cap;
 using SensorKit.Tests.Support;
 
 namespace SensorKit.Tests.EndToEnd;
@@ -155,6 +156,8 @@ public sealed class AlertingEndToEndTests
             MqttProbe.Received[] caps = [.. probe.All.Where(m => m.Topic == capTopic)];
             Assert.Equal(2, caps.Length);
             Assert.All(caps, c => Assert.Empty(CapSchema.Validate(c.Text)));
+            var profile = new CapProfile.Stream();
+            Assert.All(caps, c => Assert.Empty(profile.Add(c.Text)));
 
             // The HTTP feed lists both messages, newest first, each linking to the very document sent over MQTT.
             CapFeedServer feed = gateway.Services.GetRequiredService<CapFeedServer>();
@@ -171,8 +174,12 @@ public sealed class AlertingEndToEndTests
                 Assert.Equal(HttpStatusCode.OK, document.StatusCode);
                 Assert.Equal(CapWriter.MediaType, document.Content.Headers.ContentType?.MediaType);
                 byte[] body = await document.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken);
-                string id = XDocument.Parse(Encoding.UTF8.GetString(body)).Root!.Element(Cap + "identifier")!.Value;
+                XElement root = XDocument.Parse(Encoding.UTF8.GetString(body)).Root!;
+                string id = root.Element(Cap + "identifier")!.Value;
                 Assert.Equal(caps.Single(c => c.Text.Contains($"<identifier>{id}</identifier>", StringComparison.Ordinal)).Payload, body);
+
+                // Each message's web link is its own document in the feed, on the port the feed picked.
+                Assert.All(root.Elements(Cap + "info"), info => Assert.Equal(link, new Uri(info.Element(Cap + "web")!.Value)));
             }
 
             using HttpResponseMessage missing = await http.GetAsync(new Uri("cap/SK-nothing-1.xml", UriKind.Relative), TestContext.Current.CancellationToken);
@@ -243,6 +250,7 @@ public sealed class AlertingEndToEndTests
             MqttProbe.Received capCancel = await watcher.WaitForAsync(m => m.Topic.Contains("/alerts/cap/", StringComparison.Ordinal), timeout, "CAP cancel");
             XElement root = XDocument.Parse(capCancel.Text).Root!;
             Assert.Equal("Cancel", root.Element(Cap + "msgType")!.Value);
+            Assert.Empty(CapProfile.Check(capCancel.Text));
             Assert.Contains("Drift check", root.Element(Cap + "note")!.Value, StringComparison.Ordinal);
 
             // The storm goes on and ends: the withdrawn alert stays quiet; the second half of the day raises nothing.

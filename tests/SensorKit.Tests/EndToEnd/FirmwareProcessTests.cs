@@ -8,6 +8,7 @@ namespace SensorKit.Tests.EndToEnd;
 /// The real firmware executable as a child process, a real Mosquitto, and the worst an uplink and a
 /// node can do together: the node dies (kill -9) while connected, and again while the broker is down.
 /// </summary>
+[Collection(TimingSensitiveCollection.Name)]
 public sealed class FirmwareProcessTests
 {
     private const string Node = "k-1";

@@ -13,6 +13,7 @@ namespace SensorKit.Tests.EndToEnd;
 /// Nothing produced is lost, the backlog comes back paced and marked, alerts overtake it, and a
 /// full outbox drops only the oldest telemetry.
 /// </summary>
+[Collection(TimingSensitiveCollection.Name)]
 public sealed class OutageTests
 {
     private const string Node = "out-1";
@@ -54,7 +55,7 @@ public sealed class OutageTests
             broker.OpenGate();
             outage.Stop();
 
-            await Wait.UntilAsync(() => ContiguousFrom1(probe, alerts) > lastInOutage + 30, TimeSpan.FromSeconds(60), "the backlog and newer windows", () => $"contiguous up to {ContiguousFrom1(probe, alerts)} of {lastInOutage}; received {Describe(probe)}; node attempts {broker.NodeConnectAttempts}, queued {outbox.Figures.Queued}; log: {string.Join(" | ", logs.Lines.Select(l => l.Message))}");
+            await Wait.UntilAsync(() => ContiguousFrom1(probe, alerts) > lastInOutage + 30, TimeSpan.FromSeconds(60), "the backlog and newer windows", () => $"contiguous up to {ContiguousFrom1(probe, alerts)} of {lastInOutage}; received {Describe(probe)}; node attempts {broker.NodeConnectAttempts}, queued {outbox.Figures.Queued}; unreadable: {Unreadable(probe)}; log: {string.Join(" | ", logs.Lines.Select(l => l.Message))}");
             await node.StopAsync(CancellationToken.None);
             long last = outbox.NextSequence - 1;
             // A clean stop sends what it can in 3 s; anything left stays in the outbox for the next start.
@@ -190,6 +191,10 @@ public sealed class OutageTests
 
     private static long Sequence(MqttProbe.Received m) =>
         ProtocolJson.TryReadTelemetry(m.Payload, out TelemetryMessage t, out _) ? t.Sequence : -1;
+
+    /// <summary>Telemetry the gateway's reader refuses, with why: a node must never produce any.</summary>
+    private static string Unreadable(MqttProbe probe) => string.Join(" | ", probe.All.Where(IsTelemetry)
+        .Select(m => ProtocolJson.TryReadTelemetry(m.Payload, out _, out string e) ? null : $"{e}: {m.Text}").OfType<string>().Take(3));
 
     private static List<(MqttProbe.Received Raw, TelemetryMessage Message)> Telemetry(MqttProbe probe) =>
         probe.All.Where(IsTelemetry)

@@ -12,6 +12,7 @@ using static SensorKit.Tests.History.HistoryData;
 namespace SensorKit.Tests.History;
 
 /// <summary>The real gateway executable, killed with kill -9 while a node publishes: nothing acknowledged is lost.</summary>
+[Collection(TimingSensitiveCollection.Name)]
 public sealed class HistoryCrashTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
@@ -109,6 +110,7 @@ public sealed class HistoryCrashTests
         "--Broker:AccountsFile", TestAccounts.FileFor(port),
         "--State:Directory", state,
         "--CapFeed:Enabled", "false",
+        "--Cap:Web", "https://warnings.example/alerts/{alertId}",
         "--Cap:Signing:CertificateFile", ExampleSigningKey.CertificateFile,
         "--Cap:Signing:KeyFile", ExampleSigningKey.KeyFile,
         "--Logging:LogLevel:Default", "Warning",

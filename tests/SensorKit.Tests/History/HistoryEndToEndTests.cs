@@ -100,6 +100,7 @@ public sealed class HistoryEndToEndTests
         config["History:RawRetention"] = "02:00:00";
         config["History:RollupRetention"] = "1.00:00:00";
         config["CapFeed:Enabled"] = "false";
+        config["Cap:Web"] = "https://warnings.example/alerts/{alertId}";
         using IHost gateway = Hosts.Gateway(config, s => s.AddSingleton<TimeProvider>(clock));
         await gateway.StartAsync(ct);
         TelemetryIngest ingest = gateway.Services.GetRequiredService<TelemetryIngest>();

@@ -36,6 +36,14 @@ internal sealed record AlertStep
 
     /// <summary>Why an operator cancelled the alert.</summary>
     public string? Note { get; init; }
+
+    /// <summary>
+    /// A re-issue of the alert's last step before its message expires: same content, msgType Update. The state
+    /// is that step's. <see cref="ContentSent"/> is when that step was sent.
+    /// </summary>
+    public bool Reissue { get; init; }
+
+    public DateTimeOffset? ContentSent { get; init; }
 }
 
 /// <summary>
@@ -43,7 +51,7 @@ internal sealed record AlertStep
 /// nodes' positions (a circle around one node, a polygon around several), references to every earlier message of
 /// the alert, and the status the gateway is configured for.
 /// </summary>
-internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, NodeDirectory nodes, CapSigner signer, ILogger<CapMessageFactory> logger)
+internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, NodeDirectory nodes, CapSigner signer, CapWebLinks links, ILogger<CapMessageFactory> logger)
 {
     private readonly CapOptions _options = options.Value;
     private readonly TimeZoneInfo _zone = CapOptionsValidator.TryFindTimeZone(options.Value.TimeZone, out TimeZoneInfo z) ? z : TimeZoneInfo.Utc;
@@ -54,8 +62,26 @@ internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, No
     /// <exception cref="ArgumentException">The alert breaks a CAP rule (see <see cref="CapWriter.EnsureValid"/>).</exception>
     public byte[] Write(CapAlert alert) => signer.Sign(CapWriter.ToUtf8Bytes(alert));
 
-    public string Identifier(string alertId, int revision) =>
-        string.Create(CultureInfo.InvariantCulture, $"{_options.IdentifierPrefix}-{alertId}-{revision}");
+    /// <summary>"prefix-alertId-revision", and "-r1", "-r2" … for the re-issues of a revision.</summary>
+    public string Identifier(string alertId, int revision, int reissue = 0) => reissue == 0
+        ? string.Create(CultureInfo.InvariantCulture, $"{_options.IdentifierPrefix}-{alertId}-{revision}")
+        : string.Create(CultureInfo.InvariantCulture, $"{_options.IdentifierPrefix}-{alertId}-{revision}-r{reissue}");
+
+    /// <summary>When a message of <paramref name="definition"/> sent at <paramref name="sent"/> expires: soon after an alert ends.</summary>
+    public DateTimeOffset Expires(AlertDefinition definition, bool ended, DateTimeOffset sent) =>
+        Local(sent + (ended ? _options.ExpiresEnded : Validity(definition)));
+
+    /// <summary>
+    /// When an active alert whose latest message expires at <paramref name="expires"/> is re-issued:
+    /// Cap:RefreshBefore ahead, or half the validity for rules whose messages are valid for a shorter time.
+    /// </summary>
+    public DateTimeOffset RefreshDue(AlertDefinition definition, DateTimeOffset expires)
+    {
+        TimeSpan validity = Validity(definition);
+        return expires - (_options.RefreshBefore < validity / 2 ? _options.RefreshBefore : validity / 2);
+    }
+
+    private TimeSpan Validity(AlertDefinition definition) => definition.Expires ?? _options.Expires;
 
     /// <summary>Exercise and Test stay as configured for every message; in Actual mode operator alerts are System.</summary>
     public CapStatus StatusFor(AlertAudience audience) =>
@@ -74,9 +100,22 @@ internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, No
         CapStatus status = StatusFor(def.Audience);
         bool restricted = def.Audience == AlertAudience.Operator;
         string? note = step.Note;
+        if (step.Reissue)
+        {
+            // Consumers and people reading the feed see why an unchanged message came again.
+            string since = step.ContentSent is { } t ? CapWriter.FormatDateTime(Local(t)) : "?";
+            note = $"Vor Ablauf unverändert erneut ausgegeben, Stand {since}. / Re-issued unchanged before expiry, as of {since}.";
+        }
+
         if (status == CapStatus.Exercise)
         {
             note = note is null ? _options.ExerciseNote : $"{note} {_options.ExerciseNote}";
+        }
+
+        Uri? web = links.For(step.AlertId, step.Identifier);
+        if (web is null)
+        {
+            LogNoWeb(step.Identifier);
         }
 
         return new CapAlert
@@ -87,6 +126,7 @@ internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, No
             Status = status,
             MsgType = step.State switch
             {
+                _ when step.Reissue => CapMsgType.Update,
                 AlertState.Raised => CapMsgType.Alert,
                 AlertState.Cancelled => CapMsgType.Cancel,
                 _ => CapMsgType.Update,
@@ -96,26 +136,24 @@ internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, No
             Restriction = restricted ? _options.OperatorRestriction : null,
             Note = note,
             References = [.. step.References.Select(r => new CapReference(r.Sender, r.Identifier, r.Sent))],
-            Infos = [.. AlertDefinition.Languages.Select(language => Info(step, language))],
+            Infos = [.. AlertDefinition.Languages.Select(language => Info(step, language, web))],
         };
     }
 
-    private CapInfo Info(AlertStep step, string language)
+    private CapInfo Info(AlertStep step, string language, Uri? web)
     {
         AlertDefinition def = step.Definition;
         bool german = language.StartsWith("de", StringComparison.Ordinal);
         bool ended = step.State is AlertState.Cleared or AlertState.Cancelled;
         string headline = def.Headline(step.Grade, language, step.Evidence);
         string description = def.Description(step.Grade, language, step.Evidence);
-        string? instruction = def.Instruction(step.Grade, language);
+        string instruction = def.Instruction(step.Grade, language);
         switch (step.State)
         {
             case AlertState.Cleared:
                 headline = (german ? "Entwarnung: " : "All clear: ") + headline;
                 description = (german ? "Die Warnung ist beendet. " : "The alert has ended. ") + description;
-                instruction = def.Audience == AlertAudience.Operator
-                    ? null
-                    : german ? "Die Gefahr ist vorüber. Weitere Hinweise der Behörden beachten." : "The danger has passed. Follow any further advice from the authorities.";
+                instruction = def.ClearedInstruction(language);
                 break;
             case AlertState.Cancelled:
                 headline = (german ? "Aufgehoben: " : "Cancelled: ") + headline;
@@ -139,13 +177,13 @@ internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, No
             Severity = step.Info.Severity,
             Certainty = step.Info.Certainty,
             Onset = ended ? null : Local(step.RaisedAt),
-            Expires = _options.Expires is { } expires ? Local(step.Sent + expires) : null,
+            Expires = Expires(def, ended, step.Sent),
             SenderName = _options.SenderName.GetValueOrDefault(language),
             Headline = headline,
             Description = description,
             Instruction = instruction,
-            Web = _options.Web is null ? null : new Uri(_options.Web, UriKind.Absolute),
-            Contact = _options.Contact,
+            Web = web,
+            Contact = _options.Contact ?? _options.Sender,
             Parameters = Parameters(step),
             Area = Area(step, language, german),
         };
@@ -206,6 +244,9 @@ internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, No
             return null;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "CAP message {Identifier} has no web link: the CAP feed on a port picked at start does not listen yet")]
+    private partial void LogNoWeb(string identifier);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Alert {AlertId}: no CAP area from the nodes' positions: {Reason}")]
     private partial void LogNoArea(string alertId, string reason);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using SensorKit.Gateway.Alerts.Feed;
 
 namespace SensorKit.Gateway.Alerts.Cap;
 
@@ -30,14 +31,26 @@ public sealed class CapOptions
         ["en-US"] = "SensorKit sensor network",
     };
 
-    /// <summary>How to reach the issuer (CAP contact), e.g. a control-room e-mail address.</summary>
+    /// <summary>How to reach the issuer (CAP contact), e.g. the control room's phone and e-mail; unset: <see cref="Sender"/>.</summary>
     public string? Contact { get; set; }
 
-    /// <summary>Absolute link to further information (CAP web).</summary>
+    /// <summary>
+    /// CAP web: the alert's page, an absolute http(s) URL in which <c>{alertId}</c> and <c>{identifier}</c> are
+    /// replaced. Unset: the message's own document in the CAP feed (CapFeed:PublicBaseUrl or the feed's address).
+    /// </summary>
     public string? Web { get; set; }
 
-    /// <summary>When set, messages carry expires = sent + this. Leave unset unless alerts are refreshed that often.</summary>
-    public TimeSpan? Expires { get; set; }
+    /// <summary>
+    /// How long a message of an active alert is valid (expires = sent + this); the gateway re-issues the alert
+    /// before then (<see cref="RefreshBefore"/>). A rule's own Expires wins.
+    /// </summary>
+    public TimeSpan Expires { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>How long an all-clear or cancel is valid: long enough to be seen, short enough not to linger.</summary>
+    public TimeSpan ExpiresEnded { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>An active alert is re-issued (CAP Update, same content) this long before its last message expires; at most half its validity.</summary>
+    public TimeSpan RefreshBefore { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Readable site names for areaDesc, by site id and language.</summary>
     public Dictionary<string, Dictionary<string, string>> Sites { get; set; } = new(StringComparer.Ordinal);
@@ -64,8 +77,14 @@ public sealed class CapSigningOptions
     internal bool IsConfigured => !string.IsNullOrEmpty(CertificateFile) || !string.IsNullOrEmpty(KeyFile);
 }
 
-public sealed class CapOptionsValidator(IHostEnvironment environment, TimeProvider time) : IValidateOptions<CapOptions>
+public sealed class CapOptionsValidator(IHostEnvironment environment, TimeProvider time, IOptions<CapFeedOptions> feed) : IValidateOptions<CapOptions>
 {
+    /// <summary>Longest Cap:Contact: a name, a phone number and an address fit easily; a paragraph does not belong there.</summary>
+    public const int MaxContactLength = 200;
+
+    /// <summary>Longest validity of a message; an alert lives on through re-issues, not through one message valid for weeks.</summary>
+    public static readonly TimeSpan MaxExpires = TimeSpan.FromDays(7);
+
     public ValidateOptionsResult Validate(string? name, CapOptions o)
     {
         const string s = CapOptions.Section;
@@ -82,19 +101,51 @@ public sealed class CapOptionsValidator(IHostEnvironment environment, TimeProvid
             errors.Add($"{s}:TimeZone: '{o.TimeZone}' is not a known IANA time zone such as Europe/Berlin");
         }
 
-        if (o.Web is not null && !Uri.TryCreate(o.Web, UriKind.Absolute, out _))
+        ValidateLinks(errors, o);
+        if (o.Contact is { } contact && (string.IsNullOrWhiteSpace(contact) || contact.Length > MaxContactLength || contact.Any(char.IsControl)))
         {
-            errors.Add($"{s}:Web: '{o.Web}' is not an absolute URI (CAP 1.2 §3.2.2)");
+            errors.Add($"{s}:Contact: must be 1-{MaxContactLength} characters on one line, e.g. 'Leitstelle, +49 221 000000, leitstelle@example.org'");
         }
 
-        if (o.Expires is { } expires && expires <= TimeSpan.Zero)
+        if (o.Expires <= TimeSpan.Zero || o.Expires > MaxExpires)
         {
-            errors.Add($"{s}:Expires: {expires} must be positive");
+            errors.Add($"{s}:Expires: {o.Expires} must be above 0 and at most {MaxExpires.TotalDays:0} days");
+        }
+
+        if (o.ExpiresEnded <= TimeSpan.Zero || o.ExpiresEnded > MaxExpires)
+        {
+            errors.Add($"{s}:ExpiresEnded: {o.ExpiresEnded} must be above 0 and at most {MaxExpires.TotalDays:0} days");
+        }
+
+        if (o.RefreshBefore <= TimeSpan.Zero || o.RefreshBefore * 2 > o.Expires)
+        {
+            errors.Add($"{s}:RefreshBefore: {o.RefreshBefore} must be above 0 and at most half of {s}:Expires ({o.Expires})");
         }
 
         ValidateSigning(errors, o.Signing);
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    // Every message needs a web link (the Google Public Alerts profile requires one): the template, or the feed.
+    private void ValidateLinks(List<string> errors, CapOptions o)
+    {
+        const string s = CapOptions.Section;
+        if (o.Web is null)
+        {
+            CapFeedOptions f = feed.Value;
+            if (!f.Enabled && f.PublicBaseUrl is null)
+            {
+                errors.Add($"{s}:Web: required while {CapFeedOptions.Section}:Enabled is false and {CapFeedOptions.Section}:PublicBaseUrl is unset: every CAP message needs a web link");
+            }
+
+            return;
+        }
+
+        if (!CapWebLinks.TryExpand(o.Web, "alert-id", "identifier", out Uri? uri) || uri.Scheme is not ("http" or "https"))
+        {
+            errors.Add($"{s}:Web: '{o.Web}' is not an absolute http(s) URL (placeholders: {{alertId}}, {{identifier}})");
+        }
     }
 
     // Loads the key pair as the signer will, so a bad file stops the gateway at start rather than at the first alert.

@@ -16,7 +16,7 @@ public sealed class CapFeedOptions
     /// <summary>0 picks a free port (tests, the demo); the bound address is logged.</summary>
     public int Port { get; set; } = 8080;
 
-    /// <summary>How others reach the feed (e.g. behind a reverse proxy); links in the feed start with it.</summary>
+    /// <summary>How others reach the feed (e.g. behind a reverse proxy); links in the feed and CAP web links start with it.</summary>
     public string? PublicBaseUrl { get; set; }
 
     /// <summary>
@@ -39,9 +39,16 @@ public sealed class CapFeedOptionsValidator : IValidateOptions<CapFeedOptions>
     {
         const string s = CapFeedOptions.Section;
         var errors = new List<string>();
+
+        // Checked even with the feed off: CAP web links may point at a copy of the feed served elsewhere.
+        if (o.PublicBaseUrl is { } url && (!Uri.TryCreate(url, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https")))
+        {
+            errors.Add($"{s}:PublicBaseUrl: '{url}' is not an http(s) URL");
+        }
+
         if (!o.Enabled)
         {
-            return ValidateOptionsResult.Success;
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
         }
 
         if (!IPAddress.TryParse(o.Address, out IPAddress? ip))
@@ -70,11 +77,6 @@ public sealed class CapFeedOptionsValidator : IValidateOptions<CapFeedOptions>
         if (o.Port is < 0 or > 65535)
         {
             errors.Add($"{s}:Port: {o.Port} is outside 0-65535");
-        }
-
-        if (o.PublicBaseUrl is { } url && (!Uri.TryCreate(url, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https")))
-        {
-            errors.Add($"{s}:PublicBaseUrl: '{url}' is not an http(s) URL");
         }
 
         if (o.Recent <= TimeSpan.Zero)

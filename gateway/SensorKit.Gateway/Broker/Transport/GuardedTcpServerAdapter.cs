@@ -16,6 +16,9 @@ public interface ITransportEvents
     void ConnectionRefused(string reason, EndPoint? remote);
 
     void FrameViolation(MqttFrameViolationException violation, EndPoint? remote);
+
+    /// <summary>A message not sent to a client: expired (reason "expired"), or larger than the client accepts.</summary>
+    void Dropped(string reason, string? clientId);
 }
 
 /// <summary>
@@ -23,7 +26,8 @@ public interface ITransportEvents
 /// with a cap on open connections, a deadline for the TLS handshake, and an <see cref="MqttFrameGuard"/> on every
 /// connection, so a declared length is checked before MQTTnet allocates it.
 /// </summary>
-internal sealed class GuardedTcpServerAdapter(BrokerLimits limits, ITransportEvents events) : IMqttServerAdapter
+internal sealed class GuardedTcpServerAdapter(BrokerLimits limits, ITransportEvents events, BrokerSessions sessions, DeliveryLedger ledger, TimeProvider time)
+    : IMqttServerAdapter
 {
     private readonly List<Socket> _listeners = [];
     private CancellationTokenSource? _stopping;
@@ -147,10 +151,12 @@ internal sealed class GuardedTcpServerAdapter(BrokerLimits limits, ITransportEve
                 clientCertificate = ssl.RemoteCertificate is null ? null : ssl.RemoteCertificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(ssl.RemoteCertificate.Export(X509ContentType.Cert));
             }
 
-            var guarded = new GuardedStream(stream, new MqttFrameGuard(limits.MaxConnectBytes, limits.MaxPacketBytes), e => events.FrameViolation(e, remote));
+            var guard = new MqttFrameGuard(limits.MaxConnectBytes, limits.MaxPacketBytes);
+            var guarded = new GuardedStream(stream, guard, e => events.FrameViolation(e, remote));
             var channel = new MqttTcpChannel(guarded, socket.LocalEndPoint, remote, clientCertificate);
             var formatter = new MqttPacketFormatterAdapter(new MqttBufferWriter(options.WriterBufferSize, options.WriterBufferSizeMax));
-            using var adapter = new GuardedChannelAdapter(new MqttChannelAdapter(channel, formatter, logger) { AllowPacketFragmentation = endpoint.AllowPacketFragmentation }, (uint)limits.MaxPacketBytes);
+            var mqttnet = new MqttChannelAdapter(channel, formatter, logger) { AllowPacketFragmentation = endpoint.AllowPacketFragmentation };
+            using var adapter = new GuardedChannelAdapter(mqttnet, guard, limits, ledger, sessions, events, time);
             if (ClientHandler is { } handler)
             {
                 await handler(adapter).ConfigureAwait(false);

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace SensorKit.Gateway.Broker.Transport;
 
 /// <summary>Why the transport closed a connection before the broker saw the packet.</summary>
@@ -25,11 +27,16 @@ public sealed class MqttFrameViolationException(FrameViolation violation, string
 /// <summary>
 /// Follows the MQTT framing of the bytes a client sends, as they pass, and stops a connection at the first byte
 /// that breaks the limits — before MQTTnet, which allocates the whole declared remaining length up front, sees the
-/// length. Only the fixed headers and the CONNECT flags are read; everything else passes untouched.
+/// length. Only the fixed headers, the CONNECT flags and the properties of an MQTT 5 DISCONNECT are read; everything
+/// else passes untouched.
 /// </summary>
 public sealed class MqttFrameGuard(int maxConnectBytes, int maxPacketBytes)
 {
     private const byte ConnectType = 1;
+    private const byte DisconnectType = 14;
+
+    // A DISCONNECT is read only up to this size; a larger one (long user properties) counts as having no session expiry.
+    private const int DisconnectCapture = 1024;
 
     private State _state = State.Header;
     private bool _first = true;
@@ -41,6 +48,8 @@ public sealed class MqttFrameGuard(int maxConnectBytes, int maxPacketBytes)
     private long _bodyOffset;
     private int _protocolNameLength;
     private byte _level;
+    private byte[]? _disconnect;
+    private int _disconnectRead;
 
     private enum State
     {
@@ -51,6 +60,12 @@ public sealed class MqttFrameGuard(int maxConnectBytes, int maxPacketBytes)
 
     /// <summary>Whether the CONNECT packet has passed.</summary>
     public bool Connected => !_first;
+
+    /// <summary>
+    /// The Session Expiry Interval of the last MQTT 5 DISCONNECT, when it carried one (5.0 §3.14.2.2.2). MQTTnet's
+    /// decoder reads an explicit 0, which ends the session at once, the same as an absent one, which keeps it.
+    /// </summary>
+    public uint? DisconnectSessionExpiry { get; private set; }
 
     /// <summary>Checks the next bytes of the stream; throws <see cref="MqttFrameViolationException"/> at the first bad one.</summary>
     public void Inspect(ReadOnlySpan<byte> data)
@@ -100,6 +115,8 @@ public sealed class MqttFrameGuard(int maxConnectBytes, int maxPacketBytes)
 
                     _remaining = _length;
                     _bodyOffset = 0;
+                    _disconnect = !_first && _type == DisconnectType && _level == 5 && _length <= DisconnectCapture ? new byte[_length] : null;
+                    _disconnectRead = 0;
                     if (_remaining == 0)
                     {
                         EndPacket();
@@ -121,6 +138,12 @@ public sealed class MqttFrameGuard(int maxConnectBytes, int maxPacketBytes)
                     else
                     {
                         int skip = (int)Math.Min(_remaining, data.Length - i);
+                        if (_disconnect is not null)
+                        {
+                            data.Slice(i, skip).CopyTo(_disconnect.AsSpan(_disconnectRead));
+                            _disconnectRead += skip;
+                        }
+
                         i += skip;
                         _remaining -= skip;
                     }
@@ -142,8 +165,72 @@ public sealed class MqttFrameGuard(int maxConnectBytes, int maxPacketBytes)
 
     private void EndPacket()
     {
+        if (!_first && _type == DisconnectType && _level == 5)
+        {
+            DisconnectSessionExpiry = _disconnect is null ? null : SessionExpiryOf(_disconnect);
+            _disconnect = null;
+        }
+
         _first = false;
         _state = State.Header;
+    }
+
+    /// <summary>
+    /// Property 0x11 of a DISCONNECT body: reason code, property length, then the properties DISCONNECT may carry
+    /// (5.0 §3.14.2.2): session expiry (four bytes), reason string and server reference (strings), user properties (pairs).
+    /// </summary>
+    internal static uint? SessionExpiryOf(ReadOnlySpan<byte> body)
+    {
+        if (body.Length < 2)
+        {
+            return null;
+        }
+
+        int i = 1;
+        int length = 0;
+        for (int shift = 0; ; shift += 7)
+        {
+            if (i >= body.Length || shift > 21)
+            {
+                return null;
+            }
+
+            byte b = body[i++];
+            length |= (b & 0x7F) << shift;
+            if ((b & 0x80) == 0)
+            {
+                break;
+            }
+        }
+
+        ReadOnlySpan<byte> properties = body.Slice(i, Math.Min(length, body.Length - i));
+        int p = 0;
+        while (p < properties.Length)
+        {
+            byte id = properties[p++];
+            int strings = id switch { 0x1F or 0x1C => 1, 0x26 => 2, _ => 0 };
+            if (id == 0x11)
+            {
+                return p + 4 <= properties.Length ? BinaryPrimitives.ReadUInt32BigEndian(properties[p..]) : null;
+            }
+
+            if (strings == 0)
+            {
+                return null;
+            }
+
+            for (int s = 0; s < strings; s++)
+            {
+                if (p + 2 > properties.Length)
+                {
+                    return null;
+                }
+
+                p += 2 + BinaryPrimitives.ReadUInt16BigEndian(properties[p..]);
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The CONNECT variable header: protocol name (2-byte length + bytes), level, flags (MQTT 5.0 §3.1.2).</summary>

@@ -25,6 +25,9 @@ internal static class CapExamples
 
     private static readonly Uri SiteWeb = new("https://warnung.sensorkit.example/standorte/cochem-mosel");
 
+    // Operator messages link to the message itself in the gateway's CAP feed, as the gateway does by default.
+    private static readonly Uri OperatorWeb = new("https://gw-cochem.sensorkit.example/cap/SK-COCHEM-20250614-0101.xml");
+
     private static readonly CapArea AreaDe = CapArea.FromPoints(
         "Cochem (Mosel), Uferbereich Moselpromenade zwischen Enderttor und Moselbrücke", RiversideNodes, SiteRadiusKm);
 
@@ -201,6 +204,7 @@ internal static class CapExamples
                     Severity = CapSeverity.Minor,
                     Certainty = CapCertainty.Observed,
                     Onset = new DateTimeOffset(2025, 6, 14, 4, 48, 0, Cest),
+                    Expires = new DateTimeOffset(2025, 6, 14, 11, 3, 0, Cest),
                     SenderName = "SensorKit Hochwassermessnetz Cochem",
                     Headline = "Messknoten sk-node-mos-02 an der Moselpromenade Cochem sendet keine Daten",
                     Description = "Der Messknoten sk-node-mos-02 sendet seit 04:48 Uhr keine Messwerte mehr; der letzte "
@@ -208,6 +212,8 @@ internal static class CapExamples
                         + "Instandsetzung überwachen nur die Knoten sk-node-mos-01 und sk-node-mos-03 den Abschnitt.",
                     Instruction = "Wasserstand zusätzlich am amtlichen Pegel Cochem beobachten. Instandsetzung erst nach "
                         + "Rückgang des Hochwassers; Techniker nicht in den überfluteten Uferbereich schicken.",
+                    Web = OperatorWeb,
+                    Contact = "SensorKit Betriebszentrale, betrieb@sensorkit.example",
                     Parameters =
                     [
                         new CapParameter("sensorkit:node", "sk-node-mos-02"),
@@ -226,6 +232,7 @@ internal static class CapExamples
                     Severity = CapSeverity.Minor,
                     Certainty = CapCertainty.Observed,
                     Onset = new DateTimeOffset(2025, 6, 14, 4, 48, 0, Cest),
+                    Expires = new DateTimeOffset(2025, 6, 14, 11, 3, 0, Cest),
                     SenderName = "SensorKit flood monitoring network Cochem",
                     Headline = "Sensor node sk-node-mos-02 on the Moselpromenade in Cochem is not reporting",
                     Description = "Sensor node sk-node-mos-02 has sent no readings since 04:48; its last reading was "
@@ -233,6 +240,8 @@ internal static class CapExamples
                         + "nodes sk-node-mos-01 and sk-node-mos-03 cover this stretch.",
                     Instruction = "Also watch the official Cochem river gauge. Repair only after the flood recedes; do not "
                         + "send technicians into the flooded riverside.",
+                    Web = OperatorWeb,
+                    Contact = "SensorKit operations centre, betrieb@sensorkit.example",
                     Parameters =
                     [
                         new CapParameter("sensorkit:node", "sk-node-mos-02"),
@@ -269,6 +278,9 @@ internal static class CapExamples
                 ResponseTypes = [CapResponseType.None],
                 Urgency = CapUrgency.Past,
                 Severity = CapSeverity.Minor,
+                Onset = null,
+                Expires = new DateTimeOffset(2025, 6, 14, 5, 30, 0, Cest),
+                Parameters = LevelParameters("6.85", "6.50", "+12"),
             },
         ],
     };

@@ -24,6 +24,7 @@ public class GatewayCapExampleTests
             ["Cap:Status"] = "Actual",
             ["Cap:TimeZone"] = "Europe/Berlin",
             ["Cap:Contact"] = "SensorKit Betriebszentrale, betrieb@sensorkit.example",
+            ["CapFeed:PublicBaseUrl"] = "https://gateway.sensorkit.example/",
             ["Cap:Sites:cologne:de-DE"] = "Köln-Innenstadt",
             ["Cap:Sites:cologne:en-US"] = "Cologne city centre",
             ["Cap:Signing:CertificateFile"] = ExampleSigningKey.CertificateFile,

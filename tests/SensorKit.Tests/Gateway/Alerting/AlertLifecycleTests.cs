@@ -126,6 +126,8 @@ public sealed class AlertLifecycleTests
         {
             // One node never said where it stands; the other's status with an impossible latitude is refused at
             // ingest, so until it sends a valid one it has no position either.
+            // A message without an area breaks the profile; there is no honest one to give.
+            h.Profile.Allowed.Add("area-required");
             h.Status(Site, "n1", located: false);
             h.Status(Site, "n2", lat: 95, lon: 6.95);
             Assert.Equal(1, h.Ingest.RejectedBy[TelemetryIngest.Malformed]);

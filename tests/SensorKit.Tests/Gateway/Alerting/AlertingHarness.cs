@@ -11,6 +11,7 @@ using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.Rules;
 using SensorKit.Gateway.State;
 using SensorKit.Protocol;
+using SensorKit.Tests.Alerts.Cap;
 using SensorKit.Tests.Support;
 
 namespace SensorKit.Tests.Gateway.Alerting;
@@ -46,6 +47,8 @@ internal sealed class AlertingHarness : IDisposable
             ["Rules:Settle"] = "00:00:05",
             ["Cap:Sender"] = "gateway.sensorkit.test",
             ["CapFeed:Enabled"] = "false",
+            // With the feed off, CAP web links need to know where a copy of it is served.
+            ["CapFeed:PublicBaseUrl"] = "https://gateway.sensorkit.test/",
         };
         foreach ((string key, string? value) in config ?? [])
         {
@@ -90,8 +93,14 @@ internal sealed class AlertingHarness : IDisposable
     /// <summary>Every MQTT message the connection would have published, in order.</summary>
     public List<MqttApplicationMessage> Mqtt { get; } = [];
 
-    /// <summary>Every CAP document published, already checked against the CAP 1.2 schema and its signature verified.</summary>
+    /// <summary>
+    /// Every CAP document published, already checked against the CAP 1.2 schema, its signature verified, and checked
+    /// against the Google Public Alerts profile as one stream (<see cref="Profile"/>).
+    /// </summary>
     public List<string> Cap { get; } = [];
+
+    /// <summary>The profile check of <see cref="Cap"/>; a test allows a finding on purpose in <see cref="CapProfile.Stream.Allowed"/>.</summary>
+    public CapProfile.Stream Profile { get; } = new() { CheckLapses = false };
 
     public static AlertingHarness Start(string rulesJson, Dictionary<string, string?>? config = null, DateTimeOffset? start = null) =>
         new(Directory.CreateTempSubdirectory("sensorkit-alerting-").FullName, true, rulesJson, config, start ?? Day);
@@ -100,9 +109,13 @@ internal sealed class AlertingHarness : IDisposable
     public static AlertingHarness Restart(string stateDirectory, string rulesJson, DateTimeOffset now, Dictionary<string, string?>? config = null) =>
         new(stateDirectory, false, rulesJson, config, now);
 
-    /// <summary>Moves the gateway clock to <paramref name="t"/> (never backwards) and runs its periodic checks.</summary>
+    /// <summary>
+    /// Moves the gateway clock to <paramref name="t"/> (never backwards) and runs its periodic checks. From the
+    /// first call on, an alert whose CAP message expires before the next one is sent fails the profile check.
+    /// </summary>
     public void At(DateTimeOffset t)
     {
+        Profile.CheckLapses = true;
         if (t > Clock.GetUtcNow())
         {
             Clock.SetUtcNow(t);
@@ -131,7 +144,7 @@ internal sealed class AlertingHarness : IDisposable
     }
 
     /// <summary>One window aggregate ending at <paramref name="end"/>; the gateway clock moves to its end first.</summary>
-    public void Telemetry(string site, string node, string quantity, double mean, DateTimeOffset end, TimeSpan? window = null, string sensor = "bme280", QualityFlags flags = QualityFlags.None)
+    public void Telemetry(string site, string node, string quantity, double mean, DateTimeOffset end, TimeSpan? window = null, string sensor = "bme280", QualityFlags flags = QualityFlags.None, bool backfill = false)
     {
         TimeSpan w = window ?? TimeSpan.FromMinutes(1);
         if (end > Clock.GetUtcNow())
@@ -158,6 +171,7 @@ internal sealed class AlertingHarness : IDisposable
             First = mean,
             Last = mean,
             Flags = flags,
+            Backfill = backfill,
         };
         Ingest.Handle(Topics.Telemetry(site, node, sensor, quantity), _buffer.Telemetry(m).ToArray());
         DrainIfAuto();
@@ -210,6 +224,8 @@ internal sealed class AlertingHarness : IDisposable
                 IReadOnlyList<string> errors = CapSchema.Validate(xml);
                 Assert.True(errors.Count == 0, $"CAP message on {m.Message.Topic} fails the schema: {string.Join("; ", errors)}\n{xml}");
                 Assert.True(CapSignature.Verify(m.Message.Payload.ToArray(), Signer.Certificate, out string failure), $"CAP message on {m.Message.Topic}: {failure}\n{xml}");
+                List<string> findings = Profile.Add(xml);
+                Assert.True(findings.Count == 0, $"CAP message on {m.Message.Topic} breaks the Google Public Alerts profile: {string.Join("; ", findings)}\n{xml}");
                 Cap.Add(xml);
             }
 

@@ -90,7 +90,8 @@ public sealed class RuleBehaviourTests
         // and is back at 2.8 cm (≤ 5 − 2) at 00:48.
         Assert.Equal(["R n1 Moderate/Observed [n1] @00:13", "C n1 Minor/Observed [n1] @00:48"], h.Timeline());
         Assert.Equal("change", h.Alerts[0].Measure);
-        Assert.Equal(0.052, h.Alerts[0].Value, 6);
+        // 5.2 cm, published to the centimetre like every water level.
+        Assert.Equal(0.05, h.Alerts[0].Value);
         Assert.Equal(0.05, h.Alerts[0].Threshold);
     }
 
@@ -157,7 +158,7 @@ public sealed class RuleBehaviourTests
         // Measured against the baseline as it stood when the drop began (02:00): the 24 windows 00:00-01:55,
         // two of them from the early dip, which came before the baseline could judge anything.
         double baseline = ((22 * 100_000.0) + (2 * 40_000.0)) / 24;
-        Assert.Equal((40_000 - baseline) / baseline * 100, h.Alerts[0].Value, 6);
+        Assert.Equal(Math.Round((40_000 - baseline) / baseline * 100), h.Alerts[0].Value); // published to the whole percent
     }
 
     [Fact]
@@ -193,10 +194,49 @@ public sealed class RuleBehaviourTests
         h.Telemetry(Site, "n1", Quantities.Temperature, 99, Day.AddMinutes(3));
 
         Assert.Empty(h.Timeline("heat"));
-        // The window flagged stale is an operator matter, over as soon as a fresh window arrives.
-        Assert.Equal(["R n1 Minor/Observed [n1] @00:03", "C n1 Minor/Observed [n1] @00:04"], h.Timeline("stale-data"));
+        // One window flagged stale, or stuck, or out of range, is no operator alert either: only one that lasts
+        // (A_channel_flagged_stale_or_stuck_for_long_is_an_operator_alert_that_says_for_how_long).
+        Assert.Empty(h.Timeline("stale-data"));
+        Assert.Empty(h.Timeline("implausible-data"));
         Assert.Equal(2, h.Ingest.Duplicates);
         Assert.Equal(0, h.Ingest.Rejected);
+    }
+
+    [Fact]
+    public void A_channel_flagged_stale_or_stuck_for_long_is_an_operator_alert_that_says_for_how_long()
+    {
+        using var h = Start("""{ "Threshold": [ { "Id": "flood", "Quantity": "water-level", "Above": 7 } ] }""");
+        h.Status(Site, "n1");
+
+        // A gauge stuck at an alert-worthy 7.40 m for two hours: the node flags every window stuck.
+        for (int minute = 1; minute <= 120; minute++)
+        {
+            h.Telemetry(Site, "n1", Quantities.WaterLevel, 7.40, Day.AddMinutes(minute), sensor: "vl53l0x", flags: QualityFlags.Stuck);
+            h.At(Day.AddMinutes(minute).AddSeconds(30));
+        }
+
+        Assert.Empty(h.Timeline("flood"));
+        // Raised once, after Rules:Operator:ImplausibleData:After (10 min), never below it, and no repeats.
+        string[] steps = [.. h.Timeline("implausible-data")];
+        Assert.Equal(["R n1 Minor/Observed [n1] @00:10"], steps);
+        AlertMessage raised = h.Alerts.Single(a => a.Rule == "implausible-data");
+        Assert.True(raised.Value >= raised.Threshold, $"{raised.Value} s below the threshold {raised.Threshold} s");
+        Assert.Contains("vl53l0x/water-level (stuck)", h.Cap[^1], StringComparison.Ordinal);
+
+        // A plausible window ends it.
+        h.Telemetry(Site, "n1", Quantities.WaterLevel, 7.35, Day.AddMinutes(121), sensor: "vl53l0x");
+        h.At(Day.AddMinutes(121).AddSeconds(30));
+        Assert.Equal(["R n1 Minor/Observed [n1] @00:10", "C n1 Minor/Observed [n1] @02:01"], h.Timeline("implausible-data"));
+
+        // Windows flagged stale for longer than the stale limit: one stale-data alert whose age is at the limit or above.
+        for (int minute = 122; minute <= 140; minute++)
+        {
+            h.Telemetry(Site, "n1", Quantities.WaterLevel, 7.35, Day.AddMinutes(minute), sensor: "vl53l0x", flags: QualityFlags.Stale);
+            h.At(Day.AddMinutes(minute).AddSeconds(30));
+        }
+
+        AlertMessage stale = Assert.Single(h.Alerts, a => a.Rule == "stale-data");
+        Assert.True(stale.Value >= stale.Threshold, $"data age {stale.Value} s below the threshold {stale.Threshold} s");
     }
 
     [Fact]
