@@ -22,7 +22,7 @@ public sealed class FirmwareProcessTests
         MosquittoBroker mosquitto = await MosquittoBroker.StartAsync(persistenceDirectory: db);
         int port = mosquitto.Port;
         await using MqttProbe probe = await MqttProbe.StartAsync(port, persistentClientId: $"probe-{Guid.NewGuid():N}");
-        FirmwareProcess firmware = FirmwareProcess.Start(Arguments(port, outboxDir));
+        ExecutableProcess firmware = ExecutableProcess.Firmware(Arguments(port, outboxDir));
         try
         {
             await probe.WaitForAsync(m => IsStatus(m, "online"), timeout, "the node's birth", () => firmware.Output);
@@ -35,7 +35,7 @@ public sealed class FirmwareProcessTests
             // Back again: online, and the numbers go on.
             long beforeRestart = probe.All.Max(Sequence);
             await firmware.DisposeAsync();
-            firmware = FirmwareProcess.Start(Arguments(port, outboxDir));
+            firmware = ExecutableProcess.Firmware(Arguments(port, outboxDir));
             await IndexOfAsync(probe, m => IsStatus(m, "online"), lostAt + 1, timeout, "status online after the restart");
             await probe.WaitForAsync(m => Sequence(m) > beforeRestart + 3, timeout, "windows after the restart", () => firmware.Output);
             // What the first process left unacknowledged comes back as backfill: nothing is missing before the outage.
@@ -51,7 +51,7 @@ public sealed class FirmwareProcessTests
 
             // Restarted while the broker is still down, then the broker returns.
             await firmware.DisposeAsync();
-            firmware = FirmwareProcess.Start(Arguments(port, outboxDir));
+            firmware = ExecutableProcess.Firmware(Arguments(port, outboxDir));
             await GrowsAsync(outboxDir, 10_000, timeout);
             await mosquitto.DisposeAsync();
             mosquitto = await MosquittoBroker.StartAsync(port: port, persistenceDirectory: db);

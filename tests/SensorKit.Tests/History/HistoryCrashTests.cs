@@ -31,7 +31,7 @@ public sealed class HistoryCrashTests
         string topic = Topics.Telemetry("test", "k1", "bme280", Quantities.Temperature);
 
         // The writer commits only every 5 s here, so the kill finds acknowledged windows that are only in the journal.
-        GatewayProcess gateway = GatewayProcess.Start([.. Arguments(port, state), "--History:FlushInterval", "00:00:05", "--History:BatchSize", "100000"]);
+        ExecutableProcess gateway = ExecutableProcess.Gateway([.. Arguments(port, state), "--History:FlushInterval", "00:00:05", "--History:BatchSize", "100000"]);
         int inDatabaseAtKill;
         try
         {
@@ -66,7 +66,7 @@ public sealed class HistoryCrashTests
         Assert.True(acked.Count > inDatabaseAtKill, $"{acked.Count} acknowledged, {inDatabaseAtKill} in the database at the kill: the kill should find windows only in the journal");
 
         // Restarted on the same folder: the journal is replayed; a clean stop then writes what is left.
-        GatewayProcess again = GatewayProcess.Start(Arguments(port, state));
+        ExecutableProcess again = ExecutableProcess.Gateway(Arguments(port, state));
         try
         {
             await using (MqttProbe node = await ConnectAsync(port, account, again))
@@ -95,7 +95,7 @@ public sealed class HistoryCrashTests
     public async Task The_gateway_executable_exits_2_naming_a_bad_history_key()
     {
         int port = FreePort.Get();
-        await using GatewayProcess gateway = GatewayProcess.Start([.. Arguments(port, TestDirectories.Create("history-bad")), "--History:RawRetention", "00:10:00"]);
+        await using ExecutableProcess gateway = ExecutableProcess.Gateway([.. Arguments(port, TestDirectories.Create("history-bad")), "--History:RawRetention", "00:10:00"]);
 
         await gateway.WaitForExitAsync(Timeout);
 
@@ -136,7 +136,7 @@ public sealed class HistoryCrashTests
     }
 
     /// <summary>Connects once the gateway listens (it opens the broker after the history and the state are loaded).</summary>
-    private static async Task<MqttProbe> ConnectAsync(int port, TestAccount account, GatewayProcess gateway)
+    private static async Task<MqttProbe> ConnectAsync(int port, TestAccount account, ExecutableProcess gateway)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (true)

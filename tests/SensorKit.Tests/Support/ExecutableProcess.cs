@@ -4,21 +4,23 @@ using System.Reflection;
 namespace SensorKit.Tests.Support;
 
 /// <summary>
-/// The real gateway executable (sensorkit-gateway) as a child process, started from its own build output (the test
-/// project builds it first) and stopped by its PID, as <see cref="FirmwareProcess"/> does for the node.
+/// A real SensorKit executable (sensorkit-node, sensorkit-gateway) as a child process, started from its own build
+/// output (the test project builds it first) with the runtime of this test host, and stopped by its PID.
 /// </summary>
-internal sealed class GatewayProcess : IAsyncDisposable
+internal sealed class ExecutableProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly List<string> _output = [];
 
-    private GatewayProcess(Process process) => _process = process;
+    private ExecutableProcess(Process process) => _process = process;
 
-    public int ExitCode => _process.ExitCode;
+    public int Id => _process.Id;
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>What the gateway wrote so far (stdout and stderr).</summary>
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>What the process wrote so far (stdout and stderr).</summary>
     public string Output
     {
         get
@@ -30,41 +32,48 @@ internal sealed class GatewayProcess : IAsyncDisposable
         }
     }
 
-    public static string Assembly
+    public static string FirmwareAssembly => Built("firmware", "SensorKit.Firmware", "sensorkit-node.dll");
+
+    public static string GatewayAssembly => Built("gateway", "SensorKit.Gateway.Worker", "sensorkit-gateway.dll");
+
+    /// <summary>The node firmware, in simulation when the arguments say so.</summary>
+    public static ExecutableProcess Firmware(IEnumerable<string> args) => Start(FirmwareAssembly, args);
+
+    public static ExecutableProcess Gateway(IEnumerable<string> args) => Start(GatewayAssembly, args);
+
+    private static string Built(string side, string project, string dll)
     {
-        get
-        {
-            string configuration = typeof(GatewayProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
-            string path = Path.Combine(RepoPaths.Root, "gateway", "SensorKit.Gateway.Worker", "bin", configuration, "net10.0", "sensorkit-gateway.dll");
-            return File.Exists(path) ? path : throw new FileNotFoundException($"the gateway is not built: {path}");
-        }
+        string configuration = typeof(ExecutableProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+        string path = Path.Combine(RepoPaths.Root, side, project, "bin", configuration, "net10.0", dll);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{dll} is not built: {path}");
     }
 
-    public static GatewayProcess Start(IEnumerable<string> args)
+    private static ExecutableProcess Start(string assembly, IEnumerable<string> args)
     {
+        // The muxer that runs this test host, so the child uses the same runtime.
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
         var psi = new ProcessStartInfo(dotnet)
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(Assembly)!,
+            WorkingDirectory = Path.GetDirectoryName(assembly)!,
         };
         psi.ArgumentList.Add("exec");
-        psi.ArgumentList.Add(Assembly);
+        psi.ArgumentList.Add(assembly);
         foreach (string a in args)
         {
             psi.ArgumentList.Add(a);
         }
 
         psi.Environment["DOTNET_NOLOGO"] = "1";
-        Process process = Process.Start(psi) ?? throw new InvalidOperationException("the gateway did not start");
-        var gateway = new GatewayProcess(process);
-        process.OutputDataReceived += (_, e) => gateway.Add(e.Data);
-        process.ErrorDataReceived += (_, e) => gateway.Add(e.Data);
+        Process process = Process.Start(psi) ?? throw new InvalidOperationException($"{Path.GetFileName(assembly)} did not start");
+        var child = new ExecutableProcess(process);
+        process.OutputDataReceived += (_, e) => child.Add(e.Data);
+        process.ErrorDataReceived += (_, e) => child.Add(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return gateway;
+        return child;
     }
 
     /// <summary>kill -9: no goodbye, no flush; what the kernel already has stays.</summary>
@@ -82,8 +91,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
             await kill.WaitForExitAsync();
         }
 
-        using var cts = new CancellationTokenSource(timeout);
-        await _process.WaitForExitAsync(cts.Token);
+        await WaitForExitAsync(timeout);
     }
 
     public async Task WaitForExitAsync(TimeSpan timeout)
