@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
+using SensorKit.Hosting;
 using SensorKit.Node.Configuration;
 
 namespace SensorKit.Node.Publishing;

@@ -258,8 +258,18 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, Brok
         long received = Stopwatch.GetTimestamp();
         string topic = e.ApplicationMessage.Topic;
 
-        if (e.ClientId == authorization.InternalClientId || !intake.Wants(topic))
+        // Only a node's own topics (telemetry, status) go to the intake; the topic is parsed once here.
+        if (e.ClientId == authorization.InternalClientId || !Topics.TryParseNode(topic, out string site, out string node))
         {
+            return Task.CompletedTask;
+        }
+
+        // Second line behind the topic rights: a node's messages are taken only from that node's own account.
+        if (!authorization.OwnsNode(NullIfEmpty(e.UserName), site, node))
+        {
+            e.ProcessPublish = false;
+            e.Response.ReasonCode = MqttPubAckReasonCode.NotAuthorized;
+            Refused("not-owner", $"client '{Clip(e.ClientId)}' (account '{Clip(e.UserName ?? "(anonymous)")}') published for {site}/{node}");
             return Task.CompletedTask;
         }
 
@@ -281,15 +291,6 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, Brok
 
     private void Take(InterceptingPublishEventArgs e, long received)
     {
-        // Second line behind the topic rights: a node's messages are taken only from that node's own account.
-        if (Topics.TryParseNode(e.ApplicationMessage.Topic, out string site, out string node) && !authorization.OwnsNode(NullIfEmpty(e.UserName), site, node))
-        {
-            e.ProcessPublish = false;
-            e.Response.ReasonCode = MqttPubAckReasonCode.NotAuthorized;
-            Refused("not-owner", $"client '{Clip(e.ClientId)}' (account '{Clip(e.UserName ?? "(anonymous)")}') published for {site}/{node}");
-            return;
-        }
-
         ReadOnlySequence<byte> payload = e.ApplicationMessage.Payload;
         IntakeVerdict verdict = intake.Take(e.ApplicationMessage.Topic, payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray(), e.ClientId, e.UserName, received);
         switch (verdict)

@@ -14,16 +14,13 @@ public enum IntakeVerdict
 }
 
 /// <summary>
-/// Where the embedded broker hands node messages, inside its PUBLISH handling: the PUBACK goes out only once the
+/// Where the embedded broker hands node messages (telemetry and status topics), inside its PUBLISH handling: the PUBACK goes out only once the
 /// message is evaluated, so nothing the broker acknowledged can be lost in a queue behind it (docs/intake.md).
 /// </summary>
 public interface IBrokerIntake
 {
     /// <summary>Completes once the gateway's state is restored; publishes wait for it rather than being lost.</summary>
     Task Ready { get; }
-
-    /// <summary>Whether a topic is a node's telemetry or status, which the intake must see.</summary>
-    bool Wants(string topic);
 
     IntakeVerdict Take(string topic, ReadOnlySpan<byte> payload, string clientId, string? userName, long receivedTimestamp);
 }

@@ -5,6 +5,7 @@ using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
+using SensorKit.Hosting;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.History;
@@ -392,7 +393,7 @@ internal sealed class HistoryJournal : IDisposable
         }
 
         // The new name must survive a power cut as well as the appends to it.
-        HistoryDirectorySync.Flush(_directory);
+        DirectorySync.Flush(_directory);
         return segment;
     }
 
@@ -548,50 +549,4 @@ internal sealed class HistoryJournal : IDisposable
             Handle.Dispose();
         }
     }
-}
-
-/// <summary>
-/// fsync on a directory, so a new segment's name survives a power cut (POSIX leaves that to the directory; fsync(2),
-/// "NOTES"). .NET cannot open a directory as a file, hence libc; elsewhere than Linux it does nothing.
-/// </summary>
-internal static class HistoryDirectorySync
-{
-    public static void Flush(string directory)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
-        // O_RDONLY (0): Linux opens a directory read-only without O_DIRECTORY, whose value differs by architecture.
-        int fd = Open(directory, 0);
-        if (fd < 0)
-        {
-            throw new IOException($"cannot open directory '{directory}' to sync it (errno {Marshal.GetLastPInvokeError()})");
-        }
-
-        try
-        {
-            if (Fsync(fd) != 0)
-            {
-                throw new IOException($"fsync of directory '{directory}' failed (errno {Marshal.GetLastPInvokeError()})");
-            }
-        }
-        finally
-        {
-            _ = Close(fd);
-        }
-    }
-
-    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
-
-    [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static extern int Fsync(int fd);
-
-    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static extern int Close(int fd);
 }

@@ -57,8 +57,6 @@ public sealed partial class TelemetryIngest(RuleEngine rules, NodeDirectory node
     /// <summary>Called once the rule engine holds the stored state; the embedded broker's intake waits for it.</summary>
     public void MarkReady() => _ready.TrySetResult();
 
-    public bool Wants(string topic) => Topics.TryParseTelemetry(topic, out _) || Topics.TryParseStatus(topic, out _, out _);
-
     IntakeVerdict IBrokerIntake.Take(string topic, ReadOnlySpan<byte> payload, string clientId, string? userName, long receivedTimestamp) =>
         Handle(topic, payload, receivedTimestamp) ? IntakeVerdict.Accepted : IntakeVerdict.Rejected;
 

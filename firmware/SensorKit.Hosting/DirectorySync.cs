@@ -1,13 +1,13 @@
 using System.Runtime.InteropServices;
 
-namespace SensorKit.Node.Publishing;
+namespace SensorKit.Hosting;
 
 /// <summary>
 /// fsync on a directory, so a newly created file's name survives a power cut (POSIX leaves that to
 /// the directory, not the file; fsync(2), "NOTES"). .NET cannot open a directory as a file, hence libc.
-/// Elsewhere than Linux it does nothing.
+/// Elsewhere than Linux it does nothing. Used by the node's outbox and the gateway's history journal.
 /// </summary>
-internal static partial class DirectorySync
+public static partial class DirectorySync
 {
     // O_RDONLY only. Linux opens a directory read-only without O_DIRECTORY, and that flag's value
     // differs by architecture (0x10000 on x64 is O_DIRECT on arm64, which fails with EINVAL).
