@@ -236,15 +236,23 @@ public sealed partial class MqttPublisher(
 
         if (outbox.TryPeek(OutboxKind.Telemetry, _liveCursor, long.MaxValue, out record))
         {
-            await PublishRecordAsync(record, backfill: false, ct);
-            _liveCursor = record.Sequence + 1;
+            // A record the broker could not take yet (quota) is tried again, not skipped for this connection.
+            if (await PublishRecordAsync(record, backfill: false, ct))
+            {
+                _liveCursor = record.Sequence + 1;
+            }
+
             return true;
         }
 
         DateTimeOffset now = time.GetUtcNow();
         if (includeBacklog && now >= _nextReplay && outbox.TryPeek(OutboxKind.Telemetry, _backlogCursor, _liveFrom, out record))
         {
-            await PublishRecordAsync(record, backfill: true, ct);
+            if (!await PublishRecordAsync(record, backfill: true, ct))
+            {
+                return true;
+            }
+
             _backlogCursor = record.Sequence + 1;
             // Paced from the later of the last slot and now, so a pause does not turn into a burst.
             _nextReplay = (_nextReplay > now - _replayInterval ? _nextReplay : now) + _replayInterval;
@@ -255,7 +263,8 @@ public sealed partial class MqttPublisher(
         return false;
     }
 
-    private async Task PublishRecordAsync(OutboxRecord record, bool backfill, CancellationToken ct)
+    /// <summary>Publishes one record and settles it on the broker's answer; false when the broker was busy and the record must be sent again.</summary>
+    private async Task<bool> PublishRecordAsync(OutboxRecord record, bool backfill, CancellationToken ct)
     {
         ReadOnlyMemory<byte> payload = record.Payload;
         if (backfill && record.Kind == OutboxKind.Telemetry)
@@ -294,7 +303,7 @@ public sealed partial class MqttPublisher(
                 // The broker is busy, not refusing: keep the record and try again later.
                 LogQuota(record.Topic);
                 await Task.Delay(_mqtt.ReconnectMin, time, ct);
-                return;
+                return false;
             default:
                 // The broker refused this message for good (not authorised, topic invalid): retrying would block the queue.
                 Rejected++;
@@ -303,6 +312,7 @@ public sealed partial class MqttPublisher(
         }
 
         outbox.Acknowledge(record.Sequence);
+        return true;
     }
 
     private async Task PublishStatusAsync(NodeState state, CancellationToken ct)

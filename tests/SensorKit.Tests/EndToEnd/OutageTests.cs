@@ -40,9 +40,18 @@ public sealed class OutageTests
             // The outage: first the uplink, then the broker goes; the node keeps sampling into its outbox.
             // (The broker goes only once it has passed on what it acknowledged: MQTTnet's broker keeps
             // nothing across a stop, and what a broker loses after its PUBACK is not the node's to resend.)
+            int linesBeforeCut = logs.Lines.Count;
             await broker.CutNodesAsync();
             var outage = Stopwatch.StartNew();
             long firstInOutage = outbox.NextSequence;
+
+            // The set of acknowledged records is final only once the publisher has noticed the cut (it logs
+            // the lost connection or its first failed reconnect): a PUBACK that was already on its way can
+            // still settle a record until then, and the broker must not be stopped before it passed that one on.
+            await Wait.UntilAsync(
+                () => logs.Lines.Skip(linesBeforeCut).Any(l => l.Message.StartsWith("MQTT connection lost", StringComparison.Ordinal) || l.Message.StartsWith("Cannot connect to MQTT broker", StringComparison.Ordinal)),
+                TimeSpan.FromSeconds(10),
+                "the node to notice the cut");
             await Wait.UntilAsync(() => ContiguousFrom1(probe, Waiting(outbox)) >= outbox.NextSequence - 1, TimeSpan.FromSeconds(10), "the subscriber to have what the broker acknowledged");
             await broker.DisposeAsync();
             await Wait.UntilAsync(() => outbox.NextSequence - firstInOutage >= 300, TimeSpan.FromSeconds(60), "300 records during the outage");

@@ -70,9 +70,13 @@ internal sealed class TestBroker : IAsyncDisposable
 
             return Task.CompletedTask;
         };
+        server.InterceptingPublishAsync += e => broker.Intercept is { } intercept ? intercept(e) : Task.CompletedTask;
         await server.StartAsync();
         return broker;
     }
+
+    /// <summary>Sees every PUBLISH before it is passed on, and may answer it instead (a busy or refusing broker).</summary>
+    public Func<InterceptingPublishEventArgs, Task>? Intercept { get; set; }
 
     public void OpenGate() => _gateOpen = true;
 
