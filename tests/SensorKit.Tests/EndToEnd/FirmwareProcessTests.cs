@@ -53,9 +53,21 @@ public sealed class FirmwareProcessTests
             await firmware.DisposeAsync();
             firmware = ExecutableProcess.Firmware(Arguments(port, outboxDir));
             await GrowsAsync(outboxDir, 10_000, timeout);
+
+            // The node is frozen while the broker and the subscriber come back, so that the subscriber is there
+            // before the node's first publish even when Mosquitto did not keep the subscriber's session.
+            await firmware.PauseAsync();
             await mosquitto.DisposeAsync();
             mosquitto = await MosquittoBroker.StartAsync(port: port, persistenceDirectory: db);
-            bool sessionKept = await probe.ReconnectAsync(TimeSpan.FromSeconds(10));
+            bool sessionKept;
+            try
+            {
+                sessionKept = await probe.ReconnectAsync(TimeSpan.FromSeconds(10));
+            }
+            finally
+            {
+                await firmware.ResumeAsync();
+            }
 
             // Records the broker acknowledged just before it went down are the broker's to deliver: if
             // Mosquitto did not keep the subscriber's session they are lost there, not by the node.

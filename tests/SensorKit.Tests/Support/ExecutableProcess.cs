@@ -86,12 +86,20 @@ internal sealed class ExecutableProcess : IAsyncDisposable
     /// <summary>SIGTERM, as systemd stops a service: the host shuts down cleanly.</summary>
     public async Task StopAsync(TimeSpan timeout)
     {
-        using (Process kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-        }
-
+        await SignalAsync("TERM");
         await WaitForExitAsync(timeout);
+    }
+
+    /// <summary>SIGSTOP: the process is frozen (a hung machine, a debugger) until <see cref="ResumeAsync"/>.</summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>SIGCONT after <see cref="PauseAsync"/>.</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        using Process kill = Process.Start("kill", [$"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        await kill.WaitForExitAsync();
     }
 
     public async Task WaitForExitAsync(TimeSpan timeout)
