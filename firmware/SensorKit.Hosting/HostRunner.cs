@@ -26,6 +26,11 @@ public static class HostRunner
             await host.WaitForShutdownAsync(ct);
             return 0;
         }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Asked to stop while still starting: a normal stop, not a failure.
+            return 0;
+        }
         catch (Exception e) when (Describe(e, host.Services) is { } problem)
         {
             await error.WriteLineAsync($"invalid configuration: {problem}");

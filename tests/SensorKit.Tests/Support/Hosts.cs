@@ -13,6 +13,18 @@ namespace SensorKit.Tests.Support;
 internal static class Hosts
 {
     /// <summary>
+    /// A token for <c>RunAsync</c> that stops the host once it has started completely (every hosted service's
+    /// StartAsync returned), or after <paramref name="cap"/> if it never does.
+    /// </summary>
+    public static CancellationTokenSource StopOnceStarted(IHost host, TimeSpan cap)
+    {
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        stop.CancelAfter(cap);
+        host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(stop.Cancel);
+        return stop;
+    }
+
+    /// <summary>
     /// A gateway host. Unless the configuration says otherwise, it keeps its state in a fresh folder (deleted when the
     /// host stops), serves its CAP feed on a free port, so tests never share alerts or ports, and signs CAP with the
     /// example key.

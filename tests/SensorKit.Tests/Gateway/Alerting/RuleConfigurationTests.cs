@@ -194,7 +194,8 @@ public sealed class RuleConfigurationTests
         config[key] = value;
         using var host = Hosts.Gateway(config);
         var error = new StringWriter();
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        // A setting that is accepted must carry the gateway through a whole start; then it stops.
+        using CancellationTokenSource stop = Hosts.StopOnceStarted(host, TimeSpan.FromSeconds(30));
 
         int code = await GatewayHost.RunAsync(host, error, stop.Token);
 
