@@ -83,7 +83,11 @@ public sealed class OpenDataOptionsValidator : IValidateOptions<OpenDataOptions>
         }
 
         Range(nameof(o.MaxTop), o.MaxTop, 1, 10_000);
-        Range(nameof(o.DefaultTop), o.DefaultTop, 1, Math.Max(1, o.MaxTop));
+        if (o.MaxTop is >= 1 and <= 10_000)
+        {
+            Range(nameof(o.DefaultTop), o.DefaultTop, 1, o.MaxTop);
+        }
+
         Range(nameof(o.MaxSkip), o.MaxSkip, 0, 100_000_000);
         Range(nameof(o.MaxExpandDepth), o.MaxExpandDepth, 0, 5);
         Range(nameof(o.MaxFilterLength), o.MaxFilterLength, 16, 65_536);

@@ -392,7 +392,7 @@ public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory 
         w.WriteEndObject();
     }
 
-    private static void WriteRoot(Utf8JsonWriter w, Uri root)
+    private void WriteRoot(Utf8JsonWriter w, Uri root)
     {
         w.WriteStartObject();
         w.WriteStartArray("value");
@@ -413,6 +413,16 @@ public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory 
         }
 
         w.WriteEndArray();
+        w.WriteEndObject();
+        // Not part of the standard: what a user of the data must know, at the first address they see.
+        (string title, Uri url) = OpenDataOptions.Licenses[_o.License];
+        w.WriteStartObject("license");
+        w.WriteString("id", _o.License);
+        w.WriteString("title", title);
+        w.WriteString("url", url.ToString());
+        w.WriteString("attribution", _o.Attribution ?? _o.Publisher);
+        w.WriteString("catalog", new Uri(root, "../open-data/catalog.jsonld").ToString());
+        w.WriteString("archive", new Uri(root, "../open-data/archive/index.json").ToString());
         w.WriteEndObject();
         w.WriteEndObject();
     }
