@@ -50,6 +50,7 @@ public sealed class StaCatalog
         }
 
         var things = new SortedSet<(string Site, string Node)>(nodes.Keys.Concat(channels.Select(c => (c.Site, c.Node))));
+        ILookup<(string, string), HistoryChannel> channelsOf = channels.ToLookup(c => (c.Site, c.Node));
         foreach ((string site, string node) in things)
         {
             NodeStatusMessage? status = nodes.TryGetValue((site, node), out NodeStatusMessage? s) ? s : null;
@@ -110,7 +111,7 @@ public sealed class StaCatalog
                 sensors[sensor.Id] = sensor.Type;
             }
 
-            foreach (HistoryChannel c in channels.Where(c => c.Site == site && c.Node == node))
+            foreach (HistoryChannel c in channelsOf[(site, node)])
             {
                 sensors.TryAdd(c.Sensor, c.Sensor == "derived" ? "derived" : c.Sensor);
             }
