@@ -166,7 +166,7 @@ public sealed partial class DailyArchive(
     {
         (string name, Uri url) = OpenDataOptions.Licenses[_o.License];
         var sites = new List<(string Site, List<(string File, long Bytes, string Sha256)> Days)>();
-        if (System.IO.Directory.Exists(Directory))
+        System.IO.Directory.CreateDirectory(Directory);
         {
             foreach (string siteDir in System.IO.Directory.GetDirectories(Directory).Order(StringComparer.Ordinal))
             {
