@@ -8,6 +8,7 @@ using SensorKit.Gateway;
 using SensorKit.Gateway.Alerts.Feed;
 using SensorKit.Gateway.Broker.Accounts;
 using SensorKit.Gateway.Ingest;
+using SensorKit.Gateway.OpenData;
 using SensorKit.Node;
 using SensorKit.Simulation;
 
@@ -96,6 +97,11 @@ public static class DemoRunner
         await output.WriteLineAsync($"Watch the raw traffic with: mosquitto_sub -h 127.0.0.1 -p {options.Port} -t 'sensorkit/#' -v");
         CapFeedServer feed = gateway.Services.GetRequiredService<CapFeedServer>();
         await output.WriteLineAsync($"CAP feed (alerts as OASIS CAP 1.2, marked Exercise, signed): {feed.FeedAddress}");
+        if (gateway.Services.GetRequiredService<OpenDataLinks>().ServiceRoot is { } sta)
+        {
+            await output.WriteLineAsync($"Open data (OGC SensorThings API 1.1, read only): {sta}");
+        }
+
         if (feed.BaseAddress is { } http)
         {
             await output.WriteLineAsync($"Gateway counters (Prometheus text format): {new Uri(http, "metrics")}");

@@ -9,6 +9,7 @@ using SensorKit.Gateway.Alerts.Feed;
 using SensorKit.Gateway.Broker;
 using SensorKit.Gateway.History;
 using SensorKit.Gateway.Ingest;
+using SensorKit.Gateway.OpenData;
 using SensorKit.Gateway.Rules;
 using SensorKit.Hosting;
 using SensorKit.Gateway.State;
@@ -85,6 +86,7 @@ public static class GatewayHost
         services.AddSingleton<GatewayConnection>();
         services.AddSingleton<AlertingService>();
         services.AddSingleton<CapFeedServer>();
+        services.AddOpenData();
 
         // Order matters: the history's journal opens before anything can arrive and closes after the broker stopped,
         // the broker must listen before the gateway's client connects to it, and the alert state must be restored

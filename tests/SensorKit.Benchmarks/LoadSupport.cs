@@ -45,7 +45,7 @@ internal static class LoadSupport
     /// </summary>
     /// <param name="history">Whether the gateway keeps the telemetry history (History:Enabled).</param>
     /// <param name="historyBatch">History:BatchSize; 0 for its default.</param>
-    public static async Task<IHost> StartGatewayAsync(int port, string state, string? externalUri = null, bool shippedPacks = false, bool history = true, int historyBatch = 0)
+    public static async Task<IHost> StartGatewayAsync(int port, string state, string? externalUri = null, bool shippedPacks = false, bool history = true, int historyBatch = 0, IReadOnlyDictionary<string, string?>? extra = null)
     {
         var config = new Dictionary<string, string?>
         {
@@ -74,6 +74,11 @@ internal static class LoadSupport
             {
                 config[$"Rules:Packs:{i}"] = packs[i];
             }
+        }
+
+        foreach ((string key, string? value) in extra ?? new Dictionary<string, string?>())
+        {
+            config[key] = value;
         }
 
         HostApplicationBuilder b = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });

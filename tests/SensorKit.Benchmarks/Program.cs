@@ -33,5 +33,10 @@ if (args.Length > 0 && args[0] is "history-size" or "history-generate")
     return args[0] == "history-size" ? HistoryRuns.Size(args[1..]) : HistoryRuns.Generate(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "opendata-query")
+{
+    return await OpenDataRuns.QueryAsync(args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

@@ -28,6 +28,12 @@ public interface ITelemetryHistory : IDisposable
 
     /// <summary>The channels stored, filtered as a query filters them (null matches everything).</summary>
     IReadOnlyList<HistoryChannel> Channels(string? site = null, string? node = null, string? sensor = null, string? quantity = null);
+
+    /// <summary>Raw windows matching a scan, streamed from the store as the caller reads (open data queries).</summary>
+    IEnumerable<HistoryRow> Scan(HistoryScan scan, CancellationToken ct = default);
+
+    /// <summary>How many raw windows match a scan (its offset and limit ignored).</summary>
+    long Count(HistoryScan scan);
 }
 
 /// <summary>What <see cref="ITelemetryHistory.Append"/> did with a batch.</summary>

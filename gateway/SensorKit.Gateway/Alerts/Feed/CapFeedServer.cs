@@ -13,6 +13,7 @@ using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using SensorKit.Gateway.Alerts.Cap;
 using SensorKit.Gateway.Health;
+using SensorKit.Gateway.OpenData;
 using SensorKit.Gateway.Rules;
 using SensorKit.Gateway.State;
 
@@ -30,7 +31,8 @@ public sealed partial class CapFeedServer(
     AlertStore store,
     RuleEngine engine,
     TimeProvider time,
-    ILoggerFactory loggers) : IHostedService, IAsyncDisposable
+    ILoggerFactory loggers,
+    IServiceProvider gateway) : IHostedService, IAsyncDisposable
 {
     /// <summary>
     /// A cancel must name the operator in this header: browsers cannot send it cross-site without a preflight,
@@ -101,6 +103,7 @@ public sealed partial class CapFeedServer(
         app.MapGet("/cap/{identifier}.xml", (RequestDelegate)WriteMessageAsync);
         app.MapPost("/alerts/{alertId}/cancel", (RequestDelegate)CancelAsync);
         app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapOpenData(gateway);
         try
         {
             await app.StartAsync(cancellationToken);

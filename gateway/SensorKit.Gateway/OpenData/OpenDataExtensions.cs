@@ -1,0 +1,48 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using SensorKit.Gateway.Alerts.Feed;
+using SensorKit.Gateway.OpenData.Archive;
+using SensorKit.Gateway.OpenData.Catalog;
+using SensorKit.Gateway.OpenData.SensorThings;
+using SensorKit.Hosting;
+
+namespace SensorKit.Gateway.OpenData;
+
+/// <summary>Open data: the SensorThings API, the daily CSV archive and its catalogue (docs/open-data.md).</summary>
+public static class OpenDataExtensions
+{
+    public static IServiceCollection AddOpenData(this IServiceCollection services)
+    {
+        services.AddOptions<OpenDataOptions>().BindStrictly(OpenDataOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<OpenDataOptions>, OpenDataOptionsValidator>();
+        // The HTTP host today is the CAP feed's; its address is known once it listens.
+        services.AddSingleton(sp => new OpenDataLinks(() => sp.GetRequiredService<CapFeedServer>().BaseAddress));
+        services.AddSingleton<StaService>();
+        services.AddSingleton<DailyArchive>();
+        services.AddSingleton<DcatCatalog>();
+        services.AddHostedService(sp => sp.GetRequiredService<DailyArchive>());
+        return services;
+    }
+
+    /// <summary>GET /v1.1/… (SensorThings), /open-data/catalog.jsonld and /open-data/archive/…, served from <paramref name="gateway"/>'s services.</summary>
+    public static IEndpointRouteBuilder MapOpenData(this IEndpointRouteBuilder endpoints, IServiceProvider gateway)
+    {
+        if (!gateway.GetRequiredService<IOptions<OpenDataOptions>>().Value.Enabled)
+        {
+            return endpoints;
+        }
+
+        StaService sta = gateway.GetRequiredService<StaService>();
+        DailyArchive archive = gateway.GetRequiredService<DailyArchive>();
+        DcatCatalog catalog = gateway.GetRequiredService<DcatCatalog>();
+        endpoints.MapGet("/" + StaSchema.Version, (RequestDelegate)sta.HandleAsync);
+        endpoints.MapGet("/" + StaSchema.Version + "/{**path}", (RequestDelegate)sta.HandleAsync);
+        endpoints.MapGet("/open-data/catalog.jsonld", (RequestDelegate)catalog.WriteAsync);
+        endpoints.MapGet("/open-data/archive/{**file}", (RequestDelegate)archive.ServeAsync);
+        return endpoints;
+    }
+}

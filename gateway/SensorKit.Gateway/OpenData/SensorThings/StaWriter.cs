@@ -1,0 +1,80 @@
+using System.Globalization;
+using System.Text.Json;
+using NetTopologySuite.Geometries;
+using SensorKit.Gateway.OpenData.Filter;
+
+namespace SensorKit.Gateway.OpenData.SensorThings;
+
+/// <summary>Writes SensorThings JSON with a <see cref="Utf8JsonWriter"/>: values, and GeoJSON for geometries.</summary>
+internal static class StaWriter
+{
+    public static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFF'Z'", CultureInfo.InvariantCulture);
+
+    public static void Value(Utf8JsonWriter w, object? value)
+    {
+        switch (value)
+        {
+            case null:
+                w.WriteNullValue();
+                break;
+            case string s:
+                w.WriteStringValue(s);
+                break;
+            case double d:
+                w.WriteNumberValue(d);
+                break;
+            case bool b:
+                w.WriteBooleanValue(b);
+                break;
+            case DateTimeOffset t:
+                w.WriteStringValue(Time(t));
+                break;
+            case TimeInterval i:
+                w.WriteStringValue($"{Time(i.Start)}/{Time(i.End)}");
+                break;
+            case Point p:
+                w.WriteStartObject();
+                w.WriteString("type", "Point");
+                w.WriteStartArray("coordinates");
+                w.WriteNumberValue(p.X);
+                w.WriteNumberValue(p.Y);
+                w.WriteEndArray();
+                w.WriteEndObject();
+                break;
+            case Geometry g:
+                w.WriteStringValue(g.AsText());
+                break;
+            case IEnumerable<KeyValuePair<string, object?>> d:
+                w.WriteStartObject();
+                foreach ((string k, object? v) in d)
+                {
+                    w.WritePropertyName(k);
+                    Value(w, v);
+                }
+
+                w.WriteEndObject();
+                break;
+            case IEnumerable<string> list:
+                w.WriteStartArray();
+                foreach (string s in list)
+                {
+                    w.WriteStringValue(s);
+                }
+
+                w.WriteEndArray();
+                break;
+            default:
+                w.WriteStringValue(Convert.ToString(value, CultureInfo.InvariantCulture));
+                break;
+        }
+    }
+
+    public static void Error(Utf8JsonWriter w, int status, string message)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("code", status);
+        w.WriteString("type", "error");
+        w.WriteString("message", message);
+        w.WriteEndObject();
+    }
+}
