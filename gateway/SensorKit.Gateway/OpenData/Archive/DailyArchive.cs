@@ -167,48 +167,46 @@ public sealed partial class DailyArchive(
         (string name, Uri url) = OpenDataOptions.Licenses[_o.License];
         var sites = new List<(string Site, List<(string File, long Bytes, string Sha256)> Days)>();
         System.IO.Directory.CreateDirectory(Directory);
+        foreach (string siteDir in System.IO.Directory.GetDirectories(Directory).Order(StringComparer.Ordinal))
         {
-            foreach (string siteDir in System.IO.Directory.GetDirectories(Directory).Order(StringComparer.Ordinal))
+            string site = Path.GetFileName(siteDir);
+            var days = System.IO.Directory.GetFiles(siteDir, "*.csv").Order(StringComparer.Ordinal)
+                .Select(f => (Path.GetFileName(f), new FileInfo(f).Length, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(f))))).ToList();
+            sites.Add((site, days));
+            WriteJson(Path.Combine(siteDir, "schema.json"), w => WriteSchema(w));
+            WriteJson(Path.Combine(siteDir, "datapackage.json"), w =>
             {
-                string site = Path.GetFileName(siteDir);
-                var days = System.IO.Directory.GetFiles(siteDir, "*.csv").Order(StringComparer.Ordinal)
-                    .Select(f => (Path.GetFileName(f), new FileInfo(f).Length, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(f))))).ToList();
-                sites.Add((site, days));
-                WriteJson(Path.Combine(siteDir, "schema.json"), w => WriteSchema(w));
-                WriteJson(Path.Combine(siteDir, "datapackage.json"), w =>
+                w.WriteStartObject();
+                w.WriteString("profile", "tabular-data-package");
+                w.WriteString("name", $"sensorkit-{site}");
+                w.WriteString("title", $"{_o.Title}: site {site}");
+                w.WriteString("description", _o.Description);
+                License(w, name, url);
+                w.WriteStartArray("contributors");
+                w.WriteStartObject();
+                w.WriteString("title", _o.Publisher);
+                w.WriteString("role", "publisher");
+                w.WriteEndObject();
+                w.WriteEndArray();
+                w.WriteStartArray("resources");
+                foreach ((string file, long bytes, string sha) in days)
                 {
                     w.WriteStartObject();
-                    w.WriteString("profile", "tabular-data-package");
-                    w.WriteString("name", $"sensorkit-{site}");
-                    w.WriteString("title", $"{_o.Title}: site {site}");
-                    w.WriteString("description", _o.Description);
-                    License(w, name, url);
-                    w.WriteStartArray("contributors");
-                    w.WriteStartObject();
-                    w.WriteString("title", _o.Publisher);
-                    w.WriteString("role", "publisher");
+                    w.WriteString("name", Path.GetFileNameWithoutExtension(file));
+                    w.WriteString("path", file);
+                    w.WriteString("profile", "tabular-data-resource");
+                    w.WriteString("format", "csv");
+                    w.WriteString("mediatype", "text/csv");
+                    w.WriteString("encoding", "utf-8");
+                    w.WriteNumber("bytes", bytes);
+                    w.WriteString("hash", "sha256:" + sha);
+                    w.WriteString("schema", "schema.json");
                     w.WriteEndObject();
-                    w.WriteEndArray();
-                    w.WriteStartArray("resources");
-                    foreach ((string file, long bytes, string sha) in days)
-                    {
-                        w.WriteStartObject();
-                        w.WriteString("name", Path.GetFileNameWithoutExtension(file));
-                        w.WriteString("path", file);
-                        w.WriteString("profile", "tabular-data-resource");
-                        w.WriteString("format", "csv");
-                        w.WriteString("mediatype", "text/csv");
-                        w.WriteString("encoding", "utf-8");
-                        w.WriteNumber("bytes", bytes);
-                        w.WriteString("hash", "sha256:" + sha);
-                        w.WriteString("schema", "schema.json");
-                        w.WriteEndObject();
-                    }
+                }
 
-                    w.WriteEndArray();
-                    w.WriteEndObject();
-                });
-            }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            });
         }
 
         WriteJson(Path.Combine(Directory, "index.json"), w =>
