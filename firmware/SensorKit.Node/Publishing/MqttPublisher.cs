@@ -166,15 +166,7 @@ public sealed partial class MqttPublisher(
 
         foreach ((string topic, byte[] payload) in HomeAssistantDiscovery.Messages(_homeAssistant, _node, sensors, NodeStatusSource.FirmwareVersion))
         {
-            MqttApplicationMessage message = new MqttApplicationMessageBuilder()
-                .WithTopic(topic)
-                .WithPayload(payload)
-                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                .WithRetainFlag(true)
-                .WithContentType(Json)
-                .WithPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData)
-                .Build();
-            await Client.PublishAsync(message, ct);
+            await Client.PublishAsync(JsonMessage(topic, payload, retain: true).Build(), ct);
         }
     }
 
@@ -278,14 +270,8 @@ public sealed partial class MqttPublisher(
             }
         }
 
-        var builder = new MqttApplicationMessageBuilder()
-            .WithTopic(record.Topic)
-            .WithPayload(payload.ToArray())
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            // A backfilled window is history: retaining it would replace the newer last value.
-            .WithRetainFlag(record.Retain && !backfill)
-            .WithContentType(Json)
-            .WithPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData);
+        // A backfilled window is history: retaining it would replace the newer last value.
+        MqttApplicationMessageBuilder builder = JsonMessage(record.Topic, payload.ToArray(), retain: record.Retain && !backfill);
         if (record.Kind == OutboxKind.Telemetry && _mqtt.TelemetryExpiry > TimeSpan.Zero)
         {
             builder.WithMessageExpiryInterval((uint)_mqtt.TelemetryExpiry.TotalSeconds);
@@ -315,16 +301,17 @@ public sealed partial class MqttPublisher(
     private async Task PublishStatusAsync(NodeState state, CancellationToken ct)
     {
         byte[] payload = _buffer.Status(status.Build(state)).ToArray();
-        MqttApplicationMessage message = new MqttApplicationMessageBuilder()
-            .WithTopic(status.Topic)
-            .WithPayload(payload)
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithRetainFlag(true)
-            .WithContentType(Json)
-            .WithPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData)
-            .Build();
-        await Client.PublishAsync(message, ct);
+        await Client.PublishAsync(JsonMessage(status.Topic, payload, retain: true).Build(), ct);
     }
+
+    /// <summary>A JSON message at QoS 1, the only kind the node sends.</summary>
+    private static MqttApplicationMessageBuilder JsonMessage(string topic, byte[] payload, bool retain) => new MqttApplicationMessageBuilder()
+        .WithTopic(topic)
+        .WithPayload(payload)
+        .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+        .WithRetainFlag(retain)
+        .WithContentType(Json)
+        .WithPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData);
 
     public override void Dispose()
     {
