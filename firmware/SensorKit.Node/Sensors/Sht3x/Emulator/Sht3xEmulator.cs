@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using SensorKit.Node.Sensors.Sht3x;
 using SensorKit.Simulation.Emulators.Sensirion;
 
 namespace SensorKit.Simulation.Emulators.Sht3x;
@@ -10,38 +11,19 @@ namespace SensorKit.Simulation.Emulators.Sht3x;
 /// before the measurement has finished is not acknowledged; periodic mode is not emulated and, like
 /// any unknown command, is not acknowledged and sets the command-status bit.
 /// </summary>
-public sealed class Sht3xEmulator : SensirionEmulator
+[SensorEmulator(Sht3xSensor.Name)]
+public sealed class Sht3xEmulator : SensirionHumidityEmulator
 {
     private const ushort StatusAlertPending = 1 << 15;
     private const ushort StatusHeaterOn = 1 << 13;
     private const ushort StatusResetDetected = 1 << 4;
     private const ushort StatusCommandFailed = 1 << 1;
 
-    private static readonly string[] QuantityNames = [Protocol.Quantities.Temperature, Protocol.Quantities.Humidity];
-
     private ushort _status;
-    private ushort _lastTemperature;
-    private ushort _lastHumidity;
-    private (ushort Temperature, ushort Humidity)? _raw;
-
     public Sht3xEmulator(int address = 0x44, TimeProvider? time = null)
         : base(address, time) => PowerOnReset();
 
-    public override IReadOnlyList<string> Quantities => QuantityNames;
-
-    /// <summary>Measurements performed; tests use it to tell a fresh reading from a stale one.</summary>
-    public int Measurements { get; private set; }
-
     public bool HeaterOn => (_status & StatusHeaterOn) != 0;
-
-    /// <summary>Makes every following measurement report these raw words (datasheet test vectors).</summary>
-    public void SetRaw(ushort temperatureWord, ushort humidityWord)
-    {
-        lock (Sync)
-        {
-            _raw = (temperatureWord, humidityWord);
-        }
-    }
 
     /// <summary>S_RH = RH·(2¹⁶ − 1)/100, the inverse of §4.13.</summary>
     public static ushort EncodeHumidity(double percent) => ToWord(percent * 65535.0 / 100.0);
@@ -100,26 +82,7 @@ public sealed class Sht3xEmulator : SensirionEmulator
         _status = StatusAlertPending | StatusResetDetected;
     }
 
-    private void Measure(TimeSpan duration)
-    {
-        ChipFault faults = ActiveFaults;
-        if ((faults & ChipFault.Stuck) == 0 || Measurements == 0)
-        {
-            Measurements++;
-            if (_raw is { } raw)
-            {
-                (_lastTemperature, _lastHumidity) = raw;
-            }
-            else
-            {
-                // 0xFFFF decodes to 130 °C, beyond the 125 °C the chip is specified for.
-                _lastTemperature = (faults & ChipFault.OutOfRange) != 0 ? ushort.MaxValue : EncodeTemperature(Input(Protocol.Quantities.Temperature, 20.0));
-                _lastHumidity = EncodeHumidity(Input(Protocol.Quantities.Humidity, 50.0));
-            }
-        }
-
-        Answer([_lastTemperature, _lastHumidity], duration);
-    }
+    protected override ushort HumidityWord(double percent) => EncodeHumidity(percent);
 
     [DoesNotReturn]
     private void Reject(string why)

@@ -1,3 +1,4 @@
+using SensorKit.Node.Sensors.Scd4x;
 using SensorKit.Simulation.Emulators.Sensirion;
 
 namespace SensorKit.Simulation.Emulators.Scd4x;
@@ -11,6 +12,7 @@ namespace SensorKit.Simulation.Emulators.Scd4x;
 /// acknowledged either. Also: stop_periodic_measurement, reinit, get_serial_number,
 /// set/get_ambient_pressure, set/get_temperature_offset, set/get_sensor_altitude.
 /// </summary>
+[SensorEmulator(Scd4xSensor.Name)]
 public sealed class Scd4xEmulator : SensirionEmulator
 {
     public static readonly TimeSpan Period = TimeSpan.FromSeconds(5);

@@ -1,3 +1,6 @@
+using SensorKit.Node.Sensors.Bme680;
+using SensorKit.Simulation.Emulators.Bosch;
+
 namespace SensorKit.Simulation.Emulators.Bme680;
 
 /// <summary>
@@ -10,7 +13,8 @@ namespace SensorKit.Simulation.Emulators.Bme680;
 /// ignored (§3.1). Temperature and pressure are quantised to the 16 + (osrs − 1) bits the chip
 /// resolves without the IIR filter (§3.3.1, §3.3.2); the filter itself is not modelled.
 /// </summary>
-public sealed class Bme680Emulator : ChipEmulator
+[SensorEmulator(Bme680Sensor.Name)]
+public sealed class Bme680Emulator : BoschRegisterEmulator
 {
     public const byte ChipId = 0x61;
 
@@ -46,8 +50,6 @@ public sealed class Bme680Emulator : ChipEmulator
     private static readonly string[] QuantityNames =
         [Protocol.Quantities.Temperature, Protocol.Quantities.Humidity, Protocol.Quantities.Pressure, Protocol.Quantities.GasResistance];
 
-    private readonly byte[] _regs = new byte[256];
-    private byte _pointer;
     private long? _cycleEndsAt;
 
     public Bme680Emulator(int address = 0x76, Bme680Calibration? calibration = null, TimeProvider? time = null)
@@ -80,74 +82,51 @@ public sealed class Bme680Emulator : ChipEmulator
         }
     }
 
-    protected internal override void OnWrite(ReadOnlySpan<byte> data)
-    {
-        FinishCycleIfDue();
-        if (data.Length == 1)
-        {
-            _pointer = data[0];
-            return;
-        }
-
-        for (int i = 0; i + 1 < data.Length; i += 2)
-        {
-            WriteRegister(data[i], data[i + 1]);
-        }
-    }
-
-    protected internal override void OnRead(Span<byte> buffer)
-    {
-        FinishCycleIfDue();
-        for (int i = 0; i < buffer.Length; i++)
-        {
-            buffer[i] = _regs[_pointer];
-            _pointer++;
-        }
-    }
+    protected override void OnTransfer() => FinishCycleIfDue();
 
     protected override void PowerOnReset()
     {
-        Array.Clear(_regs);
+        Array.Clear(Registers);
         _cycleEndsAt = null;
-        _regs[RegChipId] = ChipId;
+        Registers[RegChipId] = ChipId;
         Bme680Calibration c = Calibration;
 
         // Calibration blocks 0x89-0xA1 and 0xE1-0xF0 at the addresses the datasheet's compensation-parameter tables give.
         WriteLe(0x8A, (ushort)c.T2);
-        _regs[0x8C] = (byte)c.T3;
+        Registers[0x8C] = (byte)c.T3;
         WriteLe(0x8E, c.P1);
         WriteLe(0x90, (ushort)c.P2);
-        _regs[0x92] = (byte)c.P3;
+        Registers[0x92] = (byte)c.P3;
         WriteLe(0x94, (ushort)c.P4);
         WriteLe(0x96, (ushort)c.P5);
-        _regs[0x98] = (byte)c.P7;
-        _regs[0x99] = (byte)c.P6;
+        Registers[0x98] = (byte)c.P7;
+        Registers[0x99] = (byte)c.P6;
         WriteLe(0x9C, (ushort)c.P8);
         WriteLe(0x9E, (ushort)c.P9);
-        _regs[0xA0] = c.P10;
+        Registers[0xA0] = c.P10;
 
         // par_h1 and par_h2 are 12-bit values sharing register 0xE2.
-        _regs[0xE1] = (byte)(c.H2 >> 4);
-        _regs[0xE2] = (byte)(((c.H2 & 0x0F) << 4) | (c.H1 & 0x0F));
-        _regs[0xE3] = (byte)(c.H1 >> 4);
-        _regs[0xE4] = (byte)c.H3;
-        _regs[0xE5] = (byte)c.H4;
-        _regs[0xE6] = (byte)c.H5;
-        _regs[0xE7] = c.H6;
-        _regs[0xE8] = (byte)c.H7;
+        Registers[0xE1] = (byte)(c.H2 >> 4);
+        Registers[0xE2] = (byte)(((c.H2 & 0x0F) << 4) | (c.H1 & 0x0F));
+        Registers[0xE3] = (byte)(c.H1 >> 4);
+        Registers[0xE4] = (byte)c.H3;
+        Registers[0xE5] = (byte)c.H4;
+        Registers[0xE6] = (byte)c.H5;
+        Registers[0xE7] = c.H6;
+        Registers[0xE8] = (byte)c.H7;
         WriteLe(0xE9, c.T1);
         WriteLe(0xEB, (ushort)c.Gh2);
-        _regs[0xED] = (byte)c.Gh1;
-        _regs[0xEE] = (byte)c.Gh3;
-        _regs[RegResHeatVal] = (byte)c.ResHeatVal;
-        _regs[RegResHeatRange] = (byte)((c.ResHeatRange & 0x03) << 4);
-        _regs[RegRangeSwErr] = (byte)((c.RangeSwitchingError & 0x0F) << 4);
+        Registers[0xED] = (byte)c.Gh1;
+        Registers[0xEE] = (byte)c.Gh3;
+        Registers[RegResHeatVal] = (byte)c.ResHeatVal;
+        Registers[RegResHeatRange] = (byte)((c.ResHeatRange & 0x03) << 4);
+        Registers[RegRangeSwErr] = (byte)((c.RangeSwitchingError & 0x0F) << 4);
 
         // Reset values of the data registers: 0x80000 / 0x8000, "no measurement yet".
         WriteData(0x80000, 0x80000, 0x8000);
     }
 
-    private void WriteRegister(byte register, byte value)
+    protected override void WriteRegister(byte register, byte value)
     {
         if (register == RegReset)
         {
@@ -166,7 +145,7 @@ public sealed class Bme680Emulator : ChipEmulator
             return;
         }
 
-        _regs[register] = value;
+        Registers[register] = value;
         if (register == RegCtrlMeas && (value & 0x03) == 0x01)
         {
             StartCycle();
@@ -175,7 +154,7 @@ public sealed class Bme680Emulator : ChipEmulator
 
     private void StartCycle()
     {
-        _regs[RegMeasStatus] = (byte)(MeasuringBit | ((_regs[RegCtrlGas1] & 0x10) != 0 ? GasMeasuring : 0));
+        Registers[RegMeasStatus] = (byte)(MeasuringBit | ((Registers[RegCtrlGas1] & 0x10) != 0 ? GasMeasuring : 0));
         if (MeasurementTime <= TimeSpan.Zero)
         {
             FinishCycle();
@@ -198,7 +177,7 @@ public sealed class Bme680Emulator : ChipEmulator
     {
         _cycleEndsAt = null;
         ChipFault faults = ActiveFaults;
-        byte ctrlGas1 = _regs[RegCtrlGas1];
+        byte ctrlGas1 = Registers[RegCtrlGas1];
         int profile = ctrlGas1 & 0x0F;
         if ((faults & ChipFault.Stuck) == 0)
         {
@@ -206,20 +185,20 @@ public sealed class Bme680Emulator : ChipEmulator
         }
 
         Measurements++;
-        _regs[RegMeasStatus] = (byte)(NewData | profile);
+        Registers[RegMeasStatus] = (byte)(NewData | profile);
 
         // Forced mode: back to sleep once the cycle is done (§3.1, Table 10).
-        _regs[RegCtrlMeas] &= 0xFC;
+        Registers[RegCtrlMeas] &= 0xFC;
     }
 
     private void Measure(ChipFault faults, byte ctrlGas1, int profile)
     {
         Bme680Calibration c = Calibration;
-        byte ctrlMeas = _regs[RegCtrlMeas];
+        byte ctrlMeas = Registers[RegCtrlMeas];
         int osrsT = ctrlMeas >> 5;
         int osrsP = (ctrlMeas >> 2) & 0x07;
-        int osrsH = _regs[RegCtrlHum] & 0x07;
-        bool filtered = ((_regs[RegConfig] >> 2) & 0x07) != 0;
+        int osrsH = Registers[RegCtrlHum] & 0x07;
+        bool filtered = ((Registers[RegConfig] >> 2) & 0x07) != 0;
 
         double celsius = (faults & ChipFault.OutOfRange) != 0 ? 150.0 : Input(Protocol.Quantities.Temperature, 20.0);
         int adcT = c.EncodeTemperature(celsius, Step(osrsT, filtered));
@@ -238,8 +217,8 @@ public sealed class Bme680Emulator : ChipEmulator
             return;
         }
 
-        bool heaterOn = (_regs[RegCtrlGas0] & 0x08) == 0;
-        bool stable = heaterOn && _regs[RegResHeat0 + profile] != 0 && GasWait(_regs[RegGasWait0 + profile]) >= HeaterSettling;
+        bool heaterOn = (Registers[RegCtrlGas0] & 0x08) == 0;
+        bool stable = heaterOn && Registers[RegResHeat0 + profile] != 0 && GasWait(Registers[RegGasWait0 + profile]) >= HeaterSettling;
         (int gasAdc, int gasRange) = c.EncodeGas(Input(Protocol.Quantities.GasResistance, 120_000.0));
         WriteGas(gasAdc, gasRange, (byte)(GasValid | (stable ? HeatStable : 0)));
     }
@@ -254,26 +233,20 @@ public sealed class Bme680Emulator : ChipEmulator
     private void WriteData(int adcT, int adcP, int adcH)
     {
         // 20-bit values, MSB first, bits 3..0 in the top nibble of xlsb (§5.3.4).
-        _regs[RegPressMsb] = (byte)(adcP >> 12);
-        _regs[RegPressMsb + 1] = (byte)(adcP >> 4);
-        _regs[RegPressMsb + 2] = (byte)((adcP & 0x0F) << 4);
-        _regs[RegTempMsb] = (byte)(adcT >> 12);
-        _regs[RegTempMsb + 1] = (byte)(adcT >> 4);
-        _regs[RegTempMsb + 2] = (byte)((adcT & 0x0F) << 4);
-        _regs[RegHumMsb] = (byte)(adcH >> 8);
-        _regs[RegHumMsb + 1] = (byte)adcH;
+        Registers[RegPressMsb] = (byte)(adcP >> 12);
+        Registers[RegPressMsb + 1] = (byte)(adcP >> 4);
+        Registers[RegPressMsb + 2] = (byte)((adcP & 0x0F) << 4);
+        Registers[RegTempMsb] = (byte)(adcT >> 12);
+        Registers[RegTempMsb + 1] = (byte)(adcT >> 4);
+        Registers[RegTempMsb + 2] = (byte)((adcT & 0x0F) << 4);
+        Registers[RegHumMsb] = (byte)(adcH >> 8);
+        Registers[RegHumMsb + 1] = (byte)adcH;
     }
 
     private void WriteGas(int adc, int range, byte flags)
     {
         // gas_r<9:2> in 0x2A; gas_r<1:0>, gas_valid_r, heat_stab_r and gas_range_r in 0x2B (§5.3.4.4).
-        _regs[RegGasRMsb] = (byte)(adc >> 2);
-        _regs[RegGasRLsb] = (byte)(((adc & 0x03) << 6) | flags | (range & 0x0F));
-    }
-
-    private void WriteLe(int register, ushort value)
-    {
-        _regs[register] = (byte)value;
-        _regs[register + 1] = (byte)(value >> 8);
+        Registers[RegGasRMsb] = (byte)(adc >> 2);
+        Registers[RegGasRLsb] = (byte)(((adc & 0x03) << 6) | flags | (range & 0x0F));
     }
 }

@@ -1,3 +1,4 @@
+using SensorKit.Node.Sensors.Sht4x;
 using SensorKit.Simulation.Emulators.Sensirion;
 
 namespace SensorKit.Simulation.Emulators.Sht4x;
@@ -9,33 +10,14 @@ namespace SensorKit.Simulation.Emulators.Sht4x;
 /// serial number (0x89) and soft reset (0x94). The SHT4x has no clock stretching: a read before the
 /// measurement has finished is not acknowledged.
 /// </summary>
-public sealed class Sht4xEmulator : SensirionEmulator
+[SensorEmulator(Sht4xSensor.Name)]
+public sealed class Sht4xEmulator : SensirionHumidityEmulator
 {
     /// <summary>The serial number the emulated chip reports (two words).</summary>
     public const uint SerialNumber = 0x0F2A_61B3;
 
-    private static readonly string[] QuantityNames = [Protocol.Quantities.Temperature, Protocol.Quantities.Humidity];
-
-    private ushort _lastTemperature;
-    private ushort _lastHumidity;
-    private (ushort Temperature, ushort Humidity)? _raw;
-
     public Sht4xEmulator(int address = 0x44, TimeProvider? time = null)
         : base(address, time) => PowerOnReset();
-
-    public override IReadOnlyList<string> Quantities => QuantityNames;
-
-    /// <summary>Measurements performed; tests use it to tell a fresh reading from a stale one.</summary>
-    public int Measurements { get; private set; }
-
-    /// <summary>Makes every following measurement report these raw words (datasheet test vectors).</summary>
-    public void SetRaw(ushort temperatureWord, ushort humidityWord)
-    {
-        lock (Sync)
-        {
-            _raw = (temperatureWord, humidityWord);
-        }
-    }
 
     public static ushort EncodeTemperature(double celsius) => EncodeCelsius(celsius);
 
@@ -72,24 +54,5 @@ public sealed class Sht4xEmulator : SensirionEmulator
 
     protected override void PowerOnReset() => ClearAnswer();
 
-    private void Measure(TimeSpan duration)
-    {
-        ChipFault faults = ActiveFaults;
-        if ((faults & ChipFault.Stuck) == 0 || Measurements == 0)
-        {
-            Measurements++;
-            if (_raw is { } raw)
-            {
-                (_lastTemperature, _lastHumidity) = raw;
-            }
-            else
-            {
-                // 0xFFFF decodes to 130 °C, beyond the 125 °C the chip is specified for.
-                _lastTemperature = (faults & ChipFault.OutOfRange) != 0 ? ushort.MaxValue : EncodeTemperature(Input(Protocol.Quantities.Temperature, 20.0));
-                _lastHumidity = EncodeHumidity(Input(Protocol.Quantities.Humidity, 50.0));
-            }
-        }
-
-        Answer([_lastTemperature, _lastHumidity], duration);
-    }
+    protected override ushort HumidityWord(double percent) => EncodeHumidity(percent);
 }

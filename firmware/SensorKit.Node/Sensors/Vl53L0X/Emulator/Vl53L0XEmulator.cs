@@ -1,3 +1,5 @@
+using SensorKit.Node.Sensors.Vl53L0X;
+
 namespace SensorKit.Simulation.Emulators.Vl53L0X;
 
 /// <summary>
@@ -16,6 +18,7 @@ namespace SensorKit.Simulation.Emulators.Vl53L0X;
 /// </list>
 /// Beyond <see cref="MaxRange"/>, or with <see cref="ChipFault.OutOfRange"/>, the range reads 8190, as the chip reports "no target".
 /// </remarks>
+[SensorEmulator(Vl53L0XSensor.Name)]
 public sealed class Vl53L0XEmulator : ChipEmulator
 {
     /// <summary>What the range register holds when no target was seen.</summary>

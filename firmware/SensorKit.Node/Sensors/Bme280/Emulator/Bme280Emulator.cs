@@ -1,4 +1,6 @@
+using SensorKit.Node.Sensors.Bme280;
 using SensorKit.Protocol;
+using SensorKit.Simulation.Emulators.Bosch;
 
 namespace SensorKit.Simulation.Emulators.Bme280;
 
@@ -8,7 +10,8 @@ namespace SensorKit.Simulation.Emulators.Bme280;
 /// and reads auto-increment from it (§6.2.2). A write to ctrl_meas (0xF4) with mode "forced"
 /// performs one measurement, latches it into the data registers and returns to sleep (§3.3.3).
 /// </summary>
-public sealed class Bme280Emulator : ChipEmulator
+[SensorEmulator(Bme280Sensor.Name)]
+public sealed class Bme280Emulator : BoschRegisterEmulator
 {
     public const byte ChipId = 0x60;
 
@@ -26,8 +29,6 @@ public sealed class Bme280Emulator : ChipEmulator
 
     private static readonly string[] QuantityNames = [Protocol.Quantities.Temperature, Protocol.Quantities.Humidity, Protocol.Quantities.Pressure];
 
-    private readonly byte[] _regs = new byte[256];
-    private byte _pointer;
     private byte _ctrlHumLatched;
 
     public Bme280Emulator(int address = 0x76, Bme280Calibration? calibration = null)
@@ -53,61 +54,37 @@ public sealed class Bme280Emulator : ChipEmulator
         }
     }
 
-    protected internal override void OnWrite(ReadOnlySpan<byte> data)
-    {
-        if (data.Length == 1)
-        {
-            _pointer = data[0];
-            return;
-        }
-
-        for (int i = 0; i + 1 < data.Length; i += 2)
-        {
-            WriteRegister(data[i], data[i + 1]);
-        }
-    }
-
-    protected internal override void OnRead(Span<byte> buffer)
-    {
-        for (int i = 0; i < buffer.Length; i++)
-        {
-            buffer[i] = _regs[_pointer];
-            _pointer++;
-        }
-    }
-
     protected override void PowerOnReset()
     {
-        Array.Clear(_regs);
-        _regs[RegChipId] = ChipId;
+        Array.Clear(Registers);
+        Registers[RegChipId] = ChipId;
         Bme280Calibration c = Calibration;
-        Span<byte> calib = _regs.AsSpan(RegCalib00);
-        WriteLe(calib, 0, c.T1);
-        WriteLe(calib, 2, (ushort)c.T2);
-        WriteLe(calib, 4, (ushort)c.T3);
-        WriteLe(calib, 6, c.P1);
-        WriteLe(calib, 8, (ushort)c.P2);
-        WriteLe(calib, 10, (ushort)c.P3);
-        WriteLe(calib, 12, (ushort)c.P4);
-        WriteLe(calib, 14, (ushort)c.P5);
-        WriteLe(calib, 16, (ushort)c.P6);
-        WriteLe(calib, 18, (ushort)c.P7);
-        WriteLe(calib, 20, (ushort)c.P8);
-        WriteLe(calib, 22, (ushort)c.P9);
-        _regs[0xA1] = c.H1;
-        WriteLe(_regs.AsSpan(RegCalib26), 0, (ushort)c.H2);
-        _regs[0xE3] = c.H3;
+        WriteLe(RegCalib00, c.T1);
+        WriteLe(RegCalib00 + 2, (ushort)c.T2);
+        WriteLe(RegCalib00 + 4, (ushort)c.T3);
+        WriteLe(RegCalib00 + 6, c.P1);
+        WriteLe(RegCalib00 + 8, (ushort)c.P2);
+        WriteLe(RegCalib00 + 10, (ushort)c.P3);
+        WriteLe(RegCalib00 + 12, (ushort)c.P4);
+        WriteLe(RegCalib00 + 14, (ushort)c.P5);
+        WriteLe(RegCalib00 + 16, (ushort)c.P6);
+        WriteLe(RegCalib00 + 18, (ushort)c.P7);
+        WriteLe(RegCalib00 + 20, (ushort)c.P8);
+        WriteLe(RegCalib00 + 22, (ushort)c.P9);
+        Registers[0xA1] = c.H1;
+        WriteLe(RegCalib26, (ushort)c.H2);
+        Registers[0xE3] = c.H3;
         // H4 and H5 are 12-bit values sharing register 0xE5 (Table 16).
-        _regs[0xE4] = (byte)(c.H4 >> 4);
-        _regs[0xE5] = (byte)((c.H4 & 0x0F) | ((c.H5 & 0x0F) << 4));
-        _regs[0xE6] = (byte)(c.H5 >> 4);
-        _regs[0xE7] = (byte)c.H6;
+        Registers[0xE4] = (byte)(c.H4 >> 4);
+        Registers[0xE5] = (byte)((c.H4 & 0x0F) | ((c.H5 & 0x0F) << 4));
+        Registers[0xE6] = (byte)(c.H5 >> 4);
+        Registers[0xE7] = (byte)c.H6;
         // Reset values of the data registers (Table 18): 0x80000 / 0x8000, "no measurement yet".
         WriteData(0x80000, 0x80000, 0x8000);
         _ctrlHumLatched = 0;
     }
 
-    private void WriteRegister(byte register, byte value)
+    protected override void WriteRegister(byte register, byte value)
     {
         switch (register)
         {
@@ -116,16 +93,16 @@ public sealed class Bme280Emulator : ChipEmulator
                 break;
             case RegCtrlHum:
                 // Takes effect only after the next write to ctrl_meas (§5.4.3).
-                _regs[RegCtrlHum] = (byte)(value & 0x07);
+                Registers[RegCtrlHum] = (byte)(value & 0x07);
                 break;
             case RegCtrlMeas:
-                _regs[RegCtrlMeas] = value;
-                _ctrlHumLatched = _regs[RegCtrlHum];
+                Registers[RegCtrlMeas] = value;
+                _ctrlHumLatched = Registers[RegCtrlHum];
                 if ((value & 0x03) is 0x01 or 0x02)
                 {
                     Measure();
                     // Forced mode: back to sleep once the measurement is done (§3.3.3).
-                    _regs[RegCtrlMeas] = (byte)(value & 0xFC);
+                    Registers[RegCtrlMeas] = (byte)(value & 0xFC);
                 }
                 else if ((value & 0x03) == 0x03)
                 {
@@ -134,7 +111,7 @@ public sealed class Bme280Emulator : ChipEmulator
 
                 break;
             case RegConfig:
-                _regs[RegConfig] = value;
+                Registers[RegConfig] = value;
                 break;
             default:
                 // Everything else is read-only on the chip; writes are ignored.
@@ -155,7 +132,7 @@ public sealed class Bme280Emulator : ChipEmulator
         double celsius = outOfRange ? 150 : Input(Protocol.Quantities.Temperature, 20.0);
         double pascals = Input(Protocol.Quantities.Pressure, 101_325.0);
         double percent = Input(Protocol.Quantities.Humidity, 50.0);
-        byte ctrlMeas = _regs[RegCtrlMeas];
+        byte ctrlMeas = Registers[RegCtrlMeas];
         bool tempOn = (ctrlMeas >> 5) != 0;
         bool pressOn = ((ctrlMeas >> 2) & 0x07) != 0;
         bool humOn = (_ctrlHumLatched & 0x07) != 0;
@@ -172,20 +149,14 @@ public sealed class Bme280Emulator : ChipEmulator
     private void WriteData(int adcT, int adcP, int adcH)
     {
         // 20-bit values, MSB first, the low nibble of xlsb holds bits 3..0 (Table 18).
-        _regs[RegPressMsb] = (byte)(adcP >> 12);
-        _regs[RegPressMsb + 1] = (byte)(adcP >> 4);
-        _regs[RegPressMsb + 2] = (byte)((adcP & 0x0F) << 4);
-        _regs[RegTempMsb] = (byte)(adcT >> 12);
-        _regs[RegTempMsb + 1] = (byte)(adcT >> 4);
-        _regs[RegTempMsb + 2] = (byte)((adcT & 0x0F) << 4);
-        _regs[RegHumMsb] = (byte)(adcH >> 8);
-        _regs[RegHumMsb + 1] = (byte)adcH;
-        _regs[RegStatus] = 0;
-    }
-
-    private static void WriteLe(Span<byte> target, int offset, ushort value)
-    {
-        target[offset] = (byte)value;
-        target[offset + 1] = (byte)(value >> 8);
+        Registers[RegPressMsb] = (byte)(adcP >> 12);
+        Registers[RegPressMsb + 1] = (byte)(adcP >> 4);
+        Registers[RegPressMsb + 2] = (byte)((adcP & 0x0F) << 4);
+        Registers[RegTempMsb] = (byte)(adcT >> 12);
+        Registers[RegTempMsb + 1] = (byte)(adcT >> 4);
+        Registers[RegTempMsb + 2] = (byte)((adcT & 0x0F) << 4);
+        Registers[RegHumMsb] = (byte)(adcH >> 8);
+        Registers[RegHumMsb + 1] = (byte)adcH;
+        Registers[RegStatus] = 0;
     }
 }

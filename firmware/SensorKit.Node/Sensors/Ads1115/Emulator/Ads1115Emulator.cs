@@ -1,3 +1,5 @@
+using SensorKit.Node.Sensors.Ads1115;
+
 namespace SensorKit.Simulation.Emulators.Ads1115;
 
 /// <summary>
@@ -13,6 +15,7 @@ namespace SensorKit.Simulation.Emulators.Ads1115;
 /// (AINx − GND, or AINp − AINn). Conversion time is modelled as a number of Config reads
 /// (<see cref="BusyPolls"/>) rather than wall time, so tests do not depend on the machine's speed.
 /// </remarks>
+[SensorEmulator(Ads1115Sensor.Name)]
 public sealed class Ads1115Emulator : ChipEmulator
 {
     /// <summary>Config register after power-up or reset (datasheet, Config register: 8583h).</summary>

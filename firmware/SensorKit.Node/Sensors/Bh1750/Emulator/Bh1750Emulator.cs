@@ -1,3 +1,5 @@
+using SensorKit.Node.Sensors.Bh1750;
+
 namespace SensorKit.Simulation.Emulators.Bh1750;
 
 /// <summary>
@@ -9,6 +11,7 @@ namespace SensorKit.Simulation.Emulators.Bh1750;
 /// so a read right after the command returns the previous result. Reset clears the data register
 /// and is ignored in power-down. One-time modes power down after their measurement.
 /// </summary>
+[SensorEmulator(Bh1750Sensor.Name)]
 public sealed class Bh1750Emulator : ChipEmulator
 {
     /// <summary>Typical measurement times at MTreg 69 (datasheet, electrical characteristics).</summary>

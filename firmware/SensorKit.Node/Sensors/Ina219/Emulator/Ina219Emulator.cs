@@ -1,3 +1,5 @@
+using SensorKit.Node.Sensors.Ina219;
+
 namespace SensorKit.Simulation.Emulators.Ina219;
 
 /// <summary>
@@ -15,6 +17,7 @@ namespace SensorKit.Simulation.Emulators.Ina219;
 /// <item>The conversion time (2 × 532 µs at 12 bit) is modelled as result reads (<see cref="BusyPolls"/>), not wall time.</item>
 /// </list>
 /// </remarks>
+[SensorEmulator(Ina219Sensor.Name)]
 public sealed class Ina219Emulator : ChipEmulator
 {
     /// <summary>Configuration register after power-up or reset (§8.6.2.1).</summary>
