@@ -148,15 +148,9 @@ public sealed class Bme280Emulator : BoschRegisterEmulator
 
     private void WriteData(int adcT, int adcP, int adcH)
     {
-        // 20-bit values, MSB first, the low nibble of xlsb holds bits 3..0 (Table 18).
-        Registers[RegPressMsb] = (byte)(adcP >> 12);
-        Registers[RegPressMsb + 1] = (byte)(adcP >> 4);
-        Registers[RegPressMsb + 2] = (byte)((adcP & 0x0F) << 4);
-        Registers[RegTempMsb] = (byte)(adcT >> 12);
-        Registers[RegTempMsb + 1] = (byte)(adcT >> 4);
-        Registers[RegTempMsb + 2] = (byte)((adcT & 0x0F) << 4);
-        Registers[RegHumMsb] = (byte)(adcH >> 8);
-        Registers[RegHumMsb + 1] = (byte)adcH;
+        WriteAdc20(RegPressMsb, adcP);
+        WriteAdc20(RegTempMsb, adcT);
+        WriteAdc16(RegHumMsb, adcH);
         Registers[RegStatus] = 0;
     }
 }

@@ -232,15 +232,9 @@ public sealed class Bme680Emulator : BoschRegisterEmulator
 
     private void WriteData(int adcT, int adcP, int adcH)
     {
-        // 20-bit values, MSB first, bits 3..0 in the top nibble of xlsb (§5.3.4).
-        Registers[RegPressMsb] = (byte)(adcP >> 12);
-        Registers[RegPressMsb + 1] = (byte)(adcP >> 4);
-        Registers[RegPressMsb + 2] = (byte)((adcP & 0x0F) << 4);
-        Registers[RegTempMsb] = (byte)(adcT >> 12);
-        Registers[RegTempMsb + 1] = (byte)(adcT >> 4);
-        Registers[RegTempMsb + 2] = (byte)((adcT & 0x0F) << 4);
-        Registers[RegHumMsb] = (byte)(adcH >> 8);
-        Registers[RegHumMsb + 1] = (byte)adcH;
+        WriteAdc20(RegPressMsb, adcP);
+        WriteAdc20(RegTempMsb, adcT);
+        WriteAdc16(RegHumMsb, adcH);
     }
 
     private void WriteGas(int adc, int range, byte flags)

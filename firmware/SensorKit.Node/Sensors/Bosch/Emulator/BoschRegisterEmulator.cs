@@ -52,4 +52,19 @@ public abstract class BoschRegisterEmulator(int address) : ChipEmulator(address)
         Registers[register] = (byte)value;
         Registers[register + 1] = (byte)(value >> 8);
     }
+
+    /// <summary>A 20-bit ADC result as msb, lsb and xlsb, bits 3..0 in the top nibble of xlsb (BME280 Table 18, BME680 §5.3.4).</summary>
+    protected void WriteAdc20(int register, int value)
+    {
+        Registers[register] = (byte)(value >> 12);
+        Registers[register + 1] = (byte)(value >> 4);
+        Registers[register + 2] = (byte)((value & 0x0F) << 4);
+    }
+
+    /// <summary>A 16-bit ADC result, MSB first (the humidity registers).</summary>
+    protected void WriteAdc16(int register, int value)
+    {
+        Registers[register] = (byte)(value >> 8);
+        Registers[register + 1] = (byte)value;
+    }
 }
