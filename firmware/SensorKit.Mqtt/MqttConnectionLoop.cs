@@ -5,7 +5,7 @@ namespace SensorKit.Mqtt;
 
 /// <summary>
 /// Keeps one MQTT client connected for a worker (MQTTnet 5 has no managed client): connects, runs the worker's
-/// <see cref="IMqttSession.RunAsync"/> while connected, and after a failed attempt or a fault waits
+/// <see cref="IMqttWorker.RunAsync"/> while connected, and after a failed attempt or a fault waits
 /// <see cref="ReconnectBackoff"/> before the next one. A failure is reported once, not at every retry: an outage
 /// can last hours.
 /// </summary>
@@ -21,10 +21,10 @@ public sealed class MqttConnectionLoop(ReconnectBackoff backoff, TimeProvider ti
     /// <summary>When the next attempt is due while the loop backs off; null otherwise.</summary>
     public DateTimeOffset? RetryAt => Volatile.Read(ref _retryAtTicks) is var ticks and not 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
 
-    /// <summary>Runs until <paramref name="ct"/> is cancelled; an exception the session does not recover from ends it.</summary>
-    public async Task RunAsync(IMqttSession session, CancellationToken ct)
+    /// <summary>Runs until <paramref name="ct"/> is cancelled; an exception the worker does not recover from ends it.</summary>
+    public async Task RunAsync(IMqttWorker worker, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(worker);
         int failures = 0;
         try
         {
@@ -32,7 +32,7 @@ public sealed class MqttConnectionLoop(ReconnectBackoff backoff, TimeProvider ti
             {
                 if (!Client.IsConnected)
                 {
-                    if (!await TryConnectAsync(session, ct))
+                    if (!await TryConnectAsync(worker, ct))
                     {
                         await BackOffAsync(failures++, ct);
                         continue;
@@ -43,15 +43,15 @@ public sealed class MqttConnectionLoop(ReconnectBackoff backoff, TimeProvider ti
 
                 try
                 {
-                    await session.RunAsync(ct);
+                    await worker.RunAsync(ct);
                 }
                 catch (MqttCommunicationException e)
                 {
-                    session.OnConnectionLost(e.Message);
+                    worker.OnConnectionLost(e.Message);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    if (!session.OnFault(e))
+                    if (!worker.OnFault(e))
                     {
                         throw;
                     }
@@ -66,9 +66,9 @@ public sealed class MqttConnectionLoop(ReconnectBackoff backoff, TimeProvider ti
         }
     }
 
-    private async Task<bool> TryConnectAsync(IMqttSession session, CancellationToken ct)
+    private async Task<bool> TryConnectAsync(IMqttWorker worker, CancellationToken ct)
     {
-        MqttConnectPlan plan = await session.PlanAsync(ct);
+        MqttConnectPlan plan = await worker.PlanAsync(ct);
         string? error = plan.Error;
         if (error is null)
         {
@@ -77,16 +77,16 @@ public sealed class MqttConnectionLoop(ReconnectBackoff backoff, TimeProvider ti
                 MqttClientConnectResult result = await Client.ConnectAsync(plan.Options!, ct);
                 if (result.ResultCode == MqttClientConnectResultCode.Success)
                 {
-                    await session.OnConnectedAsync(plan, ct);
+                    await worker.OnConnectedAsync(plan, ct);
                     _lastError = null;
                     return true;
                 }
 
-                error = session.DescribeRefusal(result.ResultCode);
+                error = worker.DescribeRefusal(result.ResultCode);
             }
             catch (Exception e) when (e is MqttCommunicationException or OperationCanceledException && !ct.IsCancellationRequested)
             {
-                error = session.DescribeFailure(e);
+                error = worker.DescribeFailure(e);
             }
             catch (InvalidOperationException e)
             {
@@ -98,7 +98,7 @@ public sealed class MqttConnectionLoop(ReconnectBackoff backoff, TimeProvider ti
         if (error != _lastError)
         {
             _lastError = error;
-            session.OnConnectFailed(plan, error);
+            worker.OnConnectFailed(plan, error);
         }
 
         return false;

@@ -30,7 +30,7 @@ public sealed partial class MqttPublisher(
     NodeStatusSource status,
     SensorRegistry sensors,
     TimeProvider time,
-    ILogger<MqttPublisher> logger) : BackgroundService, IMqttSession
+    ILogger<MqttPublisher> logger) : BackgroundService, IMqttWorker
 {
     private const string Json = "application/json";
     private static readonly TimeSpan DrainOnStop = TimeSpan.FromSeconds(3);
@@ -81,10 +81,10 @@ public sealed partial class MqttPublisher(
         }
     }
 
-    ValueTask<MqttConnectPlan> IMqttSession.PlanAsync(CancellationToken ct) =>
+    ValueTask<MqttConnectPlan> IMqttWorker.PlanAsync(CancellationToken ct) =>
         ValueTask.FromResult(_connectOptions.Plan(status.Topic, _buffer.Status(status.Build(NodeState.Lost)).ToArray()));
 
-    Task IMqttSession.OnConnectedAsync(MqttConnectPlan plan, CancellationToken ct)
+    Task IMqttWorker.OnConnectedAsync(MqttConnectPlan plan, CancellationToken ct)
     {
         LogConnected(plan.Host, plan.Port, outbox.Figures.Queued);
         _statusDirty = true;
@@ -92,21 +92,21 @@ public sealed partial class MqttPublisher(
         return Task.CompletedTask;
     }
 
-    async Task IMqttSession.RunAsync(CancellationToken ct)
+    async Task IMqttWorker.RunAsync(CancellationToken ct)
     {
         await AnnounceAsync(ct);
         await PumpAsync(ct);
     }
 
-    void IMqttSession.OnConnectFailed(MqttConnectPlan plan, string reason) => LogConnectFailed(plan.Host, plan.Port, reason);
+    void IMqttWorker.OnConnectFailed(MqttConnectPlan plan, string reason) => LogConnectFailed(plan.Host, plan.Port, reason);
 
-    void IMqttSession.OnConnectionLost(string reason) => LogConnectionLost(reason, outbox.Figures.Queued);
+    void IMqttWorker.OnConnectionLost(string reason) => LogConnectionLost(reason, outbox.Figures.Queued);
 
-    string IMqttSession.DescribeRefusal(MqttClientConnectResultCode code) => _connectOptions.DescribeRefusal(code);
+    string IMqttWorker.DescribeRefusal(MqttClientConnectResultCode code) => _connectOptions.DescribeRefusal(code);
 
-    string IMqttSession.DescribeFailure(Exception e) => _connectOptions.DescribeFailure(e);
+    string IMqttWorker.DescribeFailure(Exception e) => _connectOptions.DescribeFailure(e);
 
-    bool IMqttSession.OnFault(Exception e)
+    bool IMqttWorker.OnFault(Exception e)
     {
         // Whatever went wrong, the records stay in the outbox; the publisher must outlive it.
         LogPublishFailed(e.GetType().Name, e.Message);

@@ -24,7 +24,7 @@ public sealed partial class GatewayConnection(
     TelemetryIngest ingest,
     AlertPublisher alerts,
     TimeProvider time,
-    ILogger<GatewayConnection> logger) : BackgroundService, IMqttSession
+    ILogger<GatewayConnection> logger) : BackgroundService, IMqttWorker
 {
     /// <summary>The first wait after a failed attempt; it doubles per failure up to Broker:ReconnectMax.</summary>
     private static readonly TimeSpan ReconnectMin = TimeSpan.FromMilliseconds(250);
@@ -66,7 +66,7 @@ public sealed partial class GatewayConnection(
         await _connection.RunAsync(this, stoppingToken);
     }
 
-    async ValueTask<MqttConnectPlan> IMqttSession.PlanAsync(CancellationToken ct)
+    async ValueTask<MqttConnectPlan> IMqttWorker.PlanAsync(CancellationToken ct)
     {
         string host;
         int port;
@@ -117,7 +117,7 @@ public sealed partial class GatewayConnection(
         return new MqttConnectPlan(host, port, builder.Build());
     }
 
-    async Task IMqttSession.OnConnectedAsync(MqttConnectPlan plan, CancellationToken ct)
+    async Task IMqttWorker.OnConnectedAsync(MqttConnectPlan plan, CancellationToken ct)
     {
         bool embedded = _options.Mode == BrokerMode.Embedded;
         if (!embedded)
@@ -133,7 +133,7 @@ public sealed partial class GatewayConnection(
         _subscribed.TrySetResult();
     }
 
-    async Task IMqttSession.RunAsync(CancellationToken ct)
+    async Task IMqttWorker.RunAsync(CancellationToken ct)
     {
         while (Client.IsConnected)
         {
@@ -161,9 +161,9 @@ public sealed partial class GatewayConnection(
         }
     }
 
-    void IMqttSession.OnConnectFailed(MqttConnectPlan plan, string reason) => LogConnectFailed(plan.Host, plan.Port, reason);
+    void IMqttWorker.OnConnectFailed(MqttConnectPlan plan, string reason) => LogConnectFailed(plan.Host, plan.Port, reason);
 
-    void IMqttSession.OnConnectionLost(string reason) => LogLost(reason);
+    void IMqttWorker.OnConnectionLost(string reason) => LogLost(reason);
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {

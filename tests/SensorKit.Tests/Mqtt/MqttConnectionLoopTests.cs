@@ -48,9 +48,9 @@ public sealed class MqttConnectionLoopTests
         var backoff = new ReconnectBackoff(Min, Max);
         using var loop = new MqttConnectionLoop(backoff, clock);
         int port = FreePort.Get();
-        var session = new RecordingSession(loop.Client, port);
+        var worker = new RecordingWorker(loop.Client, port);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        Task running = loop.RunAsync(session, stop.Token);
+        Task running = loop.RunAsync(worker, stop.Token);
         try
         {
             // Nobody listens on the port: every attempt is refused at once, and each waits longer than the one before.
@@ -58,17 +58,17 @@ public sealed class MqttConnectionLoopTests
             {
                 TimeSpan delay = await BackingOffAsync(loop, clock, running);
                 Assert.InRange(delay, backoff.Ceiling(failures) / 2, backoff.Ceiling(failures));
-                Assert.Equal(failures + 1, session.Attempts);
+                Assert.Equal(failures + 1, worker.Attempts);
 
                 // Not a tick early: the retry waits on the clock it was given.
                 clock.Advance(delay - TimeSpan.FromTicks(1));
                 Assert.NotNull(loop.RetryAt);
-                Assert.Equal(failures + 1, session.Attempts);
+                Assert.Equal(failures + 1, worker.Attempts);
                 clock.Advance(TimeSpan.FromTicks(1));
-                await Wait.UntilAsync(() => session.Attempts == failures + 2, Timeout, $"attempt {failures + 2}");
+                await Wait.UntilAsync(() => worker.Attempts == failures + 2, Timeout, $"attempt {failures + 2}");
             }
 
-            string reason = Assert.Single(session.Failures);
+            string reason = Assert.Single(worker.Failures);
             Assert.NotEmpty(reason);
 
             // A broker appears: the next attempt connects, and losing it starts the backoff from the bottom again.
@@ -76,7 +76,7 @@ public sealed class MqttConnectionLoopTests
             try
             {
                 clock.Advance(await BackingOffAsync(loop, clock, running));
-                await Wait.UntilAsync(() => session.Connected == 1, Timeout, "a connection to the broker");
+                await Wait.UntilAsync(() => worker.Connected == 1, Timeout, "a connection to the broker");
             }
             finally
             {
@@ -84,9 +84,9 @@ public sealed class MqttConnectionLoopTests
             }
 
             TimeSpan afterLoss = await BackingOffAsync(loop, clock, running);
-            Assert.Equal(1, session.Lost + session.Ended);
+            Assert.Equal(1, worker.Lost + worker.Ended);
             Assert.InRange(afterLoss, Min / 2, Min);
-            Assert.Equal(2, session.Failures.Count);
+            Assert.Equal(2, worker.Failures.Count);
         }
         finally
         {
@@ -110,7 +110,7 @@ public sealed class MqttConnectionLoopTests
     }
 
     /// <summary>A worker that connects to a loopback port and, once connected, waits for the connection to go.</summary>
-    private sealed class RecordingSession(IMqttClient client, int port) : IMqttSession
+    private sealed class RecordingWorker(IMqttClient client, int port) : IMqttWorker
     {
         private volatile int _attempts;
         private volatile int _connected;

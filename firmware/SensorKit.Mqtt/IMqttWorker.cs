@@ -9,7 +9,7 @@ public sealed record MqttConnectPlan(string Host, int Port, MqttClientOptions? O
 }
 
 /// <summary>What a worker adds to <see cref="MqttConnectionLoop"/>: its connect options, what it does once connected, and its log lines.</summary>
-public interface IMqttSession
+public interface IMqttWorker
 {
     /// <summary>The next attempt's endpoint and options; asked before every attempt, so a rotated secret is picked up.</summary>
     ValueTask<MqttConnectPlan> PlanAsync(CancellationToken ct);
