@@ -5,12 +5,28 @@ using Microsoft.Extensions.Options;
 namespace SensorKit.Hosting;
 
 /// <summary>
-/// Runs a worker's host; a configuration error ends it with <see cref="ExitInvalidConfiguration"/> and one line
+/// Builds and runs a worker's host; a configuration error ends it with <see cref="ExitInvalidConfiguration"/> and one line
 /// naming the key (the systemd units do not restart on that code: a restart cannot fix it).
 /// </summary>
 public static class HostRunner
 {
     public const int ExitInvalidConfiguration = 2;
+
+    /// <summary>
+    /// A Generic Host reading appsettings.json beside the executable, environment variables (Node__Id) and the
+    /// command line (--Node:Id), run as a systemd notify service with its watchdog. The caller adds its services.
+    /// </summary>
+    public static HostApplicationBuilder CreateBuilder(string[] args)
+    {
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Services.AddSystemd();
+        builder.Services.AddSystemdWatchdog();
+        return builder;
+    }
 
     public static async Task<int> RunAsync(IHost host, TextWriter error, CancellationToken ct = default)
     {
@@ -33,8 +49,7 @@ public static class HostRunner
         }
         catch (Exception e) when (Describe(e, host.Services) is { } problem)
         {
-            await error.WriteLineAsync($"invalid configuration: {problem}");
-            return ExitInvalidConfiguration;
+            return await ReportAsync(problem, error);
         }
         finally
         {
@@ -47,6 +62,14 @@ public static class HostRunner
                 host.Dispose();
             }
         }
+    }
+
+    /// <summary>Writes the one line about <paramref name="problem"/> (from <see cref="Describe"/>) and returns <see cref="ExitInvalidConfiguration"/>.</summary>
+    public static async Task<int> ReportAsync(string problem, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        await error.WriteLineAsync($"invalid configuration: {problem}");
+        return ExitInvalidConfiguration;
     }
 
     /// <summary>

@@ -16,16 +16,10 @@ namespace SensorKit.Node;
 /// <summary>Builds and runs the node: sensors → sampling → pipeline → publishing.</summary>
 public static class NodeHost
 {
-    /// <summary>A Generic Host reading appsettings.json beside the executable, environment variables (Node__Id) and the command line (--Node:Id).</summary>
+    /// <summary>The host of <see cref="HostRunner.CreateBuilder"/> with the node's services.</summary>
     public static HostApplicationBuilder CreateBuilder(string[] args)
     {
-        HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
-        {
-            Args = args,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        builder.Services.AddSystemd();
-        builder.Services.AddSystemdWatchdog();
+        HostApplicationBuilder builder = HostRunner.CreateBuilder(args);
         builder.Services.AddSensorKitNode();
         return builder;
     }

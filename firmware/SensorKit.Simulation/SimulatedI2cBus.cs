@@ -1,14 +1,6 @@
 using System.Device.I2c;
+using System.Reflection;
 using SensorKit.Node.Sensors;
-using SensorKit.Simulation.Emulators.Ads1115;
-using SensorKit.Simulation.Emulators.Bh1750;
-using SensorKit.Simulation.Emulators.Bme280;
-using SensorKit.Simulation.Emulators.Bme680;
-using SensorKit.Simulation.Emulators.Ina219;
-using SensorKit.Simulation.Emulators.Scd4x;
-using SensorKit.Simulation.Emulators.Sht3x;
-using SensorKit.Simulation.Emulators.Sht4x;
-using SensorKit.Simulation.Emulators.Vl53L0X;
 using SensorKit.Simulation.Emulators;
 
 namespace SensorKit.Simulation;
@@ -16,29 +8,19 @@ namespace SensorKit.Simulation;
 /// <summary>Emulated chips on numbered buses; hands the real bindings an <see cref="EmulatedI2cDevice"/>.</summary>
 public sealed class SimulatedI2cBus : II2cBusProvider
 {
-    private static readonly Dictionary<string, Func<int, ChipEmulator>> Emulators = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["bme280"] = address => new Bme280Emulator(address),
-        ["bme680"] = address => new Bme680Emulator(address),
-        ["sht3x"] = address => new Sht3xEmulator(address),
-        ["sht4x"] = address => new Sht4xEmulator(address),
-        ["scd4x"] = address => new Scd4xEmulator(address),
-        ["ads1115"] = address => new Ads1115Emulator(address),
-        ["vl53l0x"] = address => new Vl53L0XEmulator(address),
-        ["ina219"] = address => new Ina219Emulator(address),
-        ["bh1750"] = address => new Bh1750Emulator(address),
-    };
+    /// <summary>The emulators of this assembly, by the sensor type their <see cref="SensorEmulatorAttribute"/> names.</summary>
+    private static readonly Dictionary<string, Func<int, ChipEmulator>> Emulators = FindEmulators();
 
     private readonly Dictionary<(int Bus, int Address), ChipEmulator> _chips = [];
     private readonly Lock _lock = new();
 
     /// <summary>Sensor types that have an emulator.</summary>
-    public static IEnumerable<string> EmulatedTypes => Emulators.Keys;
+    public static IEnumerable<string> EmulatedTypes => Emulators.Keys.Order(StringComparer.Ordinal);
 
     public static ChipEmulator CreateEmulator(string type, int address) =>
         Emulators.TryGetValue(type, out Func<int, ChipEmulator>? create)
             ? create(address)
-            : throw new NotSupportedException($"no emulator for sensor type '{type}' (emulated: {string.Join(", ", Emulators.Keys)})");
+            : throw new NotSupportedException($"no emulator for sensor type '{type}' (emulated: {string.Join(", ", EmulatedTypes)})");
 
     public void Attach(int bus, ChipEmulator chip)
     {
@@ -63,6 +45,29 @@ public sealed class SimulatedI2cBus : II2cBusProvider
     {
         ChipEmulator chip = Find(bus, address) ?? new EmptyAddress(address);
         return new EmulatedI2cDevice(chip, new I2cConnectionSettings(bus, address));
+    }
+
+    private static Dictionary<string, Func<int, ChipEmulator>> FindEmulators()
+    {
+        var found = new Dictionary<string, Func<int, ChipEmulator>>(StringComparer.OrdinalIgnoreCase);
+        foreach (Type type in typeof(SimulatedI2cBus).Assembly.GetTypes())
+        {
+            if (type.GetCustomAttribute<SensorEmulatorAttribute>() is not { } emulates)
+            {
+                continue;
+            }
+
+            ConstructorInfo constructor = type.GetConstructors().SingleOrDefault(c =>
+                    c.GetParameters() is [{ ParameterType: var first }, .. var rest] && first == typeof(int) && rest.All(p => p.IsOptional))
+                ?? throw new InvalidOperationException($"{type.Name} needs a constructor (int address, optional parameters ...)");
+            object?[] defaults = [.. constructor.GetParameters().Skip(1).Select(p => p.DefaultValue)];
+            if (!found.TryAdd(emulates.SensorType, address => (ChipEmulator)constructor.Invoke([address, .. defaults])))
+            {
+                throw new InvalidOperationException($"two emulators for sensor type '{emulates.SensorType}'");
+            }
+        }
+
+        return found;
     }
 
     /// <summary>Nobody at this address: every transfer is NACKed, as on a real bus.</summary>

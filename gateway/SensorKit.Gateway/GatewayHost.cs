@@ -21,13 +21,7 @@ public static class GatewayHost
 {
     public static HostApplicationBuilder CreateBuilder(string[] args)
     {
-        HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
-        {
-            Args = args,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        builder.Services.AddSystemd();
-        builder.Services.AddSystemdWatchdog();
+        HostApplicationBuilder builder = HostRunner.CreateBuilder(args);
         builder.Services.AddSensorKitGateway();
         return builder;
     }

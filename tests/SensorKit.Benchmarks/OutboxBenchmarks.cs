@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using SensorKit.Node.Configuration;
 using SensorKit.Node.Publishing;
 using SensorKit.Protocol;
+using SensorKit.Tests.Protocol;
 
 namespace SensorKit.Benchmarks;
 
@@ -15,25 +16,7 @@ namespace SensorKit.Benchmarks;
 public class OutboxBenchmarks : IDisposable
 {
     private readonly PayloadBuffer _buffer = new();
-    private readonly TelemetryMessage _message = new()
-    {
-        Site = "rhine-cologne",
-        Node = "node-1",
-        Sensor = "bme280",
-        Quantity = Quantities.Temperature,
-        Unit = Units.Celsius,
-        Sequence = 0,
-        WindowStart = new DateTimeOffset(2026, 7, 1, 12, 0, 0, TimeSpan.Zero),
-        WindowEnd = new DateTimeOffset(2026, 7, 1, 12, 1, 0, TimeSpan.Zero),
-        Count = 6,
-        Expected = 6,
-        Min = 31.42,
-        Max = 31.61,
-        Mean = 31.5,
-        StdDev = 0.07,
-        First = 31.42,
-        Last = 31.61,
-    };
+    private readonly TelemetryMessage _message = Samples.Window();
 
     private const string Topic = "sensorkit/v1/rhine-cologne/node-1/telemetry/bme280/temperature";
     private string _directory = null!;

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using SensorKit.Protocol;
+using SensorKit.Tests.Protocol;
 
 namespace SensorKit.Benchmarks;
 
@@ -8,28 +9,8 @@ namespace SensorKit.Benchmarks;
 public class PayloadBenchmarks : IDisposable
 {
     private readonly PayloadBuffer _buffer = new();
-    private readonly TelemetryMessage _message = new()
-    {
-        Site = "rhine-cologne",
-        Node = "node-1",
-        Sensor = "bme280",
-        Quantity = Quantities.Temperature,
-        Unit = Units.Celsius,
-        Sequence = 4711,
-        WindowStart = new DateTimeOffset(2026, 7, 1, 12, 0, 0, TimeSpan.Zero),
-        WindowEnd = new DateTimeOffset(2026, 7, 1, 12, 1, 0, TimeSpan.Zero),
-        Count = 6,
-        Expected = 6,
-        Min = 31.42,
-        Max = 31.61,
-        Mean = 31.5,
-        StdDev = 0.07,
-        First = 31.42,
-        Last = 31.61,
-        RatePerHour = 11.4,
-        RawMean = 31.9,
-        Calibrated = true,
-    };
+    // A plain window with the trend, raw mean and calibration a filtered channel adds.
+    private readonly TelemetryMessage _message = Samples.Window() with { Sequence = 4711, RatePerHour = 11.4, RawMean = 31.9, Calibrated = true };
 
     [Benchmark]
     public int SerialiseTelemetry() => _buffer.Telemetry(_message).Length;

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Exceptions;
-using MQTTnet.Formatter;
 using MQTTnet.Protocol;
+using SensorKit.Mqtt;
 using SensorKit.Node.Configuration;
 using SensorKit.Node.Sampling;
 using SensorKit.Protocol;
@@ -12,9 +12,9 @@ using SensorKit.Protocol;
 namespace SensorKit.Node.Publishing;
 
 /// <summary>
-/// Owns the node's MQTT connection (MQTTnet 5 has no managed client): connects with exponential
-/// backoff and jitter, announces the node with a retained "online" status and a will that says
-/// "lost", and sends the outbox at QoS 1, removing a record only after its PUBACK.
+/// The node's MQTT pump: kept connected by <see cref="MqttConnectionLoop"/> (backoff and jitter) with the
+/// options of <see cref="NodeConnectOptions"/> (a will that says "lost"), it announces the node with a
+/// retained "online" status and sends the outbox at QoS 1, removing a record only after its PUBACK.
 /// After a reconnect, what waited in the outbox (the backlog) goes out oldest first at
 /// Outbox:ReplayRate, marked backfill and not retained (the retained value stays the newest one),
 /// while newer telemetry goes out at once and alerts go before everything.
@@ -30,7 +30,7 @@ public sealed partial class MqttPublisher(
     NodeStatusSource status,
     SensorRegistry sensors,
     TimeProvider time,
-    ILogger<MqttPublisher> logger) : BackgroundService
+    ILogger<MqttPublisher> logger) : BackgroundService, IMqttWorker
 {
     private const string Json = "application/json";
     private static readonly TimeSpan DrainOnStop = TimeSpan.FromSeconds(3);
@@ -39,12 +39,11 @@ public sealed partial class MqttPublisher(
     private readonly NodeOptions _node = nodeOptions.Value;
     private readonly HomeAssistantOptions _homeAssistant = homeAssistantOptions.Value;
     private readonly TimeSpan _replayInterval = TimeSpan.FromSeconds(1 / outboxOptions.Value.ReplayRate);
-    private readonly BrokerTrust _trust = new(mqttOptions.Value);
-    private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
+    private readonly NodeConnectOptions _connectOptions = new(mqttOptions.Value, nodeOptions.Value);
+    private readonly MqttConnectionLoop _connection = new(new ReconnectBackoff(mqttOptions.Value.ReconnectMin, mqttOptions.Value.ReconnectMax), time);
     private readonly PayloadBuffer _buffer = new();
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private volatile bool _statusDirty = true;
-    private string? _lastConnectError;
     private bool _loggedBadStoredPayload;
 
     // Per connection: records below _liveFrom are the backlog, sent paced and marked backfill.
@@ -53,7 +52,9 @@ public sealed partial class MqttPublisher(
     private long _backlogCursor;
     private DateTimeOffset _nextReplay;
 
-    public bool IsConnected => _client.IsConnected;
+    public bool IsConnected => _connection.IsConnected;
+
+    private IMqttClient Client => _connection.Client;
 
     /// <summary>Messages the broker refused for good (a PUBACK reason code other than success), dropped after logging.</summary>
     public long Rejected { get; private set; }
@@ -63,52 +64,16 @@ public sealed partial class MqttPublisher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        CancellationToken ct = stoppingToken;
         sensors.HealthChanged += OnHealthChanged;
-        _client.DisconnectedAsync += _ =>
+        Client.DisconnectedAsync += _ =>
         {
             _wake.Release();
             return Task.CompletedTask;
         };
 
-        int attempt = 0;
         try
         {
-            while (!ct.IsCancellationRequested)
-            {
-                if (!_client.IsConnected)
-                {
-                    if (!await TryConnectAsync(ct))
-                    {
-                        await Task.Delay(Backoff(attempt++), time, ct);
-                        continue;
-                    }
-
-                    attempt = 0;
-                    _statusDirty = true;
-                    StartConnection();
-                }
-
-                try
-                {
-                    await AnnounceAsync(ct);
-                    await PumpAsync(ct);
-                }
-                catch (Exception e) when (e is MqttCommunicationException or MqttClientNotConnectedException or MqttClientDisconnectedException)
-                {
-                    LogConnectionLost(e.Message, outbox.Figures.Queued);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    // Whatever went wrong, the records stay in the outbox; the publisher must outlive it.
-                    LogPublishFailed(e.GetType().Name, e.Message);
-                    await Task.Delay(Backoff(attempt++), time, ct);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // Shutdown; StopAsync says goodbye.
+            await _connection.RunAsync(this, stoppingToken);
         }
         finally
         {
@@ -116,10 +81,42 @@ public sealed partial class MqttPublisher(
         }
     }
 
+    ValueTask<MqttConnectPlan> IMqttWorker.PlanAsync(CancellationToken ct) =>
+        ValueTask.FromResult(_connectOptions.Plan(status.Topic, _buffer.Status(status.Build(NodeState.Lost)).ToArray()));
+
+    Task IMqttWorker.OnConnectedAsync(MqttConnectPlan plan, CancellationToken ct)
+    {
+        LogConnected(plan.Host, plan.Port, outbox.Figures.Queued);
+        _statusDirty = true;
+        StartConnection();
+        return Task.CompletedTask;
+    }
+
+    async Task IMqttWorker.RunAsync(CancellationToken ct)
+    {
+        await AnnounceAsync(ct);
+        await PumpAsync(ct);
+    }
+
+    void IMqttWorker.OnConnectFailed(MqttConnectPlan plan, string reason) => LogConnectFailed(plan.Host, plan.Port, reason);
+
+    void IMqttWorker.OnConnectionLost(string reason) => LogConnectionLost(reason, outbox.Figures.Queued);
+
+    string IMqttWorker.DescribeRefusal(MqttClientConnectResultCode code) => _connectOptions.DescribeRefusal(code);
+
+    string IMqttWorker.DescribeFailure(Exception e) => _connectOptions.DescribeFailure(e);
+
+    bool IMqttWorker.OnFault(Exception e)
+    {
+        // Whatever went wrong, the records stay in the outbox; the publisher must outlive it.
+        LogPublishFailed(e.GetType().Name, e.Message);
+        return true;
+    }
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        if (!_client.IsConnected)
+        if (!Client.IsConnected)
         {
             return;
         }
@@ -134,7 +131,7 @@ public sealed partial class MqttPublisher(
             }
 
             await PublishStatusAsync(NodeState.Offline, drain.Token);
-            await _client.DisconnectAsync(
+            await Client.DisconnectAsync(
                 new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(),
                 drain.Token);
         }
@@ -169,22 +166,14 @@ public sealed partial class MqttPublisher(
 
         foreach ((string topic, byte[] payload) in HomeAssistantDiscovery.Messages(_homeAssistant, _node, sensors, NodeStatusSource.FirmwareVersion))
         {
-            MqttApplicationMessage message = new MqttApplicationMessageBuilder()
-                .WithTopic(topic)
-                .WithPayload(payload)
-                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                .WithRetainFlag(true)
-                .WithContentType(Json)
-                .WithPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData)
-                .Build();
-            await _client.PublishAsync(message, ct);
+            await Client.PublishAsync(JsonMessage(topic, payload, retain: true).Build(), ct);
         }
     }
 
     private async Task PumpAsync(CancellationToken ct)
     {
         DateTimeOffset nextStatus = time.GetUtcNow();
-        while (_client.IsConnected && !ct.IsCancellationRequested)
+        while (Client.IsConnected && !ct.IsCancellationRequested)
         {
             if (_statusDirty || time.GetUtcNow() >= nextStatus)
             {
@@ -281,20 +270,14 @@ public sealed partial class MqttPublisher(
             }
         }
 
-        var builder = new MqttApplicationMessageBuilder()
-            .WithTopic(record.Topic)
-            .WithPayload(payload.ToArray())
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            // A backfilled window is history: retaining it would replace the newer last value.
-            .WithRetainFlag(record.Retain && !backfill)
-            .WithContentType(Json)
-            .WithPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData);
+        // A backfilled window is history: retaining it would replace the newer last value.
+        MqttApplicationMessageBuilder builder = JsonMessage(record.Topic, payload.ToArray(), retain: record.Retain && !backfill);
         if (record.Kind == OutboxKind.Telemetry && _mqtt.TelemetryExpiry > TimeSpan.Zero)
         {
             builder.WithMessageExpiryInterval((uint)_mqtt.TelemetryExpiry.TotalSeconds);
         }
 
-        MqttClientPublishResult result = await _client.PublishAsync(builder.Build(), ct);
+        MqttClientPublishResult result = await Client.PublishAsync(builder.Build(), ct);
         switch (result.ReasonCode)
         {
             case MqttClientPublishReasonCode.Success or MqttClientPublishReasonCode.NoMatchingSubscribers:
@@ -318,134 +301,21 @@ public sealed partial class MqttPublisher(
     private async Task PublishStatusAsync(NodeState state, CancellationToken ct)
     {
         byte[] payload = _buffer.Status(status.Build(state)).ToArray();
-        MqttApplicationMessage message = new MqttApplicationMessageBuilder()
-            .WithTopic(status.Topic)
-            .WithPayload(payload)
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithRetainFlag(true)
-            .WithContentType(Json)
-            .WithPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData)
-            .Build();
-        await _client.PublishAsync(message, ct);
+        await Client.PublishAsync(JsonMessage(status.Topic, payload, retain: true).Build(), ct);
     }
 
-    private async Task<bool> TryConnectAsync(CancellationToken ct)
-    {
-        Uri broker = _mqtt.ParseBroker()!;
-        string host = broker.Host;
-        int port = MqttOptions.Port(broker);
-        var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(host, port)
-            .WithClientId(_mqtt.ClientId ?? $"sensorkit-{_node.Site}-{_node.Id}")
-            .WithProtocolVersion(MqttProtocolVersion.V500)
-            .WithKeepAlivePeriod(_mqtt.KeepAlive)
-            .WithCleanStart(true)
-            .WithTimeout(TimeSpan.FromSeconds(10))
-            .WithWillTopic(status.Topic)
-            .WithWillPayload(_buffer.Status(status.Build(NodeState.Lost)).ToArray())
-            .WithWillRetain(true)
-            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithWillContentType(Json)
-            .WithWillPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData);
-        if (broker.Scheme == "mqtts")
-        {
-            builder.WithTlsOptions(o => o
-                .UseTls()
-                .WithTargetHost(host)
-                .WithRevocationMode(System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck)
-                .WithCertificateValidationHandler(e => _trust.Validate(e.Certificate, e.Chain, e.SslPolicyErrors)));
-        }
-
-        string? error = null;
-        if (!string.IsNullOrEmpty(_mqtt.Username))
-        {
-            string? password = ReadPassword(out error);
-            if (error is null)
-            {
-                builder.WithCredentials(_mqtt.Username, password);
-            }
-        }
-
-        if (error is null)
-        {
-            try
-            {
-                MqttClientConnectResult result = await _client.ConnectAsync(builder.Build(), ct);
-                if (result.ResultCode == MqttClientConnectResultCode.Success)
-                {
-                    _lastConnectError = null;
-                    LogConnected(host, port, outbox.Figures.Queued);
-                    return true;
-                }
-
-                error = Describe(result.ResultCode);
-            }
-            catch (Exception e) when (e is MqttCommunicationException or OperationCanceledException && !ct.IsCancellationRequested)
-            {
-                error = _trust.LastRejection is { } tls ? $"TLS: {tls}" : e.InnerException?.Message ?? e.Message;
-            }
-            catch (InvalidOperationException e)
-            {
-                // MQTTnet refuses a connect while the previous connection is still being torn down: try again after the backoff.
-                error = e.Message;
-            }
-        }
-
-        // Log a failure once, not on every retry: an outage can last hours.
-        if (error != _lastConnectError)
-        {
-            _lastConnectError = error;
-            LogConnectFailed(host, port, error);
-        }
-
-        return false;
-    }
-
-    private string Describe(MqttClientConnectResultCode code) => code switch
-    {
-        MqttClientConnectResultCode.BadUserNameOrPassword or MqttClientConnectResultCode.NotAuthorized =>
-            $"the broker refused the credentials of user '{_mqtt.Username}' ({code}); check {MqttOptions.Section}:Username and the password in " +
-            (_mqtt.PasswordEnvironmentVariable is { Length: > 0 } v ? $"the environment variable '{v}'" : $"{MqttOptions.Section}:PasswordFile"),
-        _ => $"refused with reason code {code}",
-    };
-
-    /// <summary>The password, read at every connect so a rotated secret is picked up; never logged.</summary>
-    private string? ReadPassword(out string? error)
-    {
-        error = null;
-        if (!string.IsNullOrEmpty(_mqtt.PasswordEnvironmentVariable))
-        {
-            string? fromEnvironment = Environment.GetEnvironmentVariable(_mqtt.PasswordEnvironmentVariable);
-            error = string.IsNullOrEmpty(fromEnvironment) ? $"the environment variable '{_mqtt.PasswordEnvironmentVariable}' ({MqttOptions.Section}:PasswordEnvironmentVariable) is not set" : null;
-            return fromEnvironment;
-        }
-
-        if (string.IsNullOrEmpty(_mqtt.PasswordFile))
-        {
-            return null;
-        }
-
-        try
-        {
-            return File.ReadAllText(_mqtt.PasswordFile).TrimEnd('\r', '\n');
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            error = $"cannot read {MqttOptions.Section}:PasswordFile '{_mqtt.PasswordFile}': {e.Message}";
-            return null;
-        }
-    }
-
-    /// <summary>Exponential backoff with equal jitter, so nodes that lost the broker together do not return in lockstep.</summary>
-    private TimeSpan Backoff(int attempt)
-    {
-        double cap = Math.Min(_mqtt.ReconnectMax.TotalMilliseconds, _mqtt.ReconnectMin.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 20)));
-        return TimeSpan.FromMilliseconds((cap / 2) + (Random.Shared.NextDouble() * cap / 2));
-    }
+    /// <summary>A JSON message at QoS 1, the only kind the node sends.</summary>
+    private static MqttApplicationMessageBuilder JsonMessage(string topic, byte[] payload, bool retain) => new MqttApplicationMessageBuilder()
+        .WithTopic(topic)
+        .WithPayload(payload)
+        .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+        .WithRetainFlag(retain)
+        .WithContentType(Json)
+        .WithPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData);
 
     public override void Dispose()
     {
-        _client.Dispose();
+        _connection.Dispose();
         _buffer.Dispose();
         _wake.Dispose();
         base.Dispose();

@@ -56,8 +56,7 @@ public static class ScanCommand
         }
         catch (Exception e) when (HostRunner.Describe(e, services) is { } problem)
         {
-            await error.WriteLineAsync($"invalid configuration: {problem}");
-            return ExitInvalid;
+            return await HostRunner.ReportAsync(problem, error);
         }
 
         int[] busNumbers = bus is { } only ? [only] : [.. node.Sensors.Select(s => s.Bus).DefaultIfEmpty(1).Distinct()];

@@ -1,5 +1,6 @@
 using System.Device.I2c;
 using SensorKit.Node.Configuration;
+using SensorKit.Node.Scanning;
 
 namespace SensorKit.Node.Sensors;
 
@@ -52,6 +53,9 @@ public sealed record SensorType(
 
     /// <summary>Type-specific configuration checks; each error starts with the key below <paramref name="key"/> it is about.</summary>
     public Func<SensorOptions, string, IEnumerable<string>>? Validate { get; init; }
+
+    /// <summary>How a bus scan reads the chip's identity; null for a chip without one, which a scan can only call a candidate at its addresses.</summary>
+    public ChipIdentification.Method? Identification { get; init; }
 
     public IReadOnlyList<ChannelSpec> ChannelsFor(SensorOptions options) => ConfiguredChannels?.Invoke(options) ?? Channels;
 }

@@ -7,14 +7,15 @@ using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using SensorKit.Gateway.Alerts;
 using SensorKit.Gateway.Broker;
+using SensorKit.Mqtt;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Ingest;
 
 /// <summary>
 /// The gateway's MQTT client: publishes alerts and, on an external broker, subscribes to node telemetry and status
-/// and feeds <see cref="TelemetryIngest"/> (the embedded broker feeds it directly). Reconnects with backoff; alerts
-/// wait in <see cref="AlertPublisher"/> meanwhile.
+/// and feeds <see cref="TelemetryIngest"/> (the embedded broker feeds it directly). <see cref="MqttConnectionLoop"/>
+/// reconnects with backoff; alerts wait in <see cref="AlertPublisher"/> meanwhile.
 /// </summary>
 public sealed partial class GatewayConnection(
     IOptions<BrokerOptions> options,
@@ -23,19 +24,23 @@ public sealed partial class GatewayConnection(
     TelemetryIngest ingest,
     AlertPublisher alerts,
     TimeProvider time,
-    ILogger<GatewayConnection> logger) : BackgroundService
+    ILogger<GatewayConnection> logger) : BackgroundService, IMqttWorker
 {
+    /// <summary>The first wait after a failed attempt; it doubles per failure up to Broker:ReconnectMax.</summary>
+    private static readonly TimeSpan ReconnectMin = TimeSpan.FromMilliseconds(250);
+
     private readonly BrokerOptions _options = options.Value;
-    private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
+    private readonly MqttConnectionLoop _connection = new(new ReconnectBackoff(ReconnectMin, options.Value.ReconnectMax), time);
     private readonly TaskCompletionSource _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private string? _lastError;
 
     /// <summary>Completes once the gateway is connected and subscribed.</summary>
     public Task Ready => _subscribed.Task;
 
+    private IMqttClient Client => _connection.Client;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        _client.ApplicationMessageReceivedAsync += e =>
+        Client.ApplicationMessageReceivedAsync += e =>
         {
             // External broker only: the embedded one hands node messages to the intake itself. Handle() isolates each
             // message, and MQTTnet sends the PUBACK after this returns, so what the broker queued for the gateway
@@ -45,7 +50,7 @@ public sealed partial class GatewayConnection(
             ingest.Handle(e.ApplicationMessage.Topic, payload.IsSingleSegment ? payload.FirstSpan : System.Buffers.BuffersExtensions.ToArray(payload), received);
             return Task.CompletedTask;
         };
-        _client.DisconnectedAsync += e =>
+        Client.DisconnectedAsync += e =>
         {
             if (e.ClientWasConnected && e.Reason != MqttClientDisconnectReason.NormalDisconnection)
             {
@@ -58,68 +63,10 @@ public sealed partial class GatewayConnection(
             return Task.CompletedTask;
         };
 
-        int attempt = 0;
-        try
-        {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                if (!_client.IsConnected)
-                {
-                    if (!await TryConnectAsync(stoppingToken))
-                    {
-                        double ms = Math.Min(_options.ReconnectMax.TotalMilliseconds, 250 * Math.Pow(2, Math.Min(attempt++, 16)));
-                        await Task.Delay(TimeSpan.FromMilliseconds((ms / 2) + (Random.Shared.NextDouble() * ms / 2)), time, stoppingToken);
-                        continue;
-                    }
-
-                    attempt = 0;
-                }
-
-                try
-                {
-                    await PumpAlertsAsync(stoppingToken);
-                }
-                catch (Exception e) when (e is MqttCommunicationException or MqttClientNotConnectedException)
-                {
-                    LogLost(e.Message);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutdown.
-        }
+        await _connection.RunAsync(this, stoppingToken);
     }
 
-    private async Task PumpAlertsAsync(CancellationToken ct)
-    {
-        while (_client.IsConnected)
-        {
-            using var poll = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            poll.CancelAfter(TimeSpan.FromSeconds(1));
-            try
-            {
-                // Wake at least once a second to notice a dropped connection.
-                if (!await alerts.Outgoing.WaitToReadAsync(poll.Token))
-                {
-                    return;
-                }
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                continue;
-            }
-
-            while (_client.IsConnected && alerts.Outgoing.TryPeek(out OutgoingAlert? message))
-            {
-                await _client.PublishAsync(message.Message, ct);
-                alerts.Outgoing.TryRead(out _);
-                alerts.OnSent(message);
-            }
-        }
-    }
-
-    private async Task<bool> TryConnectAsync(CancellationToken ct)
+    async ValueTask<MqttConnectPlan> IMqttWorker.PlanAsync(CancellationToken ct)
     {
         string host;
         int port;
@@ -167,51 +114,65 @@ public sealed partial class GatewayConnection(
             builder.WithCredentials(user, password ?? string.Empty);
         }
 
-        string error;
-        try
-        {
-            MqttClientConnectResult result = await _client.ConnectAsync(builder.Build(), ct);
-            if (result.ResultCode == MqttClientConnectResultCode.Success)
-            {
-                if (!embedded)
-                {
-                    var subscribe = new MqttClientSubscribeOptionsBuilder()
-                        .WithTopicFilter(Topics.AllTelemetryFilter, MqttQualityOfServiceLevel.AtLeastOnce)
-                        .WithTopicFilter(Topics.AllStatusFilter, MqttQualityOfServiceLevel.AtLeastOnce)
-                        .Build();
-                    await _client.SubscribeAsync(subscribe, ct);
-                }
+        return new MqttConnectPlan(host, port, builder.Build());
+    }
 
-                _lastError = null;
-                LogConnected(host, port, embedded ? "node messages are taken inside the embedded broker" : "subscribed to node topics");
-                _subscribed.TrySetResult();
-                return true;
+    async Task IMqttWorker.OnConnectedAsync(MqttConnectPlan plan, CancellationToken ct)
+    {
+        bool embedded = _options.Mode == BrokerMode.Embedded;
+        if (!embedded)
+        {
+            var subscribe = new MqttClientSubscribeOptionsBuilder()
+                .WithTopicFilter(Topics.AllTelemetryFilter, MqttQualityOfServiceLevel.AtLeastOnce)
+                .WithTopicFilter(Topics.AllStatusFilter, MqttQualityOfServiceLevel.AtLeastOnce)
+                .Build();
+            await Client.SubscribeAsync(subscribe, ct);
+        }
+
+        LogConnected(plan.Host, plan.Port, embedded ? "node messages are taken inside the embedded broker" : "subscribed to node topics");
+        _subscribed.TrySetResult();
+    }
+
+    async Task IMqttWorker.RunAsync(CancellationToken ct)
+    {
+        while (Client.IsConnected)
+        {
+            using var poll = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            poll.CancelAfter(TimeSpan.FromSeconds(1));
+            try
+            {
+                // Wake at least once a second to notice a dropped connection.
+                if (!await alerts.Outgoing.WaitToReadAsync(poll.Token))
+                {
+                    return;
+                }
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                continue;
             }
 
-            error = $"refused with reason code {result.ResultCode}";
+            while (Client.IsConnected && alerts.Outgoing.TryPeek(out OutgoingAlert? message))
+            {
+                await Client.PublishAsync(message.Message, ct);
+                alerts.Outgoing.TryRead(out _);
+                alerts.OnSent(message);
+            }
         }
-        catch (Exception e) when (e is MqttCommunicationException or OperationCanceledException && !ct.IsCancellationRequested)
-        {
-            error = e.InnerException?.Message ?? e.Message;
-        }
-
-        if (error != _lastError)
-        {
-            _lastError = error;
-            LogConnectFailed(host, port, error);
-        }
-
-        return false;
     }
+
+    void IMqttWorker.OnConnectFailed(MqttConnectPlan plan, string reason) => LogConnectFailed(plan.Host, plan.Port, reason);
+
+    void IMqttWorker.OnConnectionLost(string reason) => LogLost(reason);
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        if (_client.IsConnected)
+        if (Client.IsConnected)
         {
             try
             {
-                await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), cancellationToken);
+                await Client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), cancellationToken);
             }
             catch (MqttCommunicationException e)
             {
@@ -222,7 +183,7 @@ public sealed partial class GatewayConnection(
 
     public override void Dispose()
     {
-        _client.Dispose();
+        _connection.Dispose();
         base.Dispose();
     }
 

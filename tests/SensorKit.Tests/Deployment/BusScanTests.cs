@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using SensorKit.Node.Configuration;
 using SensorKit.Node.Scanning;
 using SensorKit.Node.Sensors;
+using SensorKit.Node.Sensors.Sensirion;
 using SensorKit.Simulation;
 using SensorKit.Simulation.Emulators;
 using SensorKit.Simulation.Emulators.Bme280;

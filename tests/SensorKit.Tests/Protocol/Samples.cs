@@ -2,28 +2,38 @@ using SensorKit.Protocol;
 
 namespace SensorKit.Tests.Protocol;
 
-/// <summary>Fully populated messages: every optional field set, so round trips cover all of them.</summary>
+/// <summary>
+/// Sample messages for the tests and the benchmarks (linked into both). Telemetry, Status and Alert are fully populated: every
+/// optional field set, so round trips cover all of them.
+/// </summary>
 internal static class Samples
 {
-    public static TelemetryMessage Telemetry() => new()
+    /// <summary>A plain window of six samples without optional extras: what a node sends most of the time.</summary>
+    public static TelemetryMessage Window() => new()
     {
         Site = "rhine-cologne",
         Node = "node-1",
         Sensor = "bme280",
-        Quantity = "temperature",
+        Quantity = Quantities.Temperature,
         Unit = Units.Celsius,
-        Sequence = 4711,
+        Sequence = 0,
         WindowStart = new DateTimeOffset(2026, 7, 1, 12, 0, 0, TimeSpan.Zero),
         WindowEnd = new DateTimeOffset(2026, 7, 1, 12, 1, 0, TimeSpan.Zero),
-        Count = 5,
+        Count = 6,
         Expected = 6,
-        Errors = 1,
         Min = 31.42,
         Max = 31.61,
         Mean = 31.5,
         StdDev = 0.07,
         First = 31.42,
         Last = 31.61,
+    };
+
+    public static TelemetryMessage Telemetry() => Window() with
+    {
+        Sequence = 4711,
+        Count = 5,
+        Errors = 1,
         RatePerHour = 1.14,
         RawMean = 31.9,
         Suppressed = 2,

@@ -2,8 +2,10 @@ namespace SensorKit.Node.Sensors.Sensirion;
 
 /// <summary>
 /// The CRC-8 that Sensirion chips append to every 16-bit word: polynomial 0x31 (x⁸ + x⁵ + x⁴ + 1),
-/// initial value 0xFF, no reflection, no final XOR; CRC(0xBEEF) = 0x92 (SHT3x datasheet §4.12,
-/// Table 20; the same in the SHT4x and SCD4x datasheets).
+/// initial value 0xFF, no reflection, no final XOR; CRC(0xBEEF) = 0x92. Sources: SHT3x-DIS datasheet
+/// §4.12 "Checksum Calculation", Table 20; SHT4x datasheet, "Checksum Calculation" (same table and
+/// example); SCD4x datasheet §3.11 "Checksum Calculation". One implementation for the adapters' CRC
+/// check, the bus scan's identity reads and the chip emulators.
 /// </summary>
 public static class SensirionCrc
 {
@@ -21,6 +23,32 @@ public static class SensirionCrc
     }
 
     public static byte Compute(ushort word) => Compute((byte)(word >> 8), (byte)word);
+
+    /// <summary>The CRC over any number of bytes; the chips only ever protect two.</summary>
+    public static byte Compute(ReadOnlySpan<byte> data)
+    {
+        byte crc = Initial;
+        foreach (byte b in data)
+        {
+            crc = Step(crc, b);
+        }
+
+        return crc;
+    }
+
+    /// <summary>True when every whole 3-byte group (word, CRC) of <paramref name="reply"/> checks out.</summary>
+    public static bool Check(ReadOnlySpan<byte> reply)
+    {
+        for (int i = 0; i + WordLength <= reply.Length; i += WordLength)
+        {
+            if (Compute(reply[i], reply[i + 1]) != reply[i + 2])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>Writes <paramref name="word"/> MSB first with its CRC into the first three bytes of <paramref name="target"/>.</summary>
     public static void WriteWord(Span<byte> target, ushort word)
