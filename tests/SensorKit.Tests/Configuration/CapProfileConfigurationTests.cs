@@ -41,21 +41,6 @@ public sealed class CapProfileConfigurationTests
         }
 
         config[key] = value;
-        using var host = Hosts.Gateway(config);
-        var error = new StringWriter();
-        // A setting that is accepted must carry the gateway through a whole start; then it stops.
-        using CancellationTokenSource stop = Hosts.StopOnceStarted(host, TimeSpan.FromSeconds(30));
-
-        int code = await GatewayHost.RunAsync(host, error, stop.Token);
-
-        if (expected is null)
-        {
-            Assert.Equal((0, string.Empty), (code, error.ToString()));
-            return;
-        }
-
-        Assert.Equal(2, code);
-        Assert.Single(error.ToString().TrimEnd().Split('\n'));
-        Assert.StartsWith(expected, error.ToString(), StringComparison.Ordinal);
+        ConfigurationRun.AssertOutcome(await ConfigurationRun.GatewayAsync(config), expected);
     }
 }

@@ -7,21 +7,6 @@ namespace SensorKit.Tests.Configuration;
 /// <summary>A bad configuration stops the process at start with exit code 2 and one line that names the key.</summary>
 public sealed class ConfigurationValidationTests
 {
-    private static async Task<(int Code, string Error)> RunNodeAsync(params (string Key, string? Value)[] overrides)
-    {
-        Dictionary<string, string?> config = Hosts.SimulatedNodeConfig("node-1", FreePort.Get());
-        foreach ((string key, string? value) in overrides)
-        {
-            config[key] = value;
-        }
-
-        using var host = Hosts.Node(config);
-        var error = new StringWriter();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        int code = await NodeHost.RunAsync(host, error, timeout.Token);
-        return (code, error.ToString());
-    }
-
     [Theory]
     [InlineData("Node:Sensors:0:Type", "bme999", "Node:Sensors:0:Type: unknown sensor type 'bme999'")]
     [InlineData("Node:Sensors:0:Address", "0x78", "Node:Sensors:0:Address: 0x78 is outside the 7-bit range 0x03-0x77")]
@@ -35,7 +20,7 @@ public sealed class ConfigurationValidationTests
     [InlineData("Node:Id", "node/1", "Node:Id: 'node/1' must be 1-64 characters")]
     public async Task Invalid_node_configuration_exits_with_one_line_naming_the_key(string key, string value, string expected)
     {
-        (int code, string error) = await RunNodeAsync((key, value));
+        (int code, string error) = await ConfigurationRun.NodeAsync((key, value));
 
         Assert.Equal(2, code);
         Assert.Single(error.TrimEnd().Split('\n'));
@@ -45,7 +30,7 @@ public sealed class ConfigurationValidationTests
     [Fact]
     public async Task A_second_sensor_at_a_taken_address_is_rejected()
     {
-        (int code, string error) = await RunNodeAsync(
+        (int code, string error) = await ConfigurationRun.NodeAsync(
             ("Node:Sensors:1:Id", "second"),
             ("Node:Sensors:1:Type", "bme280"),
             ("Node:Sensors:1:Address", "0x76"),
@@ -58,7 +43,7 @@ public sealed class ConfigurationValidationTests
     [Fact]
     public async Task An_unparseable_interval_names_the_key()
     {
-        (int code, string error) = await RunNodeAsync(("Node:Sensors:0:Interval", "soon"));
+        (int code, string error) = await ConfigurationRun.NodeAsync(("Node:Sensors:0:Interval", "soon"));
 
         Assert.Equal(2, code);
         Assert.Contains("Node:Sensors:0:Interval", error, StringComparison.Ordinal);
@@ -67,7 +52,7 @@ public sealed class ConfigurationValidationTests
     [Fact]
     public async Task A_missing_scenario_file_names_the_file()
     {
-        (int code, string error) = await RunNodeAsync(("Simulation:Scenario", "no-such-scenario.json"));
+        (int code, string error) = await ConfigurationRun.NodeAsync(("Simulation:Scenario", "no-such-scenario.json"));
 
         Assert.Equal(2, code);
         Assert.Contains("no-such-scenario.json", error, StringComparison.Ordinal);

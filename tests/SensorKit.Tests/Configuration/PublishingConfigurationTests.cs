@@ -6,21 +6,6 @@ namespace SensorKit.Tests.Configuration;
 /// <summary>The publishing settings (Mqtt, Outbox, HomeAssistant): a bad value stops the node at start with exit code 2 and a line naming the key.</summary>
 public sealed class PublishingConfigurationTests
 {
-    private static async Task<(int Code, string Error)> RunNodeAsync(params (string Key, string? Value)[] overrides)
-    {
-        Dictionary<string, string?> config = Hosts.SimulatedNodeConfig("node-1", FreePort.Get());
-        foreach ((string key, string? value) in overrides)
-        {
-            config[key] = value;
-        }
-
-        using var host = Hosts.Node(config);
-        var error = new StringWriter();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        int code = await NodeHost.RunAsync(host, error, timeout.Token);
-        return (code, error.ToString());
-    }
-
     [Theory]
     [InlineData("Outbox:MaxBytes", "10000", "Outbox:MaxBytes: 10000 must be at least 4 x Outbox:SegmentBytes")]
     [InlineData("Outbox:ReplayRate", "0", "Outbox:ReplayRate: 0 must be a positive number of records per second")]
@@ -31,7 +16,7 @@ public sealed class PublishingConfigurationTests
     [InlineData("HomeAssistant:DiscoveryPrefix", "home assistant", "HomeAssistant:DiscoveryPrefix: 'home assistant' must be topic levels")]
     public async Task Invalid_publishing_settings_exit_with_one_line_naming_the_key(string key, string value, string expected)
     {
-        (int code, string error) = await RunNodeAsync((key, value), ("HomeAssistant:Enabled", "true"));
+        (int code, string error) = await ConfigurationRun.NodeAsync((key, value), ("HomeAssistant:Enabled", "true"));
 
         Assert.Equal(2, code);
         Assert.Single(error.TrimEnd().Split('\n'));
@@ -41,7 +26,7 @@ public sealed class PublishingConfigurationTests
     [Fact]
     public async Task A_tls_pin_that_is_not_a_sha256_fingerprint_is_refused()
     {
-        (int code, string error) = await RunNodeAsync(("Mqtt:Broker", "mqtts://127.0.0.1:8883"), ("Mqtt:CertificateFingerprint", "AB:CD"));
+        (int code, string error) = await ConfigurationRun.NodeAsync(("Mqtt:Broker", "mqtts://127.0.0.1:8883"), ("Mqtt:CertificateFingerprint", "AB:CD"));
 
         Assert.Equal(2, code);
         Assert.Contains("Mqtt:CertificateFingerprint: 'AB:CD' is not a SHA-256 fingerprint", error, StringComparison.Ordinal);
@@ -50,7 +35,7 @@ public sealed class PublishingConfigurationTests
     [Fact]
     public async Task A_password_variable_that_is_not_set_is_named()
     {
-        (int code, string error) = await RunNodeAsync(("Mqtt:Username", "river-3"), ("Mqtt:PasswordEnvironmentVariable", "SENSORKIT_TEST_UNSET_PASSWORD"));
+        (int code, string error) = await ConfigurationRun.NodeAsync(("Mqtt:Username", "river-3"), ("Mqtt:PasswordEnvironmentVariable", "SENSORKIT_TEST_UNSET_PASSWORD"));
 
         Assert.Equal(2, code);
         Assert.Contains("Mqtt:PasswordEnvironmentVariable: the environment variable 'SENSORKIT_TEST_UNSET_PASSWORD' is not set", error, StringComparison.Ordinal);
@@ -63,7 +48,7 @@ public sealed class PublishingConfigurationTests
         await File.WriteAllTextAsync(file, "x", TestContext.Current.CancellationToken);
         string outbox = Path.Combine(file, "outbox");
 
-        (int code, string error) = await RunNodeAsync(("Outbox:Directory", outbox));
+        (int code, string error) = await ConfigurationRun.NodeAsync(("Outbox:Directory", outbox));
 
         Assert.Equal(2, code);
         Assert.Single(error.TrimEnd().Split('\n'));
