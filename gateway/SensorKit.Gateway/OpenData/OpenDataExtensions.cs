@@ -28,7 +28,7 @@ public static class OpenDataExtensions
         return services;
     }
 
-    /// <summary>GET /v1.1/… (SensorThings), /open-data/catalog.jsonld and /open-data/archive/…, served from <paramref name="gateway"/>'s services.</summary>
+    /// <summary>GET /sta/v1.1/… (SensorThings), /open-data/catalog.jsonld and /open-data/archive/…, served from <paramref name="gateway"/>'s services.</summary>
     public static IEndpointRouteBuilder MapOpenData(this IEndpointRouteBuilder endpoints, IServiceProvider gateway)
     {
         if (!gateway.GetRequiredService<IOptions<OpenDataOptions>>().Value.Enabled)
@@ -39,8 +39,8 @@ public static class OpenDataExtensions
         StaService sta = gateway.GetRequiredService<StaService>();
         DailyArchive archive = gateway.GetRequiredService<DailyArchive>();
         DcatCatalog catalog = gateway.GetRequiredService<DcatCatalog>();
-        endpoints.MapGet("/" + StaSchema.Version, (RequestDelegate)sta.HandleAsync);
-        endpoints.MapGet("/" + StaSchema.Version + "/{**path}", (RequestDelegate)sta.HandleAsync);
+        endpoints.MapGet("/" + StaSchema.PathPrefix, (RequestDelegate)sta.HandleAsync);
+        endpoints.MapGet("/" + StaSchema.PathPrefix + "/{**path}", (RequestDelegate)sta.HandleAsync);
         endpoints.MapGet("/open-data/catalog.jsonld", (RequestDelegate)catalog.WriteAsync);
         endpoints.MapGet("/open-data/archive/{**file}", (RequestDelegate)archive.ServeAsync);
         return endpoints;

@@ -47,7 +47,7 @@ public sealed class OpenDataArchiveTests(OpenDataGateway gateway) : IClassFixtur
     {
         JsonNode catalog = await gateway.GetJsonAsync("open-data/catalog.jsonld");
         Assert.Equal("https://creativecommons.org/licenses/by/4.0/", (string)catalog["dct:license"]!["@id"]!);
-        JsonNode thing = await gateway.GetJsonAsync("v1.1/Things('test.n1')");
+        JsonNode thing = await gateway.GetJsonAsync("sta/v1.1/Things('test.n1')");
         Assert.Equal("CC-BY-4.0", (string)thing["properties"]!["license"]!);
     }
 }

@@ -27,7 +27,7 @@ public sealed class OpenDataEndToEndTests
         await Wait.UntilAsync(() => history.Channels(node: "walk-1").Count >= 3, TimeSpan.FromSeconds(20), "the node's channels in the history");
         await recorder.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10), ct);
 
-        Uri root = new(gateway.Services.GetRequiredService<CapFeedServer>().BaseAddress!, "v1.1");
+        Uri root = new(gateway.Services.GetRequiredService<CapFeedServer>().BaseAddress!, "sta/v1.1");
         using var http = new HttpClient();
         var queue = new Queue<string>([root.ToString()]);
         var seen = new HashSet<string>(StringComparer.Ordinal);

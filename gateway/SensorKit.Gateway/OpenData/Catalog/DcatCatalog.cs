@@ -31,7 +31,7 @@ public sealed class DcatCatalog(IOptions<OpenDataOptions> options, ITelemetryHis
 
     public void Write(Utf8JsonWriter w, Uri baseAddress)
     {
-        Uri root = new(baseAddress, StaSchema.Version + "/");
+        Uri root = new(baseAddress, StaSchema.PathPrefix + "/");
         Uri archive = new(baseAddress, "open-data/archive/");
         Uri license = OpenDataOptions.Licenses[_o.License].Url;
         w.WriteStartObject();

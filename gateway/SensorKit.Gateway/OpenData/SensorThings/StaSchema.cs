@@ -25,6 +25,9 @@ public static class StaSchema
 {
     public const string Version = "v1.1";
 
+    /// <summary>Where the API is served below the gateway's HTTP root (OGC 18-088 leaves the prefix to the service).</summary>
+    public const string PathPrefix = "sta/" + Version;
+
     public static readonly IReadOnlyList<string> Conformance =
     [
         "http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",

@@ -23,7 +23,7 @@ public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory 
         HttpResponse response = context.Response;
         response.Headers.CacheControl = "no-cache";
         response.Headers.AccessControlAllowOrigin = "*";
-        Uri root = new(links.Base(), StaSchema.Version + "/");
+        Uri root = new(links.Base(), StaSchema.PathPrefix + "/");
         Response plan;
         try
         {
@@ -88,7 +88,7 @@ public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory 
         }
 
         string path = (request.Path.Value ?? string.Empty).TrimEnd('/');
-        string prefix = "/" + StaSchema.Version;
+        string prefix = "/" + StaSchema.PathPrefix;
         string rest = path.Length > prefix.Length ? path[(prefix.Length + 1)..] : string.Empty;
         var catalog = new StaCatalog(nodes.All, history.Channels(), _o);
         DateTimeOffset now = time.GetUtcNow();
@@ -421,8 +421,8 @@ public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory 
         w.WriteString("title", title);
         w.WriteString("url", url.ToString());
         w.WriteString("attribution", _o.Attribution ?? _o.Publisher);
-        w.WriteString("catalog", new Uri(root, "../open-data/catalog.jsonld").ToString());
-        w.WriteString("archive", new Uri(root, "../open-data/archive/index.json").ToString());
+        w.WriteString("catalog", new Uri(root, "../../open-data/catalog.jsonld").ToString());
+        w.WriteString("archive", new Uri(root, "../../open-data/archive/index.json").ToString());
         w.WriteEndObject();
         w.WriteEndObject();
     }
