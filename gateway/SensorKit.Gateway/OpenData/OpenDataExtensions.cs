@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using SensorKit.Gateway.Alerts.Feed;
+using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.OpenData.Archive;
 using SensorKit.Gateway.OpenData.Catalog;
 using SensorKit.Gateway.OpenData.SensorThings;
@@ -21,7 +22,11 @@ public static class OpenDataExtensions
         services.AddSingleton<IValidateOptions<OpenDataOptions>, OpenDataOptionsValidator>();
         // The HTTP host today is the CAP feed's; its address is known once it listens.
         services.AddSingleton(sp => new OpenDataLinks(() => sp.GetRequiredService<CapFeedServer>().BaseAddress));
+        services.AddSingleton<NodePositionLog>();
         services.AddSingleton<StaService>();
+        services.AddSingleton<StaMqttPublisher>();
+        services.AddSingleton<ITelemetryConsumer>(sp => sp.GetRequiredService<StaMqttPublisher>());
+        services.AddHostedService(sp => sp.GetRequiredService<StaMqttPublisher>());
         services.AddSingleton<DailyArchive>();
         services.AddSingleton<DcatCatalog>();
         services.AddHostedService(sp => sp.GetRequiredService<DailyArchive>());

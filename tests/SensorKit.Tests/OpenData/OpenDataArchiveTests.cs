@@ -27,7 +27,7 @@ public sealed class OpenDataArchiveTests(OpenDataGateway gateway) : IClassFixtur
         // 30 windows of the first day; today's window waits for its day to end.
         Assert.Equal(31, csv.TrimEnd().Split("\r\n").Length);
         Assert.Contains("Gesamtschule Beispielstadt", csv, StringComparison.Ordinal);
-        Assert.Contains(",50.938,6.96,", csv, StringComparison.Ordinal);
+        Assert.Contains(",50.937837,6.960822,", csv, StringComparison.Ordinal);
         Assert.DoesNotContain("50.937512", csv, StringComparison.Ordinal);
     }
 

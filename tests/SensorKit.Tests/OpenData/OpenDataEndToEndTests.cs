@@ -95,7 +95,8 @@ public sealed class OpenDataEndToEndTests
     [Theory]
     [InlineData("OpenData:MaxTop", "0", "OpenData:MaxTop: 0 must be between 1 and 10000")]
     [InlineData("OpenData:License", "WTFPL", "OpenData:License: 'WTFPL' is not one of CC-BY-4.0, DL-DE-BY-2.0, ODbL-1.0")]
-    [InlineData("OpenData:LocationDecimals", "9", "OpenData:LocationDecimals: 9 must be between 0 and 6")]
+    [InlineData("OpenData:LocationRoundingMetres", "0", "OpenData:LocationRoundingMetres: 0 must be between 1 and 100000")]
+    [InlineData("OpenData:NodeLocationRoundingMetres:test", "500", "OpenData:NodeLocationRoundingMetres:test: name a node as site.node")]
     [InlineData("OpenData:MaxTopp", "10", "OpenData:MaxTopp: unknown key")]
     public async Task A_bad_open_data_setting_stops_the_gateway_with_exit_code_2_naming_the_key(string key, string value, string message)
     {

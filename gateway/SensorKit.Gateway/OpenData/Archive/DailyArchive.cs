@@ -216,7 +216,7 @@ public sealed partial class DailyArchive(
             w.WriteString("publisher", _o.Publisher);
             w.WriteString("attribution", _o.Attribution ?? _o.Publisher);
             License(w, name, url);
-            w.WriteString("privacy", $"positions rounded to {_o.LocationDecimals} decimal places, no altitude; no node health or operating data");
+            w.WriteString("privacy", $"positions rounded to {_o.LocationRoundingMetres} m (or a node's own setting), no altitude; no node health or operating data");
             w.WriteStartArray("sites");
             foreach ((string site, List<(string File, long Bytes, string Sha256)> days) in sites)
             {
@@ -315,8 +315,8 @@ public sealed partial class DailyArchive(
     }
 
     private (string Lat, string Lon) Position(string site, string node) =>
-        nodes.Location(site, node) is { } l && double.IsFinite(l.Latitude) && double.IsFinite(l.Longitude)
-            ? (Number(Math.Round(l.Latitude, _o.LocationDecimals, MidpointRounding.AwayFromZero)), Number(Math.Round(l.Longitude, _o.LocationDecimals, MidpointRounding.AwayFromZero)))
+        _o.PublishedPosition(site, node, nodes.Location(site, node)) is { } l
+            ? (Number(l.Latitude), Number(l.Longitude))
             : (string.Empty, string.Empty);
 
     private static string Number(double v) => v.ToString("R", CultureInfo.InvariantCulture);

@@ -95,13 +95,15 @@ public sealed class DcatCatalog(IOptions<OpenDataOptions> options, ITelemetryHis
 
     private string? Extent(string site)
     {
-        var places = nodes.All.Where(n => n.Key.Site == site && n.Value.Location is not null).Select(n => n.Value.Location!).ToList();
+        var places = nodes.All.Where(n => n.Key.Site == site)
+            .Select(n => _o.PublishedPosition(n.Key.Site, n.Key.Node, n.Value.Location))
+            .OfType<(double Latitude, double Longitude)>().ToList();
         if (places.Count == 0)
         {
             return null;
         }
 
-        string F(double v) => Math.Round(v, _o.LocationDecimals, MidpointRounding.AwayFromZero).ToString("R", CultureInfo.InvariantCulture);
+        static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         (double w, double e, double s, double n) = (places.Min(p => p.Longitude), places.Max(p => p.Longitude), places.Min(p => p.Latitude), places.Max(p => p.Latitude));
         return $"POLYGON(({F(w)} {F(s)},{F(e)} {F(s)},{F(e)} {F(n)},{F(w)} {F(n)},{F(w)} {F(s)}))";
     }

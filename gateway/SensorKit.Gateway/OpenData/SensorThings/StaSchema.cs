@@ -47,7 +47,7 @@ public static class StaSchema
             [new("Datastreams", StaKind.Datastream, true)]),
         new(StaKind.ObservedProperty, "ObservedProperties", ["name", "definition", "description", "properties"], ["properties"],
             [new("Datastreams", StaKind.Datastream, true)]),
-        new(StaKind.Datastream, "Datastreams", ["name", "description", "observationType", "unitOfMeasurement", "properties"], ["unitOfMeasurement", "properties"],
+        new(StaKind.Datastream, "Datastreams", ["name", "description", "observationType", "unitOfMeasurement", "observedArea", "phenomenonTime", "properties"], ["unitOfMeasurement", "properties"],
             [new("Thing", StaKind.Thing, false), new("Sensor", StaKind.Sensor, false), new("ObservedProperty", StaKind.ObservedProperty, false), new("Observations", StaKind.Observation, true)]),
         new(StaKind.Observation, "Observations", ["phenomenonTime", "resultTime", "result", "resultQuality", "parameters"], ["parameters"],
             [new("Datastream", StaKind.Datastream, false), new("FeatureOfInterest", StaKind.FeatureOfInterest, false)]),

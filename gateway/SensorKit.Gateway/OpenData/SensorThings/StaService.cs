@@ -14,7 +14,7 @@ namespace SensorKit.Gateway.OpenData.SensorThings;
 /// query options of the request-data class. Every request is checked before anything is read: a bad one gets a 400
 /// whose message names the option or path segment, and touches nothing.
 /// </summary>
-public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory nodes, ITelemetryHistory history, OpenDataLinks links, TimeProvider time)
+public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory nodes, NodePositionLog positions, ITelemetryHistory history, OpenDataLinks links, TimeProvider time)
 {
     private readonly OpenDataOptions _o = options.Value;
 
@@ -51,6 +51,44 @@ public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory 
             });
             writer.Flush();
         }
+    }
+
+    /// <summary>An Observation as the API writes it (links included, nothing expanded); null until the HTTP host listens.</summary>
+    public byte[]? ObservationJson(StaEntity observation)
+    {
+        if (links.ServiceRoot is not { } root)
+        {
+            return null;
+        }
+
+        var empty = new StaCatalog(new Dictionary<(string, string), Protocol.NodeStatusMessage>(), new Dictionary<(string, string), IReadOnlyList<NodePosition>>(), [], _o, _ => null);
+        var ctx = new WriteContext(empty, root, _o, history, time.GetUtcNow(), CancellationToken.None);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            int budget = 1;
+            WriteEntity(w, ctx, observation, StaQuery.Parse([], StaKind.Observation, _o), ref budget);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The first window's start and the last window's end of a channel: two index lookups.</summary>
+    internal static TimeInterval? Extent(ITelemetryHistory history, HistoryChannel c)
+    {
+        HistoryRow? first = null;
+        HistoryRow? last = null;
+        foreach (HistoryRow r in history.Scan(new HistoryScan { Channels = [c], OrderBy = [(HistoryColumn.End, false)], Limit = 1 }))
+        {
+            first = r;
+        }
+
+        foreach (HistoryRow r in history.Scan(new HistoryScan { Channels = [c], OrderBy = [(HistoryColumn.End, true)], Limit = 1 }))
+        {
+            last = r;
+        }
+
+        return first is { } f && last is { } l ? new TimeInterval(f.Start, l.End) : null;
     }
 
     internal static async Task WriteErrorAsync(HttpResponse response, int status, string message, CancellationToken ct)
@@ -90,7 +128,7 @@ public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory 
         string path = (request.Path.Value ?? string.Empty).TrimEnd('/');
         string prefix = "/" + StaSchema.PathPrefix;
         string rest = path.Length > prefix.Length ? path[(prefix.Length + 1)..] : string.Empty;
-        var catalog = new StaCatalog(nodes.All, history.Channels(), _o);
+        var catalog = new StaCatalog(nodes.All, positions.All(), history.Channels(), _o, c => Extent(history, c));
         DateTimeOffset now = time.GetUtcNow();
         var ctx = new WriteContext(catalog, root, _o, history, now, context.RequestAborted);
         if (rest.Length == 0)
@@ -177,7 +215,7 @@ public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory 
                     throw new StaRequestException(400, $"'{name}' is a property and takes no id");
                 }
 
-                object? value = name is "id" or "@iot.id" ? entity.Id : entity.Values.GetValueOrDefault(name);
+                object? value = name is "id" or "@iot.id" ? entity.Id : entity.Get(name);
                 bool raw1 = i + 1 < segments.Length && segments[i + 1] == "$value";
                 if (i + 1 < segments.Length && !(raw1 && i + 2 == segments.Length))
                 {
@@ -336,7 +374,7 @@ public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory 
             if (Selected(p))
             {
                 w.WritePropertyName(p);
-                StaWriter.Value(w, e.Values.GetValueOrDefault(p));
+                StaWriter.Value(w, e.Get(p));
             }
         }
 
