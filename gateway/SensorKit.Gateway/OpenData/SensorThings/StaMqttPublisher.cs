@@ -30,7 +30,7 @@ public sealed partial class StaMqttPublisher(
 {
     public const int QueueLength = 10_000;
 
-    private readonly bool _enabled = options.Value.Enabled && options.Value.MqttEnabled && broker.Value.Mode == BrokerMode.Embedded;
+    private readonly bool _enabled = Publishes(options.Value, broker.Value);
     private readonly Channel<TelemetryMessage> _queue = Channel.CreateBounded<TelemetryMessage>(new BoundedChannelOptions(QueueLength) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private long _published;
     private long _dropped;
@@ -40,6 +40,9 @@ public sealed partial class StaMqttPublisher(
     public long Published => Interlocked.Read(ref _published);
 
     public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Observations go out on the embedded broker only: on an external one the gateway holds no rights over v1.1/.</summary>
+    public static bool Publishes(OpenDataOptions o, BrokerOptions broker) => o.Enabled && o.MqttEnabled && broker.Mode == BrokerMode.Embedded;
 
     /// <summary>The topic a datastream's new observations come on.</summary>
     public static string Topic(string datastreamId) => $"{StaSchema.Version}/Datastreams('{datastreamId.Replace("'", "''", StringComparison.Ordinal)}')/Observations";

@@ -35,6 +35,9 @@ public static class StaSchema
         "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data",
     ];
 
+    /// <summary>Annex A.8, receiving updates via MQTT: listed when the gateway publishes them (StaMqttPublisher).</summary>
+    public const string MqttReceiveUpdates = "http://www.opengis.net/spec/iot_sensing/1.1/req/receive-updates-via-mqtt";
+
     public static readonly IReadOnlyList<StaEntityType> Types =
     [
         new(StaKind.Thing, "Things", ["name", "description", "properties"], ["properties"],

@@ -14,7 +14,7 @@ namespace SensorKit.Gateway.OpenData.SensorThings;
 /// query options of the request-data class. Every request is checked before anything is read: a bad one gets a 400
 /// whose message names the option or path segment, and touches nothing.
 /// </summary>
-public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory nodes, NodePositionLog positions, ITelemetryHistory history, OpenDataLinks links, TimeProvider time)
+public sealed class StaService(IOptions<OpenDataOptions> options, IOptions<Broker.BrokerOptions> broker, NodeDirectory nodes, NodePositionLog positions, ITelemetryHistory history, OpenDataLinks links, TimeProvider time)
 {
     private readonly OpenDataOptions _o = options.Value;
 
@@ -450,7 +450,23 @@ public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory 
             w.WriteStringValue(c);
         }
 
+        bool mqtt = StaMqttPublisher.Publishes(_o, broker.Value);
+        if (mqtt)
+        {
+            w.WriteStringValue(StaSchema.MqttReceiveUpdates);
+        }
+
         w.WriteEndArray();
+        if (mqtt)
+        {
+            // The broker is reached on the HTTP host's name: its own address may be a wildcard.
+            w.WriteStartObject(StaSchema.MqttReceiveUpdates);
+            w.WriteStartArray("endpoints");
+            w.WriteStringValue($"mqtt://{root.Host}:{broker.Value.Port.ToString(CultureInfo.InvariantCulture)}");
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
         w.WriteEndObject();
         // Not part of the standard: what a user of the data must know, at the first address they see.
         (string title, Uri url) = OpenDataOptions.Licenses[_o.License];
