@@ -34,13 +34,17 @@ public sealed class DemoOpenDataTests
         Uri sta = await root.Task.WaitAsync(TimeSpan.FromSeconds(60), ct);
         Assert.Equal("/sta/v1.1/", sta.AbsolutePath);
 
-        // Once an Observation has come over SensorThings MQTT, every entity type has members.
+        // An Observation comes over SensorThings MQTT as the window arrives; the history stores it a moment later
+        // (in batches), and from then on every entity type has members.
+        string observation;
         await using (MqttProbe observations = await MqttProbe.StartAsync(port, "v1.1/#"))
         {
-            await observations.WaitForAsync(m => m.Topic.EndsWith("/Observations", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "an observation over SensorThings MQTT");
+            MqttProbe.Received first = await observations.WaitForAsync(m => m.Topic.EndsWith("/Observations", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "an observation over SensorThings MQTT");
+            observation = (string)System.Text.Json.Nodes.JsonNode.Parse(first.Text)!["@iot.selfLink"]!;
         }
 
         using var http = new HttpClient();
+        await Wait.UntilAsync(async () => (await http.GetAsync(observation, ct)).IsSuccessStatusCode, TimeSpan.FromSeconds(30), $"{observation} in the API");
         // The demo keeps measuring while it is walked, so new observations keep adding links: the walk is bounded.
         StaWalker.Walk walk = await StaWalker.WalkAsync(http, new Uri(sta.ToString().TrimEnd('/')), 600, ct);
         foreach (string kind in new[] { "Things", "Locations", "HistoricalLocations", "Sensors", "ObservedProperties", "Datastreams", "Observations", "FeaturesOfInterest", "Thing", "Sensor", "ObservedProperty", "Datastream", "FeatureOfInterest", "Locations" })

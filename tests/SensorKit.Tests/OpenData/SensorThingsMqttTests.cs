@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using MQTTnet;
 using SensorKit.Gateway.Alerts.Feed;
+using SensorKit.Gateway.History;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Protocol;
 using SensorKit.Tests.Support;
@@ -73,6 +74,7 @@ public sealed class SensorThingsMqttTests
         double cells = lat / (1000 / 111_320.0);
         Assert.True(Math.Abs(cells - Math.Round(cells)) < 0.001, $"latitude {lat} is not on the 1000 m grid");
 
+        await gateway.Services.GetRequiredService<HistoryRecorder>().FlushAsync().WaitAsync(TimeSpan.FromSeconds(10), ct);
         string stored = await http.GetStringAsync($"sta/v1.1/Observations('{Datastream}.{endMs}')", ct);
         Assert.Equal(observation.ToJsonString(), JsonNode.Parse(stored)!.ToJsonString());
         await gateway.StopAsync(CancellationToken.None);

@@ -44,7 +44,7 @@ public sealed class StaCatalog
 
     private readonly Dictionary<StaKind, List<StaEntity>> _sets = [];
     private readonly Dictionary<(StaKind, string), StaEntity> _byId = [];
-    private readonly Dictionary<(string Site, string Node, string Sensor), string> _chipOf = [];
+    private readonly IReadOnlyDictionary<(string Site, string Node), NodeStatusMessage> _nodes;
     private readonly Dictionary<(string Site, string Node), string> _current = [];
     private readonly Dictionary<(string Site, string Node), IReadOnlyList<NodePosition>> _positions = [];
 
@@ -127,12 +127,9 @@ public sealed class StaCatalog
                 });
             }
 
-            foreach (SensorStatus sensor in status?.Sensors ?? [])
-            {
-                _chipOf[(site, node, sensor.Id)] = Chip(sensor.Type);
-            }
         }
 
+        _nodes = nodes;
         foreach (HistoryChannel c in channels)
         {
             chips.Add(ChipOf(c));
@@ -236,8 +233,12 @@ public sealed class StaCatalog
     };
 
     /// <summary>The chip a channel's sensor is, from the node's status (its sensor's type); else the sensor's name.</summary>
-    public string ChipOf(HistoryChannel c) =>
-        c.Sensor == Derived ? Derived : _chipOf.TryGetValue((c.Site, c.Node, c.Sensor), out string? chip) ? chip : Chip(c.Sensor);
+    public string ChipOf(HistoryChannel c) => ChipOf(_nodes, c);
+
+    public static string ChipOf(IReadOnlyDictionary<(string Site, string Node), NodeStatusMessage> nodes, HistoryChannel c) =>
+        c.Sensor == Derived ? Derived
+        : (nodes.TryGetValue((c.Site, c.Node), out NodeStatusMessage? s) ? s.Sensors.FirstOrDefault(x => x.Id == c.Sensor)?.Type : null) is { } type ? Chip(type)
+        : Chip(c.Sensor);
 
     /// <summary>The channels whose observations a navigation to Observations from <paramref name="from"/> holds.</summary>
     public IReadOnlyList<HistoryChannel> ObservationChannels(StaEntity? from) => from switch
