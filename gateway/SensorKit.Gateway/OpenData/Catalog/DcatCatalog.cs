@@ -74,6 +74,16 @@ public sealed class DcatCatalog(IOptions<OpenDataOptions> options, ITelemetryHis
             }
 
             w.WriteEndArray();
+            if (Coverage(site) is { } time)
+            {
+                // The raw windows the API serves as Observations: from the oldest kept to the newest.
+                w.WriteStartObject("dct:temporal");
+                w.WriteString("@type", "dct:PeriodOfTime");
+                Typed(w, "dcat:startDate", StaWriter.Time(time.Start));
+                Typed(w, "dcat:endDate", StaWriter.Time(time.End));
+                w.WriteEndObject();
+            }
+
             if (Extent(site.Key) is { } bbox)
             {
                 w.WriteStartObject("dct:spatial");
@@ -90,6 +100,28 @@ public sealed class DcatCatalog(IOptions<OpenDataOptions> options, ITelemetryHis
         }
 
         w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private Filter.TimeInterval? Coverage(IEnumerable<HistoryChannel> channels)
+    {
+        Filter.TimeInterval? all = null;
+        foreach (HistoryChannel c in channels)
+        {
+            if (StaService.Extent(history, c) is { } t)
+            {
+                all = all is { } a ? new Filter.TimeInterval(t.Start < a.Start ? t.Start : a.Start, t.End > a.End ? t.End : a.End) : t;
+            }
+        }
+
+        return all;
+    }
+
+    private static void Typed(Utf8JsonWriter w, string name, string dateTime)
+    {
+        w.WriteStartObject(name);
+        w.WriteString("@type", "http://www.w3.org/2001/XMLSchema#dateTime");
+        w.WriteString("@value", dateTime);
         w.WriteEndObject();
     }
 
