@@ -15,7 +15,7 @@ namespace SensorKit.Gateway.Broker;
 /// <summary>
 /// Who may connect to the embedded broker, with which client id, and what each account may publish and subscribe to:
 /// <list type="bullet">
-/// <item>a node writes only <c>sensorkit/v1/{its site}/{its node}/#</c> and its Home Assistant discovery topics, and reads nothing;</item>
+/// <item>a node writes only <c>sensorkit/v1/{its site}/{its node}/#</c> and its Home Assistant discovery topics, and reads only the open data (below);</item>
 /// <item>only gateway accounts, and the gateway's own internal one, write <c>sensorkit/v1/{site}/alerts/#</c>;</item>
 /// <item>subscribers, and anonymous clients (loopback only), read <c>sensorkit/#</c> and <c>homeassistant/#</c> and write nothing;</item>
 /// <item>every client reads the open data under <c>v1.1/#</c> (SensorThings MQTT, docs/open-data.md); only the gateway's internal account writes it;</item>
