@@ -100,6 +100,7 @@ public static class DemoRunner
         if (gateway.Services.GetRequiredService<OpenDataLinks>().ServiceRoot is { } sta)
         {
             await output.WriteLineAsync($"Open data (OGC SensorThings API 1.1, read only): {sta}");
+            await output.WriteLineAsync($"Its observations as they arrive (SensorThings MQTT): mosquitto_sub -h 127.0.0.1 -p {options.Port} -t 'v1.1/#' -v");
         }
 
         if (feed.BaseAddress is { } http)

@@ -34,7 +34,7 @@ internal static class OpenDataRuns
             ["OpenData:ArchiveEnabled"] = "false",
         };
         using IHost gateway = await LoadSupport.StartGatewayAsync(LoadSupport.FreePort(), state, extra: extra);
-        Uri root = new(gateway.Services.GetRequiredService<CapFeedServer>().BaseAddress!, "v1.1/");
+        Uri root = new(gateway.Services.GetRequiredService<CapFeedServer>().BaseAddress!, "sta/v1.1/");
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
         var random = new Random(3);
         DateTimeOffset start = HistoryRuns.FleetEnd.AddDays(-30);

@@ -15,9 +15,10 @@ namespace SensorKit.Gateway.Broker;
 /// <summary>
 /// Who may connect to the embedded broker, with which client id, and what each account may publish and subscribe to:
 /// <list type="bullet">
-/// <item>a node writes only <c>sensorkit/v1/{its site}/{its node}/#</c> and its Home Assistant discovery topics, and reads nothing;</item>
+/// <item>a node writes only <c>sensorkit/v1/{its site}/{its node}/#</c> and its Home Assistant discovery topics, and reads only the open data (below);</item>
 /// <item>only gateway accounts, and the gateway's own internal one, write <c>sensorkit/v1/{site}/alerts/#</c>;</item>
 /// <item>subscribers, and anonymous clients (loopback only), read <c>sensorkit/#</c> and <c>homeassistant/#</c> and write nothing;</item>
+/// <item>every client reads the open data under <c>v1.1/#</c> (SensorThings MQTT, docs/open-data.md); only the gateway's internal account writes it;</item>
 /// <item>a client id belongs to one account, so nobody takes over another's session (MQTT 5.0 §3.1.4-3 would let them).</item>
 /// </list>
 /// A refused PUBLISH or SUBSCRIBE is answered with reason code 0x87 Not authorized (§3.4.2.1, §3.9.3), counted, and logged
@@ -27,6 +28,9 @@ public sealed partial class BrokerAuthorization
 {
     /// <summary>The gateway's own account: random per start, never written anywhere.</summary>
     public const string InternalAccountName = "sensorkit-gateway-internal";
+
+    /// <summary>SensorThings MQTT (OGC 18-088 §14): open data, readable by every client, written only by the gateway itself.</summary>
+    public const string SensorThingsFilter = "v1.1/#";
 
     private const int LoggedClientsLimit = 1024;
 
@@ -173,6 +177,11 @@ public sealed partial class BrokerAuthorization
             return false;
         }
 
+        if (TopicFilters.Matches(SensorThingsFilter, topic))
+        {
+            return a == _internal;
+        }
+
         foreach (string filter in a.WriteFilters)
         {
             if (TopicFilters.Matches(filter, topic))
@@ -187,6 +196,11 @@ public sealed partial class BrokerAuthorization
     /// <summary>True when everything the filter can match is readable by the account (null: anonymous).</summary>
     public bool CanSubscribe(string? account, string filter)
     {
+        if (TopicFilters.Covers(SensorThingsFilter, filter))
+        {
+            return true;
+        }
+
         IReadOnlyList<string> readable = account is null ? Account.ReadOnlyFilters : Resolve(account)?.ReadFilters ?? [];
         foreach (string allowed in readable)
         {

@@ -4,6 +4,7 @@ using System.Net;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
@@ -41,6 +42,19 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, Brok
     public (string Username, string Password)? InternalAccount => authorization.InternalAccount;
 
     public bool IsRunning => _server?.IsStarted ?? false;
+
+    /// <summary>Publishes as the gateway's internal client, through the same checks as any client's publish; false when the broker is not running.</summary>
+    public async Task<bool> PublishAsGatewayAsync(MqttApplicationMessage message, CancellationToken ct)
+    {
+        if (_server is not { IsStarted: true } server)
+        {
+            return false;
+        }
+
+        await server.InjectApplicationMessage(
+            new InjectedMqttApplicationMessage(message) { SenderClientId = authorization.InternalClientId, SenderUserName = BrokerAuthorization.InternalAccountName }, ct);
+        return true;
+    }
 
     /// <summary>The client ids of the sessions MQTTnet holds right now, connected or away.</summary>
     public async Task<IReadOnlyList<string>> SessionIdsAsync() =>

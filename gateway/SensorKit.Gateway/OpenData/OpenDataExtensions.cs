@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using SensorKit.Gateway.Alerts.Feed;
+using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.OpenData.Archive;
 using SensorKit.Gateway.OpenData.Catalog;
 using SensorKit.Gateway.OpenData.SensorThings;
@@ -21,14 +22,18 @@ public static class OpenDataExtensions
         services.AddSingleton<IValidateOptions<OpenDataOptions>, OpenDataOptionsValidator>();
         // The HTTP host today is the CAP feed's; its address is known once it listens.
         services.AddSingleton(sp => new OpenDataLinks(() => sp.GetRequiredService<CapFeedServer>().BaseAddress));
+        services.AddSingleton<NodePositionLog>();
         services.AddSingleton<StaService>();
+        services.AddSingleton<StaMqttPublisher>();
+        services.AddSingleton<ITelemetryConsumer>(sp => sp.GetRequiredService<StaMqttPublisher>());
+        services.AddHostedService(sp => sp.GetRequiredService<StaMqttPublisher>());
         services.AddSingleton<DailyArchive>();
         services.AddSingleton<DcatCatalog>();
         services.AddHostedService(sp => sp.GetRequiredService<DailyArchive>());
         return services;
     }
 
-    /// <summary>GET /v1.1/… (SensorThings), /open-data/catalog.jsonld and /open-data/archive/…, served from <paramref name="gateway"/>'s services.</summary>
+    /// <summary>GET /sta/v1.1/… (SensorThings), /open-data/catalog.jsonld and /open-data/archive/…, served from <paramref name="gateway"/>'s services.</summary>
     public static IEndpointRouteBuilder MapOpenData(this IEndpointRouteBuilder endpoints, IServiceProvider gateway)
     {
         if (!gateway.GetRequiredService<IOptions<OpenDataOptions>>().Value.Enabled)
@@ -39,8 +44,8 @@ public static class OpenDataExtensions
         StaService sta = gateway.GetRequiredService<StaService>();
         DailyArchive archive = gateway.GetRequiredService<DailyArchive>();
         DcatCatalog catalog = gateway.GetRequiredService<DcatCatalog>();
-        endpoints.MapGet("/" + StaSchema.Version, (RequestDelegate)sta.HandleAsync);
-        endpoints.MapGet("/" + StaSchema.Version + "/{**path}", (RequestDelegate)sta.HandleAsync);
+        endpoints.MapGet("/" + StaSchema.PathPrefix, (RequestDelegate)sta.HandleAsync);
+        endpoints.MapGet("/" + StaSchema.PathPrefix + "/{**path}", (RequestDelegate)sta.HandleAsync);
         endpoints.MapGet("/open-data/catalog.jsonld", (RequestDelegate)catalog.WriteAsync);
         endpoints.MapGet("/open-data/archive/{**file}", (RequestDelegate)archive.ServeAsync);
         return endpoints;

@@ -6,7 +6,7 @@ public sealed class OpenDataLinks(Func<Uri?> baseAddress)
     public Uri Base() => baseAddress() ?? throw new InvalidOperationException("The gateway's HTTP host is not listening.");
 
     /// <summary>The SensorThings service root; null until the host listens.</summary>
-    public Uri? ServiceRoot => baseAddress() is { } b ? new Uri(b, SensorThings.StaSchema.Version + "/") : null;
+    public Uri? ServiceRoot => baseAddress() is { } b ? new Uri(b, SensorThings.StaSchema.PathPrefix + "/") : null;
 
     public Uri? Catalog => baseAddress() is { } b ? new Uri(b, "open-data/catalog.jsonld") : null;
 }

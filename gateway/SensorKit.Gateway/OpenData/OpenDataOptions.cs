@@ -40,8 +40,11 @@ public sealed class OpenDataOptions
     /// <summary>Observations one request may read to evaluate the parts of a $filter not done in SQL.</summary>
     public int MaxScannedObservations { get; set; } = 2_000_000;
 
-    /// <summary>Decimal places node positions are rounded to (3: about 100 m); altitude is never published.</summary>
-    public int LocationDecimals { get; set; } = 3;
+    /// <summary>Published positions snap to a grid of this many metres (default 100); altitude is never published.</summary>
+    public int LocationRoundingMetres { get; set; } = 100;
+
+    /// <summary>A coarser (or finer) grid for one node, by "site.node": a volunteer's garden may want 1000 m.</summary>
+    public Dictionary<string, int> NodeLocationRoundingMetres { get; set; } = [];
 
     /// <summary>SPDX id: CC-BY-4.0 (default), DL-DE-BY-2.0 or ODbL-1.0.</summary>
     public string License { get; set; } = "CC-BY-4.0";
@@ -58,6 +61,9 @@ public sealed class OpenDataOptions
 
     public string Description { get; set; } = "Windowed observations (mean, minimum, maximum, standard deviation) of low-cost environmental sensor nodes.";
 
+    /// <summary>Publish each new Observation on the embedded broker under v1.1/ (SensorThings MQTT, receiving updates).</summary>
+    public bool MqttEnabled { get; set; } = true;
+
     /// <summary>Write the daily CSV archive per site.</summary>
     public bool ArchiveEnabled { get; set; } = true;
 
@@ -66,6 +72,28 @@ public sealed class OpenDataOptions
 
     public string ResolveAttribution(string site, string node) =>
         NodeAttribution.TryGetValue($"{site}.{node}", out string? a) ? a : Attribution ?? Publisher;
+
+    public int ResolveRoundingMetres(string site, string node) =>
+        NodeLocationRoundingMetres.TryGetValue($"{site}.{node}", out int m) ? m : LocationRoundingMetres;
+
+    /// <summary>
+    /// The position as published: latitude snapped to a grid of <see cref="ResolveRoundingMetres"/> metres, longitude
+    /// to the same distance at that latitude, to 6 decimals; null when it is not a finite position.
+    /// </summary>
+    public (double Latitude, double Longitude)? PublishedPosition(string site, string node, SensorKit.Protocol.GeoLocation? location)
+    {
+        if (location is not { } l || !double.IsFinite(l.Latitude) || !double.IsFinite(l.Longitude) || Math.Abs(l.Latitude) > 90 || Math.Abs(l.Longitude) > 180)
+        {
+            return null;
+        }
+
+        const double MetresPerDegree = 111_320;
+        double step = ResolveRoundingMetres(site, node) / MetresPerDegree;
+        double lat = Math.Clamp(Math.Round(l.Latitude / step, MidpointRounding.AwayFromZero) * step, -90, 90);
+        double lonStep = step / Math.Max(Math.Cos(lat * Math.PI / 180), 0.01);
+        double lon = Math.Clamp(Math.Round(l.Longitude / lonStep, MidpointRounding.AwayFromZero) * lonStep, -180, 180);
+        return (Math.Round(lat, 6, MidpointRounding.AwayFromZero), Math.Round(lon, 6, MidpointRounding.AwayFromZero));
+    }
 }
 
 public sealed class OpenDataOptionsValidator : IValidateOptions<OpenDataOptions>
@@ -95,7 +123,11 @@ public sealed class OpenDataOptionsValidator : IValidateOptions<OpenDataOptions>
         Range(nameof(o.MaxQueryLength), o.MaxQueryLength, 256, 65_536);
         Range(nameof(o.MaxEntitiesPerResponse), o.MaxEntitiesPerResponse, 1, 1_000_000);
         Range(nameof(o.MaxScannedObservations), o.MaxScannedObservations, 1000, 1_000_000_000);
-        Range(nameof(o.LocationDecimals), o.LocationDecimals, 0, 6);
+        Range(nameof(o.LocationRoundingMetres), o.LocationRoundingMetres, 1, 100_000);
+        foreach ((string key, int metres) in o.NodeLocationRoundingMetres)
+        {
+            Range($"NodeLocationRoundingMetres:{key}", metres, 1, 100_000);
+        }
         if (!OpenDataOptions.Licenses.ContainsKey(o.License))
         {
             errors.Add($"{s}:License: '{o.License}' is not one of {string.Join(", ", OpenDataOptions.Licenses.Keys)}");
@@ -109,9 +141,9 @@ public sealed class OpenDataOptionsValidator : IValidateOptions<OpenDataOptions>
             }
         }
 
-        foreach (string key in o.NodeAttribution.Keys.Where(k => k.Split('.') is not [{ Length: > 0 }, { Length: > 0 }]))
+        foreach (string key in o.NodeAttribution.Keys.Concat(o.NodeLocationRoundingMetres.Keys).Where(k => k.Split('.') is not [{ Length: > 0 }, { Length: > 0 }]))
         {
-            errors.Add($"{s}:NodeAttribution:{key}: name a node as site.node");
+            errors.Add($"{s}:{(o.NodeAttribution.ContainsKey(key) ? "NodeAttribution" : "NodeLocationRoundingMetres")}:{key}: name a node as site.node");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

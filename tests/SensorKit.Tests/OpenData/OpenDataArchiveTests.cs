@@ -27,7 +27,7 @@ public sealed class OpenDataArchiveTests(OpenDataGateway gateway) : IClassFixtur
         // 30 windows of the first day; today's window waits for its day to end.
         Assert.Equal(31, csv.TrimEnd().Split("\r\n").Length);
         Assert.Contains("Gesamtschule Beispielstadt", csv, StringComparison.Ordinal);
-        Assert.Contains(",50.938,6.96,", csv, StringComparison.Ordinal);
+        Assert.Contains(",50.937837,6.960822,", csv, StringComparison.Ordinal);
         Assert.DoesNotContain("50.937512", csv, StringComparison.Ordinal);
     }
 
@@ -47,7 +47,7 @@ public sealed class OpenDataArchiveTests(OpenDataGateway gateway) : IClassFixtur
     {
         JsonNode catalog = await gateway.GetJsonAsync("open-data/catalog.jsonld");
         Assert.Equal("https://creativecommons.org/licenses/by/4.0/", (string)catalog["dct:license"]!["@id"]!);
-        JsonNode thing = await gateway.GetJsonAsync("v1.1/Things('test.n1')");
+        JsonNode thing = await gateway.GetJsonAsync("sta/v1.1/Things('test.n1')");
         Assert.Equal("CC-BY-4.0", (string)thing["properties"]!["license"]!);
     }
 }

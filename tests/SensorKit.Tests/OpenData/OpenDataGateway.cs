@@ -25,6 +25,7 @@ public sealed class OpenDataGateway : IAsyncLifetime
     public static readonly DateTimeOffset Now = T0.AddDays(1).AddHours(1);
 
     private readonly HttpClient _http = new();
+    private int _brokerPort;
 
     public IHost Host { get; private set; } = null!;
 
@@ -46,7 +47,8 @@ public sealed class OpenDataGateway : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        Dictionary<string, string?> config = Hosts.GatewayConfig(FreePort.Get());
+        _brokerPort = FreePort.Get();
+        Dictionary<string, string?> config = Hosts.GatewayConfig(_brokerPort);
         config["OpenData:NodeAttribution:test.n2"] = "Gesamtschule Beispielstadt";
         config["OpenData:DefaultTop"] = "5";
         config["OpenData:MaxTop"] = "50";
@@ -95,7 +97,9 @@ public sealed class OpenDataGateway : IAsyncLifetime
         return JsonNode.Parse(body)!;
     }
 
-    public string Normalise(string body) => body.Replace(Base.ToString(), "http://gateway/", StringComparison.Ordinal);
+    public string Normalise(string body) => body
+        .Replace(Base.ToString(), "http://gateway/", StringComparison.Ordinal)
+        .Replace($"mqtt://{Base.Host}:{_brokerPort}", "mqtt://gateway:1883", StringComparison.Ordinal);
 
     public async ValueTask DisposeAsync()
     {

@@ -26,7 +26,19 @@ internal static class OutboxInspector
         return waiting;
     }
 
-    /// <summary>Bytes in the folder's segment files.</summary>
+    /// <summary>Bytes in the folder's segment files; a segment the node deletes while they are counted counts 0.</summary>
     public static long Bytes(string directory) =>
-        Directory.GetFiles(directory, "*" + OutboxSegment.Extension).Sum(f => new FileInfo(f).Length);
+        Directory.GetFiles(directory, "*" + OutboxSegment.Extension).Sum(Length);
+
+    private static long Length(string file)
+    {
+        try
+        {
+            return new FileInfo(file).Length;
+        }
+        catch (FileNotFoundException)
+        {
+            return 0;
+        }
+    }
 }

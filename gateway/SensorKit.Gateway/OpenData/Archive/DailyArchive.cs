@@ -26,6 +26,7 @@ public sealed partial class DailyArchive(
     IHostEnvironment environment,
     ITelemetryHistory history,
     NodeDirectory nodes,
+    NodePositionLog positions,
     TimeProvider time,
     ILogger<DailyArchive> logger) : BackgroundService
 {
@@ -34,7 +35,7 @@ public sealed partial class DailyArchive(
     /// <summary>How far back a pass looks for days not written yet (the default raw retention).</summary>
     public const int DaysBack = 30;
 
-    private static readonly string[] Columns = ["observation_id", "datastream_id", "thing_id", "sensor", "quantity", "unit", "phenomenon_time_start", "phenomenon_time_end", "result", "min", "max", "std_dev", "sample_count", "quality_flags", "latitude", "longitude", "attribution"];
+    private static readonly string[] Columns = ["site", "node", "lat", "lon", "sensor", "quantity", "unit", "window_start", "window_end", "count", "min", "max", "mean", "stddev", "quality_flags", "chip", "observation_id", "datastream_id", "attribution"];
 
     private readonly OpenDataOptions _o = options.Value;
     private readonly Lock _lock = new();
@@ -129,22 +130,25 @@ public sealed partial class DailyArchive(
             writer.NewLine = "\r\n";
             writer.WriteLine(string.Join(',', Columns));
             var sb = new StringBuilder();
+            IReadOnlyDictionary<(string Site, string Node), IReadOnlyList<NodePosition>> places = positions.All();
             foreach (HistoryRow r in history.Scan(scan, ct))
             {
                 HistoryChannel c = r.Channel;
-                (string lat, string lon) = Position(c.Site, c.Node);
+                (string lat, string lon) = Position(places, c.Site, c.Node, r.End);
                 sb.Clear();
-                Append(sb, StaCatalog.ObservationId(c, r.End)).Append(',');
-                Append(sb, StaCatalog.DatastreamId(c)).Append(',');
-                Append(sb, StaCatalog.ThingId(c.Site, c.Node)).Append(',');
+                Append(sb, c.Site).Append(',');
+                Append(sb, c.Node).Append(',');
+                sb.Append(lat).Append(',').Append(lon).Append(',');
                 Append(sb, c.Sensor).Append(',');
                 Append(sb, c.Quantity).Append(',');
                 Append(sb, c.Unit).Append(',');
                 sb.Append(StaWriter.Time(r.Start)).Append(',').Append(StaWriter.Time(r.End)).Append(',');
-                sb.Append(Number(r.Mean)).Append(',').Append(Number(r.Min)).Append(',').Append(Number(r.Max)).Append(',').Append(Number(r.StdDev)).Append(',');
                 sb.Append(r.Count.ToString(CultureInfo.InvariantCulture)).Append(',');
+                sb.Append(Number(r.Min)).Append(',').Append(Number(r.Max)).Append(',').Append(Number(r.Mean)).Append(',').Append(Number(r.StdDev)).Append(',');
                 Append(sb, Flags(r.Flags)).Append(',');
-                sb.Append(lat).Append(',').Append(lon).Append(',');
+                Append(sb, StaCatalog.ChipOf(nodes.All, c)).Append(',');
+                Append(sb, StaCatalog.ObservationId(c, r.End)).Append(',');
+                Append(sb, StaCatalog.DatastreamId(c)).Append(',');
                 Append(sb, _o.ResolveAttribution(c.Site, c.Node));
                 writer.WriteLine(sb);
                 rows++;
@@ -216,7 +220,7 @@ public sealed partial class DailyArchive(
             w.WriteString("publisher", _o.Publisher);
             w.WriteString("attribution", _o.Attribution ?? _o.Publisher);
             License(w, name, url);
-            w.WriteString("privacy", $"positions rounded to {_o.LocationDecimals} decimal places, no altitude; no node health or operating data");
+            w.WriteString("privacy", $"positions rounded to {_o.LocationRoundingMetres} m (or a node's own setting), no altitude; no node health or operating data");
             w.WriteStartArray("sites");
             foreach ((string site, List<(string File, long Bytes, string Sha256)> days) in sites)
             {
@@ -258,22 +262,24 @@ public sealed partial class DailyArchive(
     {
         (string Name, string Type, string Description)[] fields =
         [
-            ("observation_id", "string", "SensorThings Observation id"),
-            ("datastream_id", "string", "SensorThings Datastream id (site.node.sensor.quantity)"),
-            ("thing_id", "string", "SensorThings Thing id (site.node)"),
-            ("sensor", "string", "sensor on the node"),
-            ("quantity", "string", "observed quantity"),
-            ("unit", "string", "UCUM unit code"),
-            ("phenomenon_time_start", "datetime", "window start, UTC"),
-            ("phenomenon_time_end", "datetime", "window end, UTC"),
-            ("result", "number", "mean of the window's samples"),
+            ("site", "string", "the site (a deployment: a town, a school, a river)"),
+            ("node", "string", "the node within the site"),
+            ("lat", "number", "latitude of the node when the window ended, WGS 84, rounded to the node's published grid (default 100 m)"),
+            ("lon", "number", "longitude of the node when the window ended, WGS 84, rounded likewise"),
+            ("sensor", "string", "the sensor on the node, as the node names it"),
+            ("quantity", "string", "observed quantity, e.g. temperature, humidity, pressure"),
+            ("unit", "string", "unit code (SenML, UCUM-compatible): Cel, %RH, Pa, lx, ..."),
+            ("window_start", "datetime", "window start, UTC"),
+            ("window_end", "datetime", "window end, UTC"),
+            ("count", "integer", "samples in the window"),
             ("min", "number", "smallest sample"),
             ("max", "number", "largest sample"),
-            ("std_dev", "number", "population standard deviation of the samples"),
-            ("sample_count", "integer", "samples in the window"),
-            ("quality_flags", "string", "space-separated: gaps, read-errors, out-of-range, stuck, stale"),
-            ("latitude", "number", "node position, rounded (WGS 84)"),
-            ("longitude", "number", "node position, rounded (WGS 84)"),
+            ("mean", "number", "mean of the window's samples (the Observation's result)"),
+            ("stddev", "number", "population standard deviation of the samples"),
+            ("quality_flags", "string", "space-separated: gaps, read-errors, out-of-range, stuck, stale; empty when none"),
+            ("chip", "string", "the sensor's chip type, e.g. BME280 (the SensorThings Sensor)"),
+            ("observation_id", "string", "SensorThings Observation id"),
+            ("datastream_id", "string", "SensorThings Datastream id (site.node.sensor.quantity)"),
             ("attribution", "string", "who to credit for this node's data"),
         ];
         w.WriteStartObject();
@@ -314,10 +320,18 @@ public sealed partial class DailyArchive(
         File.Move(tmp, path, overwrite: true);
     }
 
-    private (string Lat, string Lon) Position(string site, string node) =>
-        nodes.Location(site, node) is { } l && double.IsFinite(l.Latitude) && double.IsFinite(l.Longitude)
-            ? (Number(Math.Round(l.Latitude, _o.LocationDecimals, MidpointRounding.AwayFromZero)), Number(Math.Round(l.Longitude, _o.LocationDecimals, MidpointRounding.AwayFromZero)))
-            : (string.Empty, string.Empty);
+    /// <summary>Where the node stood (as published) when the window ended: the same positions as the HistoricalLocations.</summary>
+    private static (string Lat, string Lon) Position(IReadOnlyDictionary<(string Site, string Node), IReadOnlyList<NodePosition>> places, string site, string node, DateTimeOffset at)
+    {
+        if (!places.TryGetValue((site, node), out IReadOnlyList<NodePosition>? list) || list.Count == 0)
+        {
+            return (string.Empty, string.Empty);
+        }
+
+        NodePosition p = list.LastOrDefault(x => x.Since <= at) ?? list[0];
+        return (Number(p.Latitude), Number(p.Longitude));
+    }
+
 
     private static string Number(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 

@@ -31,7 +31,7 @@ public sealed class DcatCatalog(IOptions<OpenDataOptions> options, ITelemetryHis
 
     public void Write(Utf8JsonWriter w, Uri baseAddress)
     {
-        Uri root = new(baseAddress, StaSchema.Version + "/");
+        Uri root = new(baseAddress, StaSchema.PathPrefix + "/");
         Uri archive = new(baseAddress, "open-data/archive/");
         Uri license = OpenDataOptions.Licenses[_o.License].Url;
         w.WriteStartObject();
@@ -74,6 +74,16 @@ public sealed class DcatCatalog(IOptions<OpenDataOptions> options, ITelemetryHis
             }
 
             w.WriteEndArray();
+            if (Coverage(site) is { } time)
+            {
+                // The raw windows the API serves as Observations: from the oldest kept to the newest.
+                w.WriteStartObject("dct:temporal");
+                w.WriteString("@type", "dct:PeriodOfTime");
+                Typed(w, "dcat:startDate", StaWriter.Time(time.Start));
+                Typed(w, "dcat:endDate", StaWriter.Time(time.End));
+                w.WriteEndObject();
+            }
+
             if (Extent(site.Key) is { } bbox)
             {
                 w.WriteStartObject("dct:spatial");
@@ -93,15 +103,39 @@ public sealed class DcatCatalog(IOptions<OpenDataOptions> options, ITelemetryHis
         w.WriteEndObject();
     }
 
+    private Filter.TimeInterval? Coverage(IEnumerable<HistoryChannel> channels)
+    {
+        Filter.TimeInterval? all = null;
+        foreach (HistoryChannel c in channels)
+        {
+            if (StaService.Extent(history, c) is { } t)
+            {
+                all = all is { } a ? new Filter.TimeInterval(t.Start < a.Start ? t.Start : a.Start, t.End > a.End ? t.End : a.End) : t;
+            }
+        }
+
+        return all;
+    }
+
+    private static void Typed(Utf8JsonWriter w, string name, string dateTime)
+    {
+        w.WriteStartObject(name);
+        w.WriteString("@type", "http://www.w3.org/2001/XMLSchema#dateTime");
+        w.WriteString("@value", dateTime);
+        w.WriteEndObject();
+    }
+
     private string? Extent(string site)
     {
-        var places = nodes.All.Where(n => n.Key.Site == site && n.Value.Location is not null).Select(n => n.Value.Location!).ToList();
+        var places = nodes.All.Where(n => n.Key.Site == site)
+            .Select(n => _o.PublishedPosition(n.Key.Site, n.Key.Node, n.Value.Location))
+            .OfType<(double Latitude, double Longitude)>().ToList();
         if (places.Count == 0)
         {
             return null;
         }
 
-        string F(double v) => Math.Round(v, _o.LocationDecimals, MidpointRounding.AwayFromZero).ToString("R", CultureInfo.InvariantCulture);
+        static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         (double w, double e, double s, double n) = (places.Min(p => p.Longitude), places.Max(p => p.Longitude), places.Min(p => p.Latitude), places.Max(p => p.Latitude));
         return $"POLYGON(({F(w)} {F(s)},{F(e)} {F(s)},{F(e)} {F(n)},{F(w)} {F(n)},{F(w)} {F(s)}))";
     }

@@ -27,6 +27,9 @@ public sealed class StaEntity
     public string? Quantity { get; init; }
 
     public HistoryChannel? Channel { get; init; }
+
+    /// <summary>A property's value; one derived from the stored data is computed the first time it is asked for.</summary>
+    public object? Get(string name) => Values.GetValueOrDefault(name) is Lazy<object?> lazy ? lazy.Value : Values.GetValueOrDefault(name);
 }
 
 /// <summary>
@@ -41,8 +44,19 @@ public sealed class StaCatalog
 
     private readonly Dictionary<StaKind, List<StaEntity>> _sets = [];
     private readonly Dictionary<(StaKind, string), StaEntity> _byId = [];
+    private readonly IReadOnlyDictionary<(string Site, string Node), NodeStatusMessage> _nodes;
+    private readonly Dictionary<(string Site, string Node), string> _current = [];
+    private readonly Dictionary<(string Site, string Node), IReadOnlyList<NodePosition>> _positions = [];
 
-    public StaCatalog(IReadOnlyDictionary<(string Site, string Node), NodeStatusMessage> nodes, IReadOnlyList<HistoryChannel> channels, OpenDataOptions options)
+    /// <summary>The Sensor of quantities a node derives from others (docs/derived-quantities.md).</summary>
+    public const string Derived = "derived";
+
+    public StaCatalog(
+        IReadOnlyDictionary<(string Site, string Node), NodeStatusMessage> nodes,
+        IReadOnlyDictionary<(string Site, string Node), IReadOnlyList<NodePosition>> positions,
+        IReadOnlyList<HistoryChannel> channels,
+        OpenDataOptions options,
+        Func<HistoryChannel, TimeInterval?> extent)
     {
         foreach (StaKind k in Enum.GetValues<StaKind>())
         {
@@ -51,6 +65,7 @@ public sealed class StaCatalog
 
         var things = new SortedSet<(string Site, string Node)>(nodes.Keys.Concat(channels.Select(c => (c.Site, c.Node))));
         ILookup<(string, string), HistoryChannel> channelsOf = channels.ToLookup(c => (c.Site, c.Node));
+        var chips = new SortedSet<string>(StringComparer.Ordinal);
         foreach ((string site, string node) in things)
         {
             NodeStatusMessage? status = nodes.TryGetValue((site, node), out NodeStatusMessage? s) ? s : null;
@@ -72,70 +87,71 @@ public sealed class StaCatalog
                 Values = new() { ["name"] = node, ["description"] = $"SensorKit node {node} at site {site}", ["properties"] = properties },
             });
 
-            if (status?.Location is { } location && double.IsFinite(location.Latitude) && double.IsFinite(location.Longitude))
+            // Rounded, and without altitude: a node may stand in someone's garden. One Location and one
+            // HistoricalLocation per position the node has had; the Thing's Location is the last.
+            IReadOnlyList<NodePosition> places = positions.TryGetValue((site, node), out IReadOnlyList<NodePosition>? p) ? p : [];
+            int metres = options.ResolveRoundingMetres(site, node);
+            foreach (NodePosition place in places)
             {
-                // Rounded, and without altitude: a node may stand in someone's garden.
-                Point point = Geometry.CreatePoint(new Coordinate(
-                    Math.Round(location.Longitude, options.LocationDecimals, MidpointRounding.AwayFromZero),
-                    Math.Round(location.Latitude, options.LocationDecimals, MidpointRounding.AwayFromZero)));
-                var placeProperties = new Dictionary<string, object?> { ["roundedToDecimals"] = (double)options.LocationDecimals };
+                string placeId = PlaceId(site, node, place);
+                Point point = Geometry.CreatePoint(new Coordinate(place.Longitude, place.Latitude));
                 Add(new StaEntity
                 {
                     Kind = StaKind.Location,
-                    Id = id,
+                    Id = placeId,
                     Site = site,
                     Node = node,
-                    Values = new() { ["name"] = $"Position of {node}", ["description"] = $"Where node {node} stands, rounded to {options.LocationDecimals} decimal places", ["encodingType"] = "application/geo+json", ["location"] = point, ["properties"] = placeProperties },
+                    Values = new() { ["name"] = $"Position of {node}", ["description"] = $"Where node {node} stands, rounded to {metres} m", ["encodingType"] = "application/geo+json", ["location"] = point, ["properties"] = new Dictionary<string, object?> { ["roundedToMetres"] = (double)metres } },
                 });
                 Add(new StaEntity
                 {
                     Kind = StaKind.HistoricalLocation,
-                    Id = id,
+                    Id = placeId,
                     Site = site,
                     Node = node,
-                    Values = new() { ["time"] = status.Started ?? status.Time },
+                    Values = new() { ["time"] = place.Since },
                 });
+            }
+
+            if (places.Count > 0)
+            {
+                _current[(site, node)] = PlaceId(site, node, places[^1]);
+                _positions[(site, node)] = places;
                 Add(new StaEntity
                 {
                     Kind = StaKind.FeatureOfInterest,
                     Id = id,
                     Site = site,
                     Node = node,
-                    Values = new() { ["name"] = $"Surroundings of {node}", ["description"] = $"The air around node {node} at site {site}", ["encodingType"] = "application/geo+json", ["feature"] = point, ["properties"] = new Dictionary<string, object?>() },
+                    Values = new() { ["name"] = $"Surroundings of {node}", ["description"] = $"The air around node {node} at site {site}", ["encodingType"] = "application/geo+json", ["feature"] = Geometry.CreatePoint(new Coordinate(places[^1].Longitude, places[^1].Latitude)), ["properties"] = new Dictionary<string, object?>() },
                 });
             }
 
-            var sensors = new SortedDictionary<string, string>(StringComparer.Ordinal);
-            foreach (SensorStatus sensor in status?.Sensors ?? [])
-            {
-                sensors[sensor.Id] = sensor.Type;
-            }
+        }
 
-            foreach (HistoryChannel c in channelsOf[(site, node)])
-            {
-                sensors.TryAdd(c.Sensor, c.Sensor == "derived" ? "derived" : c.Sensor);
-            }
+        _nodes = nodes;
+        foreach (HistoryChannel c in channels)
+        {
+            chips.Add(ChipOf(c));
+        }
 
-            foreach ((string sensor, string type) in sensors)
+        foreach (string chip in chips)
+        {
+            (string encoding, string metadata) = Datasheet(chip);
+            Add(new StaEntity
             {
-                string chip = type.ToUpperInvariant();
-                Add(new StaEntity
+                Kind = StaKind.Sensor,
+                Id = chip,
+                Sensor = chip,
+                Values = new()
                 {
-                    Kind = StaKind.Sensor,
-                    Id = $"{id}.{sensor}",
-                    Site = site,
-                    Node = node,
-                    Sensor = sensor,
-                    Values = new()
-                    {
-                        ["name"] = sensor,
-                        ["description"] = type == "derived" ? $"Quantities node {node} computes from its sensors" : $"{chip} on node {node}",
-                        ["encodingType"] = "text/plain",
-                        ["metadata"] = type == "derived" ? "derived quantities (see the SensorKit protocol)" : chip,
-                        ["properties"] = new Dictionary<string, object?> { ["type"] = type },
-                    },
-                });
-            }
+                    ["name"] = chip,
+                    ["description"] = chip == Derived ? "Quantities a node computes from its sensors' readings (dew point, heat index, rates)" : $"{chip} sensor chip",
+                    ["encodingType"] = encoding,
+                    ["metadata"] = metadata,
+                    ["properties"] = new Dictionary<string, object?>(),
+                },
+            });
         }
 
         foreach (string quantity in channels.Select(c => c.Quantity).Distinct().Order(StringComparer.Ordinal))
@@ -151,6 +167,8 @@ public sealed class StaCatalog
 
         foreach (HistoryChannel c in channels.OrderBy(c => DatastreamId(c), StringComparer.Ordinal))
         {
+            // Derived from the stored windows, so only when asked for (one index lookup each end).
+            var time = new Lazy<TimeInterval?>(() => extent(c));
             Add(new StaEntity
             {
                 Kind = StaKind.Datastream,
@@ -165,8 +183,10 @@ public sealed class StaCatalog
                     ["name"] = $"{c.Quantity} at {c.Node} ({c.Sensor})",
                     ["description"] = $"Window means of {c.Quantity} measured by {c.Sensor} on node {c.Node} at site {c.Site}",
                     ["observationType"] = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
-                    ["unitOfMeasurement"] = new Dictionary<string, object?> { ["name"] = c.Unit, ["symbol"] = c.Unit, ["definition"] = "https://ucum.org/ucum#" + Uri.EscapeDataString(c.Unit) },
-                    ["properties"] = new Dictionary<string, object?> { ["site"] = c.Site, ["aggregation"] = "window mean; min, max, standard deviation and sample count in parameters" },
+                    ["unitOfMeasurement"] = UnitOfMeasurement.Of(c.Unit),
+                    ["observedArea"] = new Lazy<object?>(() => time.Value is { } t ? ObservedArea(c.Site, c.Node, t) : null),
+                    ["phenomenonTime"] = new Lazy<object?>(() => time.Value),
+                    ["properties"] = new Dictionary<string, object?> { ["site"] = c.Site, ["sensor"] = c.Sensor, ["aggregation"] = "window mean; min, max, standard deviation and sample count in parameters" },
                 },
             });
         }
@@ -197,18 +217,28 @@ public sealed class StaCatalog
     /// <summary>The entities a single-valued navigation leads to (one or none) or a collection navigation holds; observations excluded.</summary>
     public IEnumerable<StaEntity> Navigate(StaEntity from, string navigation) => (from.Kind, navigation) switch
     {
-        (StaKind.Thing or StaKind.HistoricalLocation or StaKind.Location, "Locations") => One(StaKind.Location, ThingId(from.Site, from.Node)),
-        (StaKind.Thing or StaKind.Location, "HistoricalLocations") => One(StaKind.HistoricalLocation, ThingId(from.Site, from.Node)),
+        (StaKind.Thing, "Locations") => _current.TryGetValue((from.Site, from.Node), out string? place) ? One(StaKind.Location, place) : [],
+        (StaKind.HistoricalLocation, "Locations") => One(StaKind.Location, from.Id),
+        (StaKind.Location, "HistoricalLocations") => One(StaKind.HistoricalLocation, from.Id),
+        (StaKind.Thing, "HistoricalLocations") => _sets[StaKind.HistoricalLocation].Where(h => h.Site == from.Site && h.Node == from.Node),
         (StaKind.Location, "Things") or (StaKind.HistoricalLocation or StaKind.Datastream, "Thing") => One(StaKind.Thing, ThingId(from.Site, from.Node)),
         (StaKind.Thing, "Datastreams") => _sets[StaKind.Datastream].Where(d => d.Site == from.Site && d.Node == from.Node),
-        (StaKind.Sensor, "Datastreams") => _sets[StaKind.Datastream].Where(d => d.Site == from.Site && d.Node == from.Node && d.Sensor == from.Sensor),
+        (StaKind.Sensor, "Datastreams") => _sets[StaKind.Datastream].Where(d => ChipOf(d.Channel!) == from.Id),
         (StaKind.ObservedProperty, "Datastreams") => _sets[StaKind.Datastream].Where(d => d.Quantity == from.Quantity),
-        (StaKind.Datastream, "Sensor") => One(StaKind.Sensor, $"{ThingId(from.Site, from.Node)}.{from.Sensor}"),
+        (StaKind.Datastream, "Sensor") => One(StaKind.Sensor, ChipOf(from.Channel!)),
         (StaKind.Datastream, "ObservedProperty") => One(StaKind.ObservedProperty, from.Quantity!),
         (StaKind.Observation, "Datastream") => One(StaKind.Datastream, DatastreamId(from.Channel!)),
         (StaKind.Observation, "FeatureOfInterest") => One(StaKind.FeatureOfInterest, ThingId(from.Site, from.Node)),
         _ => [],
     };
+
+    /// <summary>The chip a channel's sensor is, from the node's status (its sensor's type); else the sensor's name.</summary>
+    public string ChipOf(HistoryChannel c) => ChipOf(_nodes, c);
+
+    public static string ChipOf(IReadOnlyDictionary<(string Site, string Node), NodeStatusMessage> nodes, HistoryChannel c) =>
+        c.Sensor == Derived ? Derived
+        : (nodes.TryGetValue((c.Site, c.Node), out NodeStatusMessage? s) ? s.Sensors.FirstOrDefault(x => x.Id == c.Sensor)?.Type : null) is { } type ? Chip(type)
+        : Chip(c.Sensor);
 
     /// <summary>The channels whose observations a navigation to Observations from <paramref name="from"/> holds.</summary>
     public IReadOnlyList<HistoryChannel> ObservationChannels(StaEntity? from) => from switch
@@ -258,7 +288,7 @@ public sealed class StaCatalog
             current = current switch
             {
                 StaEntity e when segment is "id" or "@iot.id" => e.Id,
-                StaEntity e when e.Values.TryGetValue(segment, out object? v) => v,
+                StaEntity e when e.Values.ContainsKey(segment) => e.Get(segment),
                 StaEntity e => Navigate(e, segment).FirstOrDefault(),
                 IReadOnlyDictionary<string, object?> d => d.TryGetValue(segment, out object? v) ? v : null,
                 _ => null,
@@ -302,8 +332,62 @@ public sealed class StaCatalog
         Quantities.Voltage => "http://qudt.org/vocab/quantitykind/Voltage",
         Quantities.Current => "http://qudt.org/vocab/quantitykind/ElectricCurrent",
         Quantities.Power => "http://qudt.org/vocab/quantitykind/Power",
+        Quantities.GasResistance => "http://qudt.org/vocab/quantitykind/Resistance",
+        Quantities.Co2 => "http://qudt.org/vocab/quantitykind/MoleFraction",
+        Quantities.Distance => "http://qudt.org/vocab/quantitykind/Distance",
+        Quantities.WaterLevel => "http://qudt.org/vocab/quantitykind/Height",
+        Quantities.HeatIndex => "http://qudt.org/vocab/quantitykind/Temperature",
+        Quantities.SeaLevelPressure => "http://qudt.org/vocab/quantitykind/AtmosphericPressure",
         _ => "urn:sensorkit:quantity:" + quantity,
     };
+
+    private static string PlaceId(string site, string node, NodePosition place) =>
+        $"{ThingId(site, node)}.{place.Since.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}";
+
+    private static string Chip(string type) => type.ToUpperInvariant();
+
+    /// <summary>The chip's datasheet (as linked from the firmware's sensor READMEs): encodingType and metadata.</summary>
+    private static (string EncodingType, string Metadata) Datasheet(string chip) => chip switch
+    {
+        "BME280" => ("application/pdf", "https://www.bosch-sensortec.com/media/boschsensortec/downloads/datasheets/bst-bme280-ds002.pdf"),
+        "BMP280" => ("application/pdf", "https://www.bosch-sensortec.com/media/boschsensortec/downloads/datasheets/bst-bmp280-ds001.pdf"),
+        "BME680" => ("application/pdf", "https://www.bosch-sensortec.com/media/boschsensortec/downloads/datasheets/bst-bme680-ds001.pdf"),
+        "SHT3X" => ("application/pdf", "https://sensirion.com/media/documents/213E6A3B/63A5A569/Datasheet_SHT3x_DIS.pdf"),
+        "SHT4X" => ("application/pdf", "https://sensirion.com/media/documents/33FD6951/63B52FAF/Datasheet_SHT4x.pdf"),
+        "SCD4X" => ("application/pdf", "https://sensirion.com/media/documents/E0F04247/631EF271/CD_DS_SCD40_SCD41_Datasheet_D1.pdf"),
+        "ADS1115" => ("application/pdf", "https://www.ti.com/lit/ds/symlink/ads1115.pdf"),
+        "INA219" => ("application/pdf", "https://www.ti.com/lit/ds/symlink/ina219.pdf"),
+        "VL53L0X" => ("application/pdf", "https://www.st.com/resource/en/datasheet/vl53l0x.pdf"),
+        "BH1750" => ("text/html", "https://www.rohm.com/products/sensors-mems/ambient-light-sensor-ics/bh1750fvi-product"),
+        Derived => ("text/plain", "Computed on the node from its sensors' readings; see the SensorKit documentation, derived quantities"),
+        _ => ("text/plain", $"{chip}; no datasheet on record"),
+    };
+
+    /// <summary>Where the node stood while the datastream's windows were taken: a point, or the hull of its positions.</summary>
+    private Geometry? ObservedArea(string site, string node, TimeInterval time)
+    {
+        if (!_positions.TryGetValue((site, node), out IReadOnlyList<NodePosition>? places))
+        {
+            return null;
+        }
+
+        var used = new List<Coordinate>();
+        for (int i = 0; i < places.Count; i++)
+        {
+            DateTimeOffset until = i + 1 < places.Count ? places[i + 1].Since : DateTimeOffset.MaxValue;
+            if (places[i].Since <= time.End && until > time.Start)
+            {
+                used.Add(new Coordinate(places[i].Longitude, places[i].Latitude));
+            }
+        }
+
+        if (used.Count == 0)
+        {
+            used.Add(new Coordinate(places[^1].Longitude, places[^1].Latitude));
+        }
+
+        return used.Count == 1 ? Geometry.CreatePoint(used[0]) : Geometry.CreateMultiPointFromCoords([.. used]).ConvexHull();
+    }
 
     private IEnumerable<StaEntity> One(StaKind kind, string id) => Find(kind, id) is { } e ? [e] : [];
 

@@ -25,12 +25,18 @@ public static class StaSchema
 {
     public const string Version = "v1.1";
 
+    /// <summary>Where the API is served below the gateway's HTTP root (OGC 18-088 leaves the prefix to the service).</summary>
+    public const string PathPrefix = "sta/" + Version;
+
     public static readonly IReadOnlyList<string> Conformance =
     [
         "http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",
         "http://www.opengis.net/spec/iot_sensing/1.1/req/resource-path/resource-path-to-entities",
         "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data",
     ];
+
+    /// <summary>Annex A.8, receiving updates via MQTT: listed when the gateway publishes them (StaMqttPublisher).</summary>
+    public const string MqttReceiveUpdates = "http://www.opengis.net/spec/iot_sensing/1.1/req/receive-updates-via-mqtt";
 
     public static readonly IReadOnlyList<StaEntityType> Types =
     [
@@ -44,7 +50,7 @@ public static class StaSchema
             [new("Datastreams", StaKind.Datastream, true)]),
         new(StaKind.ObservedProperty, "ObservedProperties", ["name", "definition", "description", "properties"], ["properties"],
             [new("Datastreams", StaKind.Datastream, true)]),
-        new(StaKind.Datastream, "Datastreams", ["name", "description", "observationType", "unitOfMeasurement", "properties"], ["unitOfMeasurement", "properties"],
+        new(StaKind.Datastream, "Datastreams", ["name", "description", "observationType", "unitOfMeasurement", "observedArea", "phenomenonTime", "properties"], ["unitOfMeasurement", "properties"],
             [new("Thing", StaKind.Thing, false), new("Sensor", StaKind.Sensor, false), new("ObservedProperty", StaKind.ObservedProperty, false), new("Observations", StaKind.Observation, true)]),
         new(StaKind.Observation, "Observations", ["phenomenonTime", "resultTime", "result", "resultQuality", "parameters"], ["parameters"],
             [new("Datastream", StaKind.Datastream, false), new("FeatureOfInterest", StaKind.FeatureOfInterest, false)]),

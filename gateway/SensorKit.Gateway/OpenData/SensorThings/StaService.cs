@@ -14,7 +14,7 @@ namespace SensorKit.Gateway.OpenData.SensorThings;
 /// query options of the request-data class. Every request is checked before anything is read: a bad one gets a 400
 /// whose message names the option or path segment, and touches nothing.
 /// </summary>
-public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory nodes, ITelemetryHistory history, OpenDataLinks links, TimeProvider time)
+public sealed class StaService(IOptions<OpenDataOptions> options, IOptions<Broker.BrokerOptions> broker, NodeDirectory nodes, NodePositionLog positions, ITelemetryHistory history, OpenDataLinks links, TimeProvider time)
 {
     private readonly OpenDataOptions _o = options.Value;
 
@@ -23,7 +23,7 @@ public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory 
         HttpResponse response = context.Response;
         response.Headers.CacheControl = "no-cache";
         response.Headers.AccessControlAllowOrigin = "*";
-        Uri root = new(links.Base(), StaSchema.Version + "/");
+        Uri root = new(links.Base(), StaSchema.PathPrefix + "/");
         Response plan;
         try
         {
@@ -51,6 +51,44 @@ public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory 
             });
             writer.Flush();
         }
+    }
+
+    /// <summary>An Observation as the API writes it (links included, nothing expanded); null until the HTTP host listens.</summary>
+    public byte[]? ObservationJson(StaEntity observation)
+    {
+        if (links.ServiceRoot is not { } root)
+        {
+            return null;
+        }
+
+        var empty = new StaCatalog(new Dictionary<(string, string), Protocol.NodeStatusMessage>(), new Dictionary<(string, string), IReadOnlyList<NodePosition>>(), [], _o, _ => null);
+        var ctx = new WriteContext(empty, root, _o, history, time.GetUtcNow(), CancellationToken.None);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            int budget = 1;
+            WriteEntity(w, ctx, observation, StaQuery.Parse([], StaKind.Observation, _o), ref budget);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The first window's start and the last window's end of a channel: two index lookups.</summary>
+    internal static TimeInterval? Extent(ITelemetryHistory history, HistoryChannel c)
+    {
+        HistoryRow? first = null;
+        HistoryRow? last = null;
+        foreach (HistoryRow r in history.Scan(new HistoryScan { Channels = [c], OrderBy = [(HistoryColumn.End, false)], Limit = 1 }))
+        {
+            first = r;
+        }
+
+        foreach (HistoryRow r in history.Scan(new HistoryScan { Channels = [c], OrderBy = [(HistoryColumn.End, true)], Limit = 1 }))
+        {
+            last = r;
+        }
+
+        return first is { } f && last is { } l ? new TimeInterval(f.Start, l.End) : null;
     }
 
     internal static async Task WriteErrorAsync(HttpResponse response, int status, string message, CancellationToken ct)
@@ -88,9 +126,9 @@ public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory 
         }
 
         string path = (request.Path.Value ?? string.Empty).TrimEnd('/');
-        string prefix = "/" + StaSchema.Version;
+        string prefix = "/" + StaSchema.PathPrefix;
         string rest = path.Length > prefix.Length ? path[(prefix.Length + 1)..] : string.Empty;
-        var catalog = new StaCatalog(nodes.All, history.Channels(), _o);
+        var catalog = new StaCatalog(nodes.All, positions.All(), history.Channels(), _o, c => Extent(history, c));
         DateTimeOffset now = time.GetUtcNow();
         var ctx = new WriteContext(catalog, root, _o, history, now, context.RequestAborted);
         if (rest.Length == 0)
@@ -177,7 +215,7 @@ public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory 
                     throw new StaRequestException(400, $"'{name}' is a property and takes no id");
                 }
 
-                object? value = name is "id" or "@iot.id" ? entity.Id : entity.Values.GetValueOrDefault(name);
+                object? value = name is "id" or "@iot.id" ? entity.Id : entity.Get(name);
                 bool raw1 = i + 1 < segments.Length && segments[i + 1] == "$value";
                 if (i + 1 < segments.Length && !(raw1 && i + 2 == segments.Length))
                 {
@@ -336,7 +374,7 @@ public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory 
             if (Selected(p))
             {
                 w.WritePropertyName(p);
-                StaWriter.Value(w, e.Values.GetValueOrDefault(p));
+                StaWriter.Value(w, e.Get(p));
             }
         }
 
@@ -412,7 +450,23 @@ public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory 
             w.WriteStringValue(c);
         }
 
+        bool mqtt = StaMqttPublisher.Publishes(_o, broker.Value);
+        if (mqtt)
+        {
+            w.WriteStringValue(StaSchema.MqttReceiveUpdates);
+        }
+
         w.WriteEndArray();
+        if (mqtt)
+        {
+            // The broker is reached on the HTTP host's name: its own address may be a wildcard.
+            w.WriteStartObject(StaSchema.MqttReceiveUpdates);
+            w.WriteStartArray("endpoints");
+            w.WriteStringValue($"mqtt://{root.Host}:{broker.Value.Port.ToString(CultureInfo.InvariantCulture)}");
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
         w.WriteEndObject();
         // Not part of the standard: what a user of the data must know, at the first address they see.
         (string title, Uri url) = OpenDataOptions.Licenses[_o.License];
@@ -421,8 +475,8 @@ public sealed class StaService(IOptions<OpenDataOptions> options, NodeDirectory 
         w.WriteString("title", title);
         w.WriteString("url", url.ToString());
         w.WriteString("attribution", _o.Attribution ?? _o.Publisher);
-        w.WriteString("catalog", new Uri(root, "../open-data/catalog.jsonld").ToString());
-        w.WriteString("archive", new Uri(root, "../open-data/archive/index.json").ToString());
+        w.WriteString("catalog", new Uri(root, "../../open-data/catalog.jsonld").ToString());
+        w.WriteString("archive", new Uri(root, "../../open-data/archive/index.json").ToString());
         w.WriteEndObject();
         w.WriteEndObject();
     }

@@ -41,6 +41,21 @@ internal static class StaWriter
                 w.WriteEndArray();
                 w.WriteEndObject();
                 break;
+            case LineString l:
+                w.WriteStartObject();
+                w.WriteString("type", "LineString");
+                w.WritePropertyName("coordinates");
+                Positions(w, l.Coordinates);
+                w.WriteEndObject();
+                break;
+            case Polygon p when p.NumInteriorRings == 0:
+                w.WriteStartObject();
+                w.WriteString("type", "Polygon");
+                w.WriteStartArray("coordinates");
+                Positions(w, p.ExteriorRing.Coordinates);
+                w.WriteEndArray();
+                w.WriteEndObject();
+                break;
             case Geometry g:
                 w.WriteStringValue(g.AsText());
                 break;
@@ -67,6 +82,20 @@ internal static class StaWriter
                 w.WriteStringValue(Convert.ToString(value, CultureInfo.InvariantCulture));
                 break;
         }
+    }
+
+    private static void Positions(Utf8JsonWriter w, Coordinate[] coordinates)
+    {
+        w.WriteStartArray();
+        foreach (Coordinate c in coordinates)
+        {
+            w.WriteStartArray();
+            w.WriteNumberValue(c.X);
+            w.WriteNumberValue(c.Y);
+            w.WriteEndArray();
+        }
+
+        w.WriteEndArray();
     }
 
     public static void Error(Utf8JsonWriter w, int status, string message)
