@@ -113,11 +113,13 @@ public static class DemoRunner
         await view.StartAsync("127.0.0.1", options.Port, ct);
 
         var nodes = Fleet.Select(n => BuildNode(n, options, state)).ToList();
+        var started = new List<IHost>();
         try
         {
             foreach (IHost node in nodes)
             {
                 await node.StartAsync(ct);
+                started.Add(node);
             }
 
             await Task.Delay(Timeout.InfiniteTimeSpan, ct).ContinueWith(static _ => { }, TaskScheduler.Default);
@@ -125,16 +127,13 @@ public static class DemoRunner
         finally
         {
             using var shutdown = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            foreach (IHost node in nodes)
+            // Only a host that started can be stopped; every one is disposed.
+            foreach (IHost node in started)
             {
                 await node.StopAsync(shutdown.Token);
-                node.Dispose();
             }
 
-            if (Directory.Exists(OutboxRoot))
-            {
-                Directory.Delete(OutboxRoot, recursive: true);
-            }
+            nodes.ForEach(node => node.Dispose());
 
             await view.FlushAsync();
             TelemetryIngest ingest = gateway.Services.GetRequiredService<TelemetryIngest>();
@@ -145,8 +144,6 @@ public static class DemoRunner
         return 0;
     }
 
-    /// <summary>Where this demo run keeps its nodes' outboxes.</summary>
-    public static string OutboxRoot { get; } = Path.Combine(Path.GetTempPath(), "sensorkit-demo", Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>
     /// One broker account per simulated node, as `sensorkit-gateway accounts add NODE --site demo` makes them; the passwords
@@ -229,7 +226,8 @@ public static class DemoRunner
         ["Mqtt:Username"] = n.Id,
         ["Mqtt:PasswordFile"] = PasswordFile(stateDirectory, n),
         // Each node needs its own outbox; the demo's are thrown away when it stops.
-        ["Outbox:Directory"] = Path.Combine(OutboxRoot, n.Id),
+        // In the run's own state folder: two demos (or two tests) never share an outbox.
+        ["Outbox:Directory"] = Path.Combine(stateDirectory, "outbox", n.Id),
         ["Simulation:Enabled"] = "true",
         ["Simulation:Scenario"] = n.Scenario,
         ["Simulation:Speed"] = (n.Speed * options.Speed / 720).ToString(CultureInfo.InvariantCulture),

@@ -60,7 +60,15 @@ public sealed partial class DailyArchive(
                 LogFailed(e.Message);
             }
 
-            await Task.Delay(Interval, time, stoppingToken).ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(Interval, time, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                // The gateway stops: a day not written yet is written at the next start.
+                return;
+            }
         }
     }
 
