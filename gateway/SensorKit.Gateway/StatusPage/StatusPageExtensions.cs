@@ -42,7 +42,6 @@ public static class StatusPageExtensions
         StatusPages pages = gateway.GetRequiredService<StatusPages>();
         string[] methods = [HttpMethods.Get, HttpMethods.Head];
         endpoints.MapMethods(PathBase, methods, (RequestDelegate)(c => server.PageAsync(c, pages.Warnings)));
-        endpoints.MapMethods(PathBase + "/", methods, (RequestDelegate)(c => server.PageAsync(c, pages.Warnings)));
         endpoints.MapMethods(PathBase + "/place", methods, (RequestDelegate)(c => server.PageAsync(c, pages.Place)));
         endpoints.MapMethods(PathBase + "/nodes", methods, (RequestDelegate)(c => server.PageAsync(c, pages.Nodes)));
         endpoints.MapMethods(PathBase + "/nodes/{site}/{node}", methods, (RequestDelegate)(c => server.PageAsync(c, r =>

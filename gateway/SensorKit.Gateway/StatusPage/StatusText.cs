@@ -17,7 +17,11 @@ internal sealed class StatusText
     {
         Language = language;
         _de = language == "de";
-        Culture = CultureInfo.GetCultureInfo(_de ? "de-DE" : "en-GB");
+        // The gateway runs in invariant globalization mode (no ICU), so the two number formats are set here.
+        var culture = (CultureInfo)CultureInfo.InvariantCulture.Clone();
+        culture.NumberFormat.NumberDecimalSeparator = _de ? "," : ".";
+        culture.NumberFormat.NumberGroupSeparator = _de ? "." : ",";
+        Culture = CultureInfo.ReadOnly(culture);
     }
 
     public string Language { get; }
