@@ -18,7 +18,8 @@
       // Keep open tables open: the new content has the same sections in the same order.
       var open = Array.prototype.map.call(region.querySelectorAll('details'), function (d) { return d.open; });
       var before = summary(region);
-      region.replaceChildren.apply(region, Array.prototype.map.call(doc.body.childNodes, function (n) { return document.adoptNode(n); }));
+      // Copy the list first: adopting a node takes it out of the live childNodes list.
+      region.replaceChildren.apply(region, Array.prototype.slice.call(doc.body.childNodes).map(function (n) { return document.adoptNode(n); }));
       Array.prototype.forEach.call(region.querySelectorAll('details'), function (d, i) { d.open = !!open[i]; });
       var after = summary(region);
       // Polite, short, and only this line: the region itself is not live, so nothing is read twice.
