@@ -56,7 +56,11 @@ internal sealed class StatusPages(StatusData data, RejectionCounts rejections, F
     {
         StatusText t = r.Text;
         string? name = r.Param("q")?.Trim();
-        PlaceQuery? place = PlaceQuery.Parse(r.Query, data.Options.DefaultRadiusKm, out string? problem);
+        // Coordinates win over a name; a name alone may come with a radius.
+        string? problem = null;
+        PlaceQuery? place = r.Query.ContainsKey("lat") || r.Query.ContainsKey("lon") || string.IsNullOrEmpty(name)
+            ? PlaceQuery.Parse(r.Query, data.Options.DefaultRadiusKm, out problem)
+            : null;
         bool unknown = false;
         if (problem is null && place is null && !string.IsNullOrEmpty(name))
         {
