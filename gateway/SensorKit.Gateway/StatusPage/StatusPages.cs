@@ -493,6 +493,11 @@ internal sealed class StatusPages(StatusData data, RejectionCounts rejections, F
             h.Close("p");
             h.Open("figure", ("class", "plot-figure"));
             SvgPlot.Trend(h, s.Points, from, to, s.Channel.Unit, t, id + "-summary");
+            if (s.Points.Any(p => p.Doubtful))
+            {
+                h.Element("figcaption", t.DoubtfulLegend(s.Points.Count(p => p.Doubtful)));
+            }
+
             h.Close("figure");
             Table(h, t, s, from, quantity);
         }

@@ -171,6 +171,7 @@ internal sealed class StatusText
         _ => T("gleichbleibend", "steady"),
     };
     public string PlotLabel(string quantity) => T($"Verlauf {quantity}, letzte 24 Stunden", $"{quantity}, last 24 hours");
+    public string DoubtfulLegend(int n) => T($"◇ markiert zweifelhafte Werte ({n} im Verlauf).", $"◇ marks doubtful values ({n} in the plot).");
     public string ShowTable => T("Messwerte als Tabelle", "Values as a table");
     public string TableCaption(string quantity) => T($"{quantity}: Stundenwerte der letzten 24 Stunden", $"{quantity}: hourly values of the last 24 hours");
     public string ColumnTime => T("Stunde", "Hour");
