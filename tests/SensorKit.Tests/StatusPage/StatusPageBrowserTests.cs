@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Deque.AxeCore.Commons;
 using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
@@ -205,6 +204,4 @@ public sealed class StatusPageBrowserTests(StatusPageGateway gateway, Chromium c
             await File.WriteAllTextAsync(Path.Combine(Chromium.DocsDirectory, "page-weights.md"), figures.ToString(), TestContext.Current.CancellationToken);
         }
     }
-
-    internal static string Json(object value) => JsonSerializer.Serialize(value);
 }

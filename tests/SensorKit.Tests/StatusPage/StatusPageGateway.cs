@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using SensorKit.Gateway.Alerts.Feed;
@@ -130,8 +129,6 @@ public sealed class StatusPageGateway : IAsyncLifetime
             }
         }
     }
-
-    public static string Number(double v) => v.ToString(CultureInfo.InvariantCulture);
 
     public async ValueTask DisposeAsync()
     {
