@@ -106,6 +106,7 @@ public static class DemoRunner
         if (feed.BaseAddress is { } http)
         {
             await output.WriteLineAsync($"Gateway counters (Prometheus text format): {new Uri(http, "metrics")}");
+            await output.WriteLineAsync($"Status page (warnings as they happen, sites and nodes; Deutsch/English): {new Uri(http, "status/")}");
         }
         await output.WriteLineAsync(options.Duration is { } d ? $"Running for {d.TotalSeconds:0} s." : "Press Ctrl+C to stop.");
 

@@ -11,6 +11,7 @@ using SensorKit.Gateway.History;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.OpenData;
 using SensorKit.Gateway.Rules;
+using SensorKit.Gateway.StatusPage;
 using SensorKit.Hosting;
 using SensorKit.Gateway.State;
 
@@ -81,6 +82,7 @@ public static class GatewayHost
         services.AddSingleton<AlertingService>();
         services.AddSingleton<CapFeedServer>();
         services.AddOpenData();
+        services.AddStatusPage();
 
         // Order matters: the history's journal opens before anything can arrive and closes after the broker stopped,
         // the broker must listen before the gateway's client connects to it, and the alert state must be restored

@@ -16,6 +16,7 @@ using SensorKit.Gateway.Health;
 using SensorKit.Gateway.OpenData;
 using SensorKit.Gateway.Rules;
 using SensorKit.Gateway.State;
+using SensorKit.Gateway.StatusPage;
 
 namespace SensorKit.Gateway.Alerts.Feed;
 
@@ -47,6 +48,8 @@ public sealed partial class CapFeedServer(
     private const int MaxBodyBytes = 4096;
 
     private const int MaxOperatorLength = 64;
+
+    private const int MaxFeedQueryLength = 256;
 
     private readonly CapFeedOptions _options = options.Value;
     private readonly ILogger _logger = loggers.CreateLogger<CapFeedServer>();
@@ -104,6 +107,7 @@ public sealed partial class CapFeedServer(
         app.MapPost("/alerts/{alertId}/cancel", (RequestDelegate)CancelAsync);
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapOpenData(gateway);
+        app.MapStatusPage(gateway);
         try
         {
             await app.StartAsync(cancellationToken);
@@ -126,8 +130,28 @@ public sealed partial class CapFeedServer(
     private async Task WriteFeedAsync(HttpContext context)
     {
         DateTimeOffset now = time.GetUtcNow();
+        if (context.Request.QueryString.Value is { Length: > MaxFeedQueryLength })
+        {
+            context.Response.StatusCode = StatusCodes.Status414UriTooLong;
+            return;
+        }
+
+        // ?lat=…&lon=…&radius=…: only messages whose CAP area touches that circle (a message without an area cannot be placed).
+        PlaceQuery? place = PlaceQuery.Parse(context.Request.Query, PlaceQuery.DefaultFeedRadiusKm, out string? problem);
+        if (problem is not null)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsync($"{problem}\n", context.RequestAborted);
+            return;
+        }
+
         List<StoredMessage> messages = store.LoadFeed(now - _options.Recent, _options.MaxEntries);
-        Uri self = new(BaseAddress!, "cap/feed.atom");
+        if (place is not null)
+        {
+            messages = [.. messages.Where(m => m.Cap is { } cap && CapDigest.Read(cap) is { } digest && digest.Areas.Any(place.Touches))];
+        }
+
+        Uri self = new(BaseAddress!, "cap/feed.atom" + (place is null ? string.Empty : context.Request.QueryString.Value));
         var entries = messages.Select(m => new CapFeedEntry
         {
             Id = Link(m.Identifier),
