@@ -223,7 +223,7 @@ internal sealed class StatusPageServer(StatusPages pages, LiveHub live, IOptions
 
         h.Open("main", ("id", "main"), ("tabindex", "-1"));
         page.Before?.Invoke(h);
-        h.Open("div", ("class", "live-bar"), ("data-live-bar", ""), ("hidden", ""), ("data-pause", t.LivePause), ("data-on", t.LiveOn), ("data-paused", t.LivePaused), ("data-updated", t.LiveUpdated));
+        h.Open("div", ("class", "live-bar"), ("data-live-bar", ""), ("hidden", ""), ("data-pause", t.LivePause), ("data-on", t.LiveOn), ("data-paused", t.LivePaused));
         h.Element("button", t.LivePause, ("type", "button"), ("aria-pressed", "false"));
         h.Text(" ").Element("span", null, ("role", "status"), ("aria-live", "polite"), ("data-live-status", ""));
         h.Close("div");

@@ -53,7 +53,6 @@ internal sealed class StatusText
     public string LiveResume => T("Live-Aktualisierung fortsetzen", "Resume live updates");
     public string LiveOn => T("Diese Seite aktualisiert sich selbst.", "This page updates itself.");
     public string LivePaused => T("Live-Aktualisierung angehalten.", "Live updates paused.");
-    public string LiveUpdated => T("Neue Daten angezeigt.", "New data shown.");
 
     public string WarningsTitle => T("Aktuelle Warnungen", "Current warnings");
     public string NoWarnings => T("Zurzeit gibt es keine Warnung.", "There is no warning at the moment.");

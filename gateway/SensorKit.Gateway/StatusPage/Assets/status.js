@@ -22,8 +22,9 @@
       region.replaceChildren.apply(region, Array.prototype.slice.call(doc.body.childNodes).map(function (n) { return document.adoptNode(n); }));
       Array.prototype.forEach.call(region.querySelectorAll('details'), function (d, i) { d.open = !!open[i]; });
       var after = summary(region);
-      // Polite, short, and only this line: the region itself is not live, so nothing is read twice.
-      status.textContent = after && after !== before ? after : bar.dataset.updated;
+      // Polite, short, and only this line: the region itself is not live, so nothing is read twice. Only a change
+      // of the summary is announced; new values every window would keep a screen reader talking.
+      if (after && after !== before) { status.textContent = after; }
       region.classList.remove('fresh');
       region.classList.add('fresh');
     };
