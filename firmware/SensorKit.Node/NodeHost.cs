@@ -19,10 +19,15 @@ public static class NodeHost
     /// <summary>A Generic Host reading appsettings.json beside the executable, environment variables (Node__Id) and the command line (--Node:Id).</summary>
     public static HostApplicationBuilder CreateBuilder(string[] args)
     {
+        // No file watcher on appsettings.json: the node reads its options once (a change needs a restart anyway), and
+        // a watcher costs a thread and inotify on the Pi for nothing.
+        var configuration = new ConfigurationManager();
+        configuration.AddInMemoryCollection([new KeyValuePair<string, string?>("hostBuilder:reloadConfigOnChange", "false")]);
         HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             Args = args,
             ContentRootPath = AppContext.BaseDirectory,
+            Configuration = configuration,
         });
         builder.Services.AddSystemd();
         builder.Services.AddSystemdWatchdog();

@@ -42,6 +42,7 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
     private long _reservedUpTo;
     private long _dropped;
     private long _writeFailures;
+    private DateTimeOffset _lastSync = DateTimeOffset.MinValue;
     private bool _dirty;
     private bool _disposed;
     private TaskCompletionSource _appended = NewSignal();
@@ -114,7 +115,8 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
         }
 
         // The tick writes batched acknowledgements, drops expired records and, with the interval policy, forces the appends to disk.
-        TimeSpan tick = options.Fsync == FsyncPolicy.Interval ? options.FsyncInterval : TimeSpan.FromSeconds(1);
+        // Every second at most; with a longer FsyncInterval the tick still writes acknowledgements, and syncs only when due.
+        TimeSpan tick = options.Fsync == FsyncPolicy.Interval && options.FsyncInterval < TimeSpan.FromSeconds(1) ? options.FsyncInterval : TimeSpan.FromSeconds(1);
         outbox._timer.Change(tick, tick);
         return outbox;
     }
@@ -235,20 +237,13 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
         }
     }
 
-    public async ValueTask WaitForAppendAsync(long sequence, CancellationToken ct)
+    public ValueTask WaitForAppendAsync(long sequence, CancellationToken ct)
     {
-        Task wait;
         lock (_lock)
         {
-            if (_nextSequence > sequence)
-            {
-                return;
-            }
-
-            wait = _appended.Task;
+            // Not async: cancelling the wait then ends the task without throwing inside (the publisher cancels one per loop).
+            return _nextSequence > sequence ? ValueTask.CompletedTask : new ValueTask(_appended.Task.WaitAsync(ct));
         }
-
-        await wait.WaitAsync(ct);
     }
 
     /// <summary>Writes batched acknowledgements and forces everything to the medium; called by the timer and on stop.</summary>
@@ -308,10 +303,12 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
                     return;
                 }
 
-                DropExpired(_time.GetUtcNow());
+                DateTimeOffset now = _time.GetUtcNow();
+                DropExpired(now);
                 WriteSettled();
-                if (_options.Fsync == FsyncPolicy.Interval)
+                if (_options.Fsync == FsyncPolicy.Interval && now - _lastSync >= _options.FsyncInterval - TimeSpan.FromMilliseconds(1))
                 {
+                    _lastSync = now;
                     SyncHead();
                 }
 
