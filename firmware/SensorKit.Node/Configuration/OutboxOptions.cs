@@ -26,12 +26,8 @@ public sealed class OutboxOptions
     /// <summary>When records are forced to the storage medium; decides what a power cut can cost (docs/outbox.md).</summary>
     public FsyncPolicy Fsync { get; set; } = FsyncPolicy.Interval;
 
-    /// <summary>
-    /// With <see cref="FsyncPolicy.Interval"/>: the most a power cut can cost, in time. 30 s: windows close once a minute,
-    /// so a power cut costs at most the last closed window on top of the open one (lost in memory anyway), while one
-    /// fsync per window lets the appends and their acknowledgements reach the card together (docs/resources.md, "SD card").
-    /// </summary>
-    public TimeSpan FsyncInterval { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>With <see cref="FsyncPolicy.Interval"/>: the most a power cut can cost, in time.</summary>
+    public TimeSpan FsyncInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Records per second sent from the backlog after an outage, so a returning fleet does not flood the broker; live data and alerts are not limited.</summary>
     public double ReplayRate { get; set; } = 50;

@@ -42,7 +42,6 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
     private long _reservedUpTo;
     private long _dropped;
     private long _writeFailures;
-    private DateTimeOffset _lastSync = DateTimeOffset.MinValue;
     private bool _dirty;
     private bool _disposed;
     private TaskCompletionSource _appended = NewSignal();
@@ -115,8 +114,7 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
         }
 
         // The tick writes batched acknowledgements, drops expired records and, with the interval policy, forces the appends to disk.
-        // Every second at most; with a longer FsyncInterval the tick still writes acknowledgements, and syncs only when due.
-        TimeSpan tick = options.Fsync == FsyncPolicy.Interval && options.FsyncInterval < TimeSpan.FromSeconds(1) ? options.FsyncInterval : TimeSpan.FromSeconds(1);
+        TimeSpan tick = options.Fsync == FsyncPolicy.Interval ? options.FsyncInterval : TimeSpan.FromSeconds(1);
         outbox._timer.Change(tick, tick);
         return outbox;
     }
@@ -303,12 +301,10 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
                     return;
                 }
 
-                DateTimeOffset now = _time.GetUtcNow();
-                DropExpired(now);
+                DropExpired(_time.GetUtcNow());
                 WriteSettled();
-                if (_options.Fsync == FsyncPolicy.Interval && now - _lastSync >= _options.FsyncInterval - TimeSpan.FromMilliseconds(1))
+                if (_options.Fsync == FsyncPolicy.Interval)
                 {
-                    _lastSync = now;
                     SyncHead();
                 }
 
