@@ -20,6 +20,13 @@ public static class HostRunner
         // host.RunAsync would dispose the services before the error could be traced back to its key.
         try
         {
+            // Unknown keys first: the generated binder (the node's) ignores sub-keys of a value (Mqtt:ClientId:Prefix),
+            // which the reflection binder refused, so the walk over the options types is the one check for both.
+            if (StrictConfiguration.FindAll(host.Services) is { Count: > 0 } unknown)
+            {
+                throw new InvalidConfigurationException(string.Join("; ", unknown.Select(u => $"{u.Path}: unknown key")));
+            }
+
             // Bound and validated before the host starts, so the host does not log the error with its stack trace too.
             host.Services.GetService<IStartupValidator>()?.Validate();
             await host.StartAsync(ct);
