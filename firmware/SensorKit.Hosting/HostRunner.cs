@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -18,10 +19,15 @@ public static class HostRunner
     /// </summary>
     public static HostApplicationBuilder CreateBuilder(string[] args)
     {
+        // No file watcher on appsettings.json: options are read once at start (a change needs a restart anyway),
+        // and a watcher costs a thread and inotify on a Pi for nothing.
+        var configuration = new ConfigurationManager();
+        configuration.AddInMemoryCollection([new KeyValuePair<string, string?>("hostBuilder:reloadConfigOnChange", "false")]);
         HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             Args = args,
             ContentRootPath = AppContext.BaseDirectory,
+            Configuration = configuration,
         });
         builder.Services.AddSystemd();
         builder.Services.AddSystemdWatchdog();
@@ -36,6 +42,13 @@ public static class HostRunner
         // host.RunAsync would dispose the services before the error could be traced back to its key.
         try
         {
+            // Unknown keys first: the generated binder (the node's) ignores sub-keys of a value (Mqtt:ClientId:Prefix),
+            // which the reflection binder refused, so the walk over the options types is the one check for both.
+            if (StrictConfiguration.FindAll(host.Services) is { Count: > 0 } unknown)
+            {
+                throw new InvalidConfigurationException(string.Join("; ", unknown.Select(u => $"{u.Path}: unknown key")));
+            }
+
             // Bound and validated before the host starts, so the host does not log the error with its stack trace too.
             host.Services.GetService<IStartupValidator>()?.Validate();
             await host.StartAsync(ct);

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,6 +32,18 @@ public static class StrictConfiguration
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.BindConfiguration(section, o => o.ErrorOnUnknownConfiguration = true);
+        return builder.NameUnknownKeys(section, entryName);
+    }
+
+    /// <summary>
+    /// Registers <paramref name="section"/> as strict without binding it, for a caller that binds it itself with
+    /// <see cref="BinderOptions.ErrorOnUnknownConfiguration"/>: the configuration binding generator intercepts only
+    /// calls on a concrete options type, not the generic one in <see cref="BindStrictly{TOptions}"/>.
+    /// </summary>
+    public static OptionsBuilder<TOptions> NameUnknownKeys<TOptions>(this OptionsBuilder<TOptions> builder, string section, Func<IConfigurationSection, Type, string>? entryName = null)
+        where TOptions : class
+    {
+        ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton(new StrictSection(section, typeof(TOptions), entryName));
         return builder;
     }
@@ -59,6 +72,8 @@ public static class StrictConfiguration
     /// <summary>The keys an options type takes, as the binder reads them.</summary>
     public static IEnumerable<string> KnownKeys(Type type) => Properties(type).Select(p => p.Key);
 
+    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Walks options types, which a trimmed node roots whole (linux-arm64.pubxml); converters are the framework's intrinsic ones.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2062", Justification = "Walks options types, which a trimmed node roots whole (linux-arm64.pubxml); converters are the framework's intrinsic ones.")]
     private static void Walk(IConfiguration section, Type type, string prefix, Func<IConfigurationSection, Type, string> entryName, List<UnknownKey> found)
     {
         type = Nullable.GetUnderlyingType(type) ?? type;
@@ -112,6 +127,7 @@ public static class StrictConfiguration
     /// The properties the binder can fill, under the key it uses ([ConfigurationKeyName] or the name): settable
     /// ones, and get-only objects and collections, which it fills in place. A computed value binds to nothing.
     /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Walks options types, which a trimmed node roots whole (linux-arm64.pubxml); converters are the framework's intrinsic ones.")]
     private static IEnumerable<(string Key, PropertyInfo Property)> Properties(Type type) =>
         type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.GetIndexParameters().Length == 0 && p.GetMethod is { IsPublic: true })
@@ -119,16 +135,21 @@ public static class StrictConfiguration
             .Select(p => (p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? p.Name, p));
 
     /// <summary>Bound from one string, as the binder does for types with a string converter.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Walks options types, which a trimmed node roots whole (linux-arm64.pubxml); converters are the framework's intrinsic ones.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2067", Justification = "Walks options types, which a trimmed node roots whole (linux-arm64.pubxml); converters are the framework's intrinsic ones.")]
     private static bool IsValue(Type type) =>
         type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(decimal) || type == typeof(Uri)
         || TypeDescriptor.GetConverter(type).CanConvertFrom(typeof(string));
 
+    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Walks options types, which a trimmed node roots whole (linux-arm64.pubxml); converters are the framework's intrinsic ones.")]
     private static Type? DictionaryValue(Type type) =>
         GenericInterface(type, typeof(IDictionary<,>), typeof(IReadOnlyDictionary<,>))?.GetGenericArguments()[1];
 
+    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Walks options types, which a trimmed node roots whole (linux-arm64.pubxml); converters are the framework's intrinsic ones.")]
     private static Type? CollectionItem(Type type) =>
         type.IsArray ? type.GetElementType() : GenericInterface(type, typeof(IEnumerable<>))?.GetGenericArguments()[0];
 
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Walks options types, which a trimmed node roots whole (linux-arm64.pubxml); converters are the framework's intrinsic ones.")]
     private static Type? GenericInterface(Type type, params Type[] definitions)
     {
         if (type.IsGenericType && definitions.Contains(type.GetGenericTypeDefinition()))

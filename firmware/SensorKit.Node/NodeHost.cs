@@ -26,11 +26,13 @@ public static class NodeHost
 
     public static IServiceCollection AddSensorKitNode(this IServiceCollection services)
     {
-        services.AddOptions<NodeOptions>().BindStrictly(NodeOptions.Section).ValidateOnStart();
-        services.AddOptions<MqttOptions>().BindStrictly(MqttOptions.Section).ValidateOnStart();
-        services.AddOptions<SimulationOptions>().BindStrictly(SimulationOptions.Section).ValidateOnStart();
-        services.AddOptions<OutboxOptions>().BindStrictly(OutboxOptions.Section).ValidateOnStart();
-        services.AddOptions<HomeAssistantOptions>().BindStrictly(HomeAssistantOptions.Section).ValidateOnStart();
+        // Bound on the concrete types, so the configuration binding generator writes the binding code and a trimmed
+        // build keeps what it sets; unknown keys are still refused (StrictConfiguration names them).
+        services.AddOptions<NodeOptions>().BindConfiguration(NodeOptions.Section, Strict).NameUnknownKeys(NodeOptions.Section).ValidateOnStart();
+        services.AddOptions<MqttOptions>().BindConfiguration(MqttOptions.Section, Strict).NameUnknownKeys(MqttOptions.Section).ValidateOnStart();
+        services.AddOptions<SimulationOptions>().BindConfiguration(SimulationOptions.Section, Strict).NameUnknownKeys(SimulationOptions.Section).ValidateOnStart();
+        services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section, Strict).NameUnknownKeys(OutboxOptions.Section).ValidateOnStart();
+        services.AddOptions<HomeAssistantOptions>().BindConfiguration(HomeAssistantOptions.Section, Strict).NameUnknownKeys(HomeAssistantOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<NodeOptions>, NodeOptionsValidator>();
         services.AddSingleton<IValidateOptions<MqttOptions>, MqttOptionsValidator>();
         services.AddSingleton<IValidateOptions<OutboxOptions>, OutboxOptionsValidator>();
@@ -55,6 +57,8 @@ public static class NodeHost
         services.AddHostedService(sp => sp.GetRequiredService<SamplingService>());
         return services;
     }
+
+    private static void Strict(BinderOptions o) => o.ErrorOnUnknownConfiguration = true;
 
     /// <summary>Runs the host; a configuration error ends it with exit code 2 and one line naming the key.</summary>
     public static Task<int> RunAsync(IHost host, TextWriter error, CancellationToken ct = default) => HostRunner.RunAsync(host, error, ct);

@@ -28,6 +28,11 @@ if (args.Length > 0 && args[0] is "fuzz" or "packet-fuzz" or "burst" or "through
     };
 }
 
+if (args.Length > 0 && args[0] == "soak")
+{
+    return await SensorKit.Benchmarks.Soak.SoakRun.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] is "history-size" or "history-generate")
 {
     return args[0] == "history-size" ? HistoryRuns.Size(args[1..]) : HistoryRuns.Generate(args[1..]);

@@ -233,20 +233,13 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
         }
     }
 
-    public async ValueTask WaitForAppendAsync(long sequence, CancellationToken ct)
+    public ValueTask WaitForAppendAsync(long sequence, CancellationToken ct)
     {
-        Task wait;
         lock (_lock)
         {
-            if (_nextSequence > sequence)
-            {
-                return;
-            }
-
-            wait = _appended.Task;
+            // Not async: cancelling the wait then ends the task without throwing inside (the publisher cancels one per loop).
+            return _nextSequence > sequence ? ValueTask.CompletedTask : new ValueTask(_appended.Task.WaitAsync(ct));
         }
-
-        await wait.WaitAsync(ct);
     }
 
     /// <summary>Writes batched acknowledgements and forces everything to the medium; called by the timer and on stop.</summary>

@@ -43,6 +43,7 @@ public sealed partial class MqttPublisher(
     private readonly MqttConnectionLoop _connection = new(new ReconnectBackoff(mqttOptions.Value.ReconnectMin, mqttOptions.Value.ReconnectMax), time);
     private readonly PayloadBuffer _buffer = new();
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
+    private Task<bool>? _woken;
     private volatile bool _statusDirty = true;
     private bool _loggedBadStoredPayload;
 
@@ -203,13 +204,19 @@ public sealed partial class MqttPublisher(
                 wait = TimeSpan.FromTicks(Math.Max(1, Math.Min(wait.Ticks, (_nextReplay - now).Ticks)));
             }
 
+            // No cancelled waits: a cancelled SemaphoreSlim.WaitAsync throws inside (an exception per loop, issue 16).
+            // The wake-up wait is kept across loops until it completes; the others end, without throwing, when cancelled.
             using var waiting = CancellationTokenSource.CreateLinkedTokenSource(ct);
             Task appended = outbox.WaitForAppendAsync(appendedUpTo, waiting.Token).AsTask();
-            Task woken = _wake.WaitAsync(waiting.Token);
+            _woken ??= _wake.WaitAsync(Timeout.Infinite, CancellationToken.None);
             Task due = Task.Delay(wait, time, waiting.Token);
-            await Task.WhenAny(appended, woken, due);
+            await Task.WhenAny(appended, _woken, due);
+            if (_woken.IsCompleted)
+            {
+                _woken = null;
+            }
+
             await waiting.CancelAsync();
-            await Task.WhenAll(appended, woken, due).ContinueWith(static _ => { }, TaskScheduler.Default);
             ct.ThrowIfCancellationRequested();
         }
     }

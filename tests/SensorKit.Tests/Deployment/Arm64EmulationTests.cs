@@ -9,7 +9,8 @@ using SensorKit.Tests.Support;
 namespace SensorKit.Tests.Deployment;
 
 /// <summary>
-/// The field build, proven on its own architecture: publishes the firmware with the linux-arm64 profile,
+/// The field build, proven on its own architecture: publishes the firmware with the linux-arm64 profile (trimmed, so this
+/// also proves that trimming kept what the node needs: configuration binding, the drivers, UnitsNet),
 /// runs the arm64 executable under qemu-aarch64-static in simulation mode against the gateway's embedded
 /// broker on loopback, and checks that its telemetry arrives and that it stops cleanly on SIGTERM.
 /// Runs alone, after the parallel tests: the publish keeps both cores busy for half a minute.
