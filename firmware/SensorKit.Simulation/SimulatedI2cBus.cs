@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Device.I2c;
 using System.Reflection;
 using SensorKit.Node.Sensors;
@@ -47,6 +48,10 @@ public sealed class SimulatedI2cBus : II2cBusProvider
         return new EmulatedI2cDevice(chip, new I2cConnectionSettings(bus, address));
     }
 
+    // The trimmed publish roots this assembly whole (TrimmerRootAssembly in the firmware's publish profile), so the
+    // emulator types and their constructors that this reflection looks for are all kept.
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "SensorKit.Simulation is a trimmer root assembly.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2065", Justification = "SensorKit.Simulation is a trimmer root assembly.")]
     private static Dictionary<string, Func<int, ChipEmulator>> FindEmulators()
     {
         var found = new Dictionary<string, Func<int, ChipEmulator>>(StringComparer.OrdinalIgnoreCase);
