@@ -7,6 +7,9 @@ using SensorKit.Gateway.Alerts;
 using SensorKit.Gateway.Alerts.Cap;
 using SensorKit.Gateway.Alerts.Feed;
 using SensorKit.Gateway.Broker;
+using SensorKit.Gateway.Connection;
+using SensorKit.Gateway.Contracts;
+using SensorKit.Gateway.Fleet;
 using SensorKit.Gateway.History;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.Rules;
@@ -49,8 +52,12 @@ public static class GatewayHost
 
         services.AddSingleton(sp => RuleCatalog.Create(sp.GetRequiredService<IOptions<RulesOptions>>(), sp.GetRequiredService<IHostEnvironment>()));
         services.AddSingleton<AlertStore>();
+        services.AddSingleton<INodeStatusStore>(sp => sp.GetRequiredService<AlertStore>());
+        services.AddSingleton<IRuleStateStore>(sp => sp.GetRequiredService<AlertStore>());
         services.AddSingleton<NodeDirectory>();
+        services.AddSingleton<IFleet>(sp => sp.GetRequiredService<NodeDirectory>());
         services.AddSingleton<AlertPublisher>();
+        services.AddSingleton<IMqttOutbound>(sp => sp.GetRequiredService<AlertPublisher>());
         services.AddSingleton(CapSigner.Create);
 
         // The feed's own address is asked for late: with CapFeed:Port 0 it is known only once the feed listens.
@@ -65,13 +72,10 @@ public static class GatewayHost
             sp.GetRequiredService<CapMessageFactory>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<AlertLifecycle>>()));
-        services.AddSingleton(sp => new RuleEngine(
-            sp.GetRequiredService<RuleCatalog>(),
-            sp.GetRequiredService<AlertLifecycle>(),
-            sp.GetRequiredService<AlertStore>(),
-            sp.GetRequiredService<NodeDirectory>(),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<RuleEngine>>()));
+        services.AddSingleton<IAlertSink>(sp => sp.GetRequiredService<AlertLifecycle>());
+        services.AddSingleton<RuleEngine>();
+        services.AddSingleton<ITelemetryEvaluator>(sp => sp.GetRequiredService<RuleEngine>());
+        services.AddSingleton<IAlertCommands>(sp => sp.GetRequiredService<RuleEngine>());
         // Telemetry consumers beside the rules: each gets every validated window (Ingest/ITelemetryConsumer.cs).
         services.AddSingleton<ITelemetryHistory>(sp => new SqliteTelemetryHistory(
             Path.Combine(sp.GetRequiredService<IOptions<StateOptions>>().Value.ResolveDirectory(sp.GetRequiredService<IHostEnvironment>().ContentRootPath), SqliteTelemetryHistory.FileName),

@@ -4,25 +4,19 @@ using System.Threading.Channels;
 using MQTTnet;
 using MQTTnet.Protocol;
 using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Gateway.Connection;
 using SensorKit.Gateway.Health;
 using SensorKit.Gateway.State;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Alerts;
 
-/// <summary>One MQTT message of an alert step, with what the connection needs to report it sent.</summary>
-/// <param name="Message">The MQTT message.</param>
-/// <param name="ReceivedTimestamp">Stopwatch timestamp of the telemetry that caused the step; 0 when none did (a timer, a restart).</param>
-/// <param name="Identifier">The step's CAP identifier on the last message of the step, so the store can mark it sent.</param>
-/// <param name="IsEvent">True for the event message, whose arrival at the broker counts as "alert published".</param>
-public sealed record OutgoingAlert(MqttApplicationMessage Message, long ReceivedTimestamp, string? Identifier, bool IsEvent);
-
 /// <summary>
 /// Turns alert steps into MQTT messages: the JSON on the event topic (QoS 1), the current state retained on the
 /// active topic until the alert ends, and the CAP document on the cap topic. Queued, so steps taken while the
 /// broker connection is down go out when it returns; the state store keeps them across a restart too.
 /// </summary>
-public sealed class AlertPublisher
+public sealed class AlertPublisher : IMqttOutbound
 {
     /// <summary>Meter of the gateway's alerting; the latency histogram is what docs/performance.md reports.</summary>
     public const string MeterName = GatewayMetrics.MeterName;

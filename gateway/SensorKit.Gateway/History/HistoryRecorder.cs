@@ -3,7 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SensorKit.Gateway.Health;
-using SensorKit.Gateway.Ingest;
+using SensorKit.Gateway.Contracts;
 using SensorKit.Gateway.State;
 using SensorKit.Hosting;
 using SensorKit.Protocol;

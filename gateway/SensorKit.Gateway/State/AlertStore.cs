@@ -5,16 +5,10 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SensorKit.Gateway.Contracts;
+using SensorKit.Gateway.Fleet;
 
 namespace SensorKit.Gateway.State;
-
-/// <summary>Something whose state survives a restart: written when dirty, by key.</summary>
-internal interface IPersistentState
-{
-    string StateKey { get; }
-
-    void WriteSnapshot(Utf8JsonWriter writer);
-}
 
 /// <summary>An active alert as stored: enough to continue its lifecycle after a restart.</summary>
 internal sealed class StoredAlert
@@ -120,7 +114,7 @@ internal sealed partial class StateJsonContext : JsonSerializerContext;
 /// every node. An alert step is one transaction together with the rule state that produced it, so a restart
 /// resumes exactly after the last published step. WAL with synchronous=FULL: a committed step survives a power cut.
 /// </summary>
-public sealed partial class AlertStore : IDisposable
+public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDisposable
 {
     public const string FileName = "gateway-state.db";
     private const int SchemaVersion = 1;
@@ -357,7 +351,7 @@ public sealed partial class AlertStore : IDisposable
     }
 
     /// <summary>The persisted rule state by key.</summary>
-    internal Dictionary<string, byte[]> LoadStates()
+    public IReadOnlyDictionary<string, byte[]> LoadStates()
     {
         lock (_lock)
         {
@@ -376,7 +370,7 @@ public sealed partial class AlertStore : IDisposable
 
     /// <summary>Writes rule state outside an alert step (the periodic flush and shutdown).</summary>
     /// <summary>Writes the given states in one transaction; returns the keys of states that could not be serialised.</summary>
-    internal IReadOnlyList<string> SaveStates(IEnumerable<IPersistentState> dirty)
+    public IReadOnlyList<string> SaveStates(IEnumerable<IPersistentState> dirty)
     {
         lock (_lock)
         {
@@ -385,10 +379,17 @@ public sealed partial class AlertStore : IDisposable
                 return [];
             }
 
-            using SqliteTransaction tx = _db.BeginTransaction();
-            List<string> failed = WriteStates(tx, dirty);
-            tx.Commit();
-            return failed;
+            try
+            {
+                using SqliteTransaction tx = _db.BeginTransaction();
+                List<string> failed = WriteStates(tx, dirty);
+                tx.Commit();
+                return failed;
+            }
+            catch (SqliteException e)
+            {
+                throw new StateStoreException(e.Message, e);
+            }
         }
     }
 
@@ -425,20 +426,27 @@ public sealed partial class AlertStore : IDisposable
         return failed;
     }
 
-    internal void SaveNode(string site, string node, byte[] status)
+    public void SaveNode(string site, string node, byte[] status)
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Db.CreateCommand();
-            cmd.CommandText = "INSERT INTO nodes (site, node, status) VALUES ($site, $node, $status) ON CONFLICT (site, node) DO UPDATE SET status = excluded.status";
-            cmd.Parameters.AddWithValue("$site", site);
-            cmd.Parameters.AddWithValue("$node", node);
-            cmd.Parameters.AddWithValue("$status", status);
-            cmd.ExecuteNonQuery();
+            try
+            {
+                using SqliteCommand cmd = Db.CreateCommand();
+                cmd.CommandText = "INSERT INTO nodes (site, node, status) VALUES ($site, $node, $status) ON CONFLICT (site, node) DO UPDATE SET status = excluded.status";
+                cmd.Parameters.AddWithValue("$site", site);
+                cmd.Parameters.AddWithValue("$node", node);
+                cmd.Parameters.AddWithValue("$status", status);
+                cmd.ExecuteNonQuery();
+            }
+            catch (SqliteException e)
+            {
+                throw new StateStoreException(e.Message, e);
+            }
         }
     }
 
-    internal List<byte[]> LoadNodes()
+    public IReadOnlyList<byte[]> LoadNodes()
     {
         lock (_lock)
         {

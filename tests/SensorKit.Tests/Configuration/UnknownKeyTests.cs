@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using SensorKit.Gateway.Connection;
 using SensorKit.Gateway;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Hosting;

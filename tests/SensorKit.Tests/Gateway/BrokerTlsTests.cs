@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
 using MQTTnet.Formatter;
+using SensorKit.Gateway.Connection;
 using SensorKit.Gateway;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Node.Publishing;

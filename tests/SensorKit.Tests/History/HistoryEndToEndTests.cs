@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
 using MQTTnet;
+using SensorKit.Gateway.Connection;
 using SensorKit.Gateway;
 using SensorKit.Gateway.History;
 using SensorKit.Gateway.Ingest;

@@ -13,7 +13,7 @@ using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using SensorKit.Gateway.Alerts.Cap;
 using SensorKit.Gateway.Health;
-using SensorKit.Gateway.Rules;
+using SensorKit.Gateway.Contracts;
 using SensorKit.Gateway.State;
 
 namespace SensorKit.Gateway.Alerts.Feed;
@@ -28,7 +28,7 @@ public sealed partial class CapFeedServer(
     IOptions<CapFeedOptions> options,
     IOptions<CapOptions> cap,
     AlertStore store,
-    RuleEngine engine,
+    IAlertCommands commands,
     TimeProvider time,
     ILoggerFactory loggers) : IHostedService, IAsyncDisposable
 {
@@ -193,7 +193,7 @@ public sealed partial class CapFeedServer(
         }
 
         string who = FeedAccess.ForLog(request.Headers[OperatorHeader].ToString().Trim(), MaxOperatorLength);
-        bool done = engine.Cancel(alertId, reason);
+        bool done = commands.Cancel(alertId, reason);
         LogCancel(FeedAccess.ForLog(alertId, 100), who, access.TokenRequired ? "operator token" : "gateway machine", remote, FeedAccess.ForLog(reason, MaxReasonLength), done ? "cancelled" : "no such active alert");
         context.Response.StatusCode = done ? StatusCodes.Status202Accepted : StatusCodes.Status404NotFound;
         await context.Response.WriteAsync(done ? $"cancelled {alertId}\n" : $"no active alert {alertId}\n", context.RequestAborted);

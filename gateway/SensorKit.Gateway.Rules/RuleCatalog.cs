@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using SensorKit.Gateway.Alerts.Cap;
 using SensorKit.Hosting;
+using SensorKit.Gateway.Contracts;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Rules;
@@ -27,6 +27,9 @@ public sealed class RuleCatalog
     }
 
     internal IReadOnlyList<CompiledRule> Rules { get; }
+
+    /// <summary>How many hazard rules are in force, site copies included.</summary>
+    public int RuleCount => Rules.Count;
 
     public OperatorRulesOptions Operator { get; }
 
@@ -300,9 +303,9 @@ public sealed class RuleCatalog
             errors.Add($"{rule}:RadiusKm: {r.RadiusKm} must be above 0 and at most 100 km");
         }
 
-        if (r.Expires is { } expires && (expires <= TimeSpan.Zero || expires > CapOptionsValidator.MaxExpires))
+        if (r.Expires is { } expires && (expires <= TimeSpan.Zero || expires > AlertLimits.MaxExpires))
         {
-            errors.Add($"{rule}:Expires: {expires} must be above 0 and at most {CapOptionsValidator.MaxExpires.TotalDays:0} days");
+            errors.Add($"{rule}:Expires: {expires} must be above 0 and at most {AlertLimits.MaxExpires.TotalDays:0} days");
         }
 
         foreach (string language in r.Text.Keys.Where(l => !AlertDefinition.Languages.Contains(l, StringComparer.Ordinal)))
@@ -607,14 +610,14 @@ public sealed class RuleCatalog
         ConditionSpec[] also = [.. r.Also.Select(CompileCondition)];
         var stages = new List<Stage>
         {
-            new(Enum.Parse<CapSeverity>(r.Severity), Enum.Parse<CapCertainty>(r.Certainty), Enum.Parse<CapUrgency>(r.Urgency), r.Headline, r.ResponseTypes.Count > 0 ? r.ResponseTypes : DefaultResponse(r), r.Text),
+            new(Enum.Parse<AlertSeverity>(r.Severity), Enum.Parse<AlertCertainty>(r.Certainty), Enum.Parse<AlertUrgency>(r.Urgency), r.Headline, r.ResponseTypes.Count > 0 ? r.ResponseTypes : DefaultResponse(r), r.Text),
         };
         foreach (StageOptions s in r.Stages)
         {
             stages.Add(new Stage(
-                Enum.Parse<CapSeverity>(s.Severity),
-                s.Certainty is null ? stages[0].Certainty : Enum.Parse<CapCertainty>(s.Certainty),
-                s.Urgency is null ? stages[0].Urgency : Enum.Parse<CapUrgency>(s.Urgency),
+                Enum.Parse<AlertSeverity>(s.Severity),
+                s.Certainty is null ? stages[0].Certainty : Enum.Parse<AlertCertainty>(s.Certainty),
+                s.Urgency is null ? stages[0].Urgency : Enum.Parse<AlertUrgency>(s.Urgency),
                 s.Headline,
                 s.ResponseTypes ?? stages[0].ResponseTypes,
                 s.Text));
@@ -623,7 +626,7 @@ public sealed class RuleCatalog
         return new CompiledRule(r, primary, also, stages, site, excluded);
     }
 
-    private static CapResponseType[] DefaultResponse(HazardRuleOptions r) => r.Audience == AlertAudience.Operator ? [CapResponseType.Assess] : [CapResponseType.Monitor];
+    private static AlertResponse[] DefaultResponse(HazardRuleOptions r) => r.Audience == AlertAudience.Operator ? [AlertResponse.Assess] : [AlertResponse.Monitor];
 
     private static ConditionSpec CompileCondition(ConditionOptions c)
     {

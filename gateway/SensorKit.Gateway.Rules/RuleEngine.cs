@@ -1,20 +1,9 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using SensorKit.Gateway.Alerts;
-using SensorKit.Gateway.Ingest;
-using SensorKit.Gateway.State;
+using SensorKit.Gateway.Contracts;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Rules;
-
-/// <summary>What became of one telemetry message.</summary>
-public enum TelemetryOutcome
-{
-    Evaluated,
-
-    /// <summary>A window the gateway has already seen (a QoS 1 redelivery, a retained copy): ignored.</summary>
-    Duplicate,
-}
 
 /// <summary>
 /// Evaluates the rules in force against telemetry and node status, and moves alerts through their lifecycle.
@@ -27,7 +16,7 @@ public enum TelemetryOutcome
 /// Any change of the grade is one alert step. All of it runs under one lock: messages arrive one at a time
 /// anyway, and alert steps must be ordered.
 /// </remarks>
-public sealed partial class RuleEngine
+public sealed partial class RuleEngine : ITelemetryEvaluator, IAlertCommands
 {
     private const QualityFlags Unusable = QualityFlags.OutOfRange | QualityFlags.Stuck | QualityFlags.Stale;
 
@@ -42,9 +31,9 @@ public sealed partial class RuleEngine
 
     private readonly RuleCatalog _catalog;
     private readonly CompiledRule[] _rules;
-    private readonly AlertLifecycle _alerts;
-    private readonly AlertStore _store;
-    private readonly NodeDirectory _directory;
+    private readonly IAlertSink _alerts;
+    private readonly IRuleStateStore _store;
+    private readonly IFleet _fleet;
     private readonly TimeProvider _time;
     private readonly ILogger<RuleEngine> _logger;
     private readonly Lock _lock = new();
@@ -55,13 +44,13 @@ public sealed partial class RuleEngine
     private readonly HashSet<IPersistentState> _dirty = [];
     private readonly List<RuleNode> _scratch = [];
 
-    internal RuleEngine(RuleCatalog catalog, AlertLifecycle alerts, AlertStore store, NodeDirectory directory, TimeProvider time, ILogger<RuleEngine> logger)
+    public RuleEngine(RuleCatalog catalog, IAlertSink alerts, IRuleStateStore store, IFleet fleet, TimeProvider time, ILogger<RuleEngine> logger)
     {
         _catalog = catalog;
         _rules = [.. catalog.Rules];
         _alerts = alerts;
         _store = store;
-        _directory = directory;
+        _fleet = fleet;
         _time = time;
         _logger = logger;
     }
@@ -100,21 +89,17 @@ public sealed partial class RuleEngine
         lock (_lock)
         {
             DateTimeOffset now = _time.GetUtcNow();
-            foreach (byte[] status in _store.LoadNodes())
+            foreach (NodeStatusMessage s in _fleet.Restore())
             {
-                if (ProtocolJson.TryReadStatus(status, out NodeStatusMessage? s, out _))
-                {
-                    _directory.Set(s);
-                    NodeWatch w = Watch(s.Site, s.Node, now);
-                    w.State = s.State;
-                    w.Status = s;
-                }
+                NodeWatch w = Watch(s.Site, s.Node, now);
+                w.State = s.State;
+                w.Status = s;
             }
 
-            _alerts.Restore();
+            IReadOnlyList<ActiveAlert> active = _alerts.Restore();
             RestoreHazardStates();
-            var orphans = new List<StoredAlert>();
-            foreach (StoredAlert a in _alerts.Active)
+            var orphans = new List<ActiveAlert>();
+            foreach (ActiveAlert a in active)
             {
                 if (!RestoreOperatorState(a, now) && Definition(a.Rule, a.Site) is null)
                 {
@@ -122,14 +107,15 @@ public sealed partial class RuleEngine
                 }
             }
 
-            foreach (StoredAlert a in orphans)
+            foreach (ActiveAlert a in orphans)
             {
-                var retired = new RetiredDefinition(a.Rule, Enum.Parse<AlertAudience>(a.Audience));
+                var retired = new RetiredDefinition(a.Rule, a.Audience);
                 if (a.Cancelled)
                 {
                     // Already withdrawn: nothing to tell anyone, only the record to drop.
-                    var none = new AlertEvidence { Nodes = a.Nodes, Quantity = a.Quantity, Unit = a.Unit, Value = a.Value, Threshold = a.Threshold };
-                    _alerts.Apply(retired, a.Site, a.Subject, Grade.None, none, now, 0, _dirty);
+                    AlertEvidence e = a.Evidence;
+                    var none = new AlertEvidence { Nodes = e.Nodes, Quantity = e.Quantity, Unit = e.Unit, Value = e.Value, Threshold = e.Threshold };
+                    _alerts.Apply(new AlertStep(retired, a.Site, a.Subject, Grade.None, none, now, 0), _dirty);
                     continue;
                 }
 
@@ -213,22 +199,12 @@ public sealed partial class RuleEngine
         }
     }
 
-    /// <summary>Takes a validated node status: fleet membership, position, online state and sensor health.</summary>
-    public void OnStatus(NodeStatusMessage status, ReadOnlySpan<byte> payload)
+    /// <summary>Takes a validated node status (the fleet directory already holds it): online state and sensor health.</summary>
+    public void OnStatus(NodeStatusMessage status)
     {
         lock (_lock)
         {
             DateTimeOffset now = _time.GetUtcNow();
-            _directory.Set(status);
-            try
-            {
-                _store.SaveNode(status.Site, status.Node, payload.ToArray());
-            }
-            catch (Microsoft.Data.Sqlite.SqliteException e)
-            {
-                LogNodeNotSaved(status.Node, e.Message);
-            }
-
             NodeWatch node = Watch(status.Site, status.Node, now);
             if (node.State != NodeState.Online && status.State == NodeState.Online)
             {
@@ -296,7 +272,7 @@ public sealed partial class RuleEngine
             }
 
             // Last, so an alert that changed just now counts from its new message.
-            _alerts.Refresh(now, a => Definition(a.Rule, a.Site));
+            _alerts.Refresh(now, Definition);
         }
     }
 
@@ -320,7 +296,7 @@ public sealed partial class RuleEngine
                     LogStatesNotWritten(failed.Count, failed[0]);
                 }
             }
-            catch (Microsoft.Data.Sqlite.SqliteException e)
+            catch (StateStoreException e)
             {
                 LogFlushFailed(e.Message);
             }
@@ -332,13 +308,12 @@ public sealed partial class RuleEngine
     {
         lock (_lock)
         {
-            StoredAlert? a = _alerts.Active.FirstOrDefault(x => x.AlertId == alertId && !x.Cancelled);
-            if (a is null)
+            if (_alerts.Find(alertId) is not { } a)
             {
                 return false;
             }
 
-            AlertDefinition definition = Definition(a.Rule, a.Site) ?? new RetiredDefinition(a.Rule, Enum.Parse<AlertAudience>(a.Audience));
+            AlertDefinition definition = Definition(a.Rule, a.Site) ?? new RetiredDefinition(a.Rule, a.Audience);
             bool done = _alerts.Cancel(definition, alertId, note, _dirty);
             if (done)
             {
@@ -581,7 +556,7 @@ public sealed partial class RuleEngine
             return;
         }
 
-        if (_alerts.Apply(rule, subject.Site, subject.Subject, grade, Evidence(subject, grade, current), eventTime, received, _dirty))
+        if (_alerts.Apply(new AlertStep(rule, subject.Site, subject.Subject, grade, Evidence(subject, grade, current), eventTime, received), _dirty))
         {
             _dirty.Clear();
         }
@@ -813,7 +788,7 @@ public sealed partial class RuleEngine
             Threshold = threshold,
             Detail = detail,
         };
-        if (_alerts.Apply(definition, node.Site, node.Node, grade, evidence, now, received, _dirty))
+        if (_alerts.Apply(new AlertStep(definition, node.Site, node.Node, grade, evidence, now, received), _dirty))
         {
             _dirty.Clear();
         }
@@ -875,7 +850,7 @@ public sealed partial class RuleEngine
     }
 
     /// <summary>Operator alerts carry no history: an active one restores its condition as active. False for hazard rules.</summary>
-    private bool RestoreOperatorState(StoredAlert a, DateTimeOffset now)
+    private bool RestoreOperatorState(ActiveAlert a, DateTimeOffset now)
     {
         OperatorRulesOptions o = _catalog.Operator;
         switch (a.Rule)
@@ -998,9 +973,6 @@ public sealed partial class RuleEngine
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Count} rule states could not be serialised and were not written (first: {Key})")]
     private partial void LogStatesNotWritten(int count, string key);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Status of node {Node} could not be stored: {Reason}")]
-    private partial void LogNodeNotSaved(string node, string reason);
 
     /// <summary>All conditions of one rule on one node, and the level they give together.</summary>
     private sealed class RuleNode(CompiledRule rule, string site, string node, HazardSubject subject)

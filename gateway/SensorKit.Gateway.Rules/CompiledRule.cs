@@ -1,15 +1,15 @@
-using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Gateway.Contracts;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Rules;
 
 /// <summary>One level of a hazard rule: its CAP grading and texts.</summary>
 internal sealed record Stage(
-    CapSeverity Severity,
-    CapCertainty Certainty,
-    CapUrgency Urgency,
+    AlertSeverity Severity,
+    AlertCertainty Certainty,
+    AlertUrgency Urgency,
     string Headline,
-    IReadOnlyList<CapResponseType> ResponseTypes,
+    IReadOnlyList<AlertResponse> ResponseTypes,
     IReadOnlyDictionary<string, RuleTextOptions> Text);
 
 /// <summary>A validated hazard rule (threshold, rate of change or baseline), with its site overrides applied.</summary>
@@ -34,7 +34,7 @@ internal sealed class CompiledRule : AlertDefinition
 
     public override AlertAudience Audience => _options.Audience;
 
-    public override CapCategory Category => _options.Category ?? (Audience == AlertAudience.Operator ? CapCategory.Infra : CapCategory.Met);
+    public override AlertCategory Category => _options.Category ?? (Audience == AlertAudience.Operator ? AlertCategory.Infra : AlertCategory.Met);
 
     public override Measure Measure => Primary.Measure;
 
@@ -77,8 +77,8 @@ internal sealed class CompiledRule : AlertDefinition
         Stage stage = Stages[Math.Clamp(grade.Level, 1, Stages.Count) - 1];
         if (Corroboration is { } c && !grade.Confirmed)
         {
-            CapUrgency urgency = c.Urgency is null ? stage.Urgency : Enum.Parse<CapUrgency>(c.Urgency);
-            return new GradeInfo(Enum.Parse<CapSeverity>(c.Severity), Enum.Parse<CapCertainty>(c.Certainty), urgency, [CapResponseType.Monitor]);
+            AlertUrgency urgency = c.Urgency is null ? stage.Urgency : Enum.Parse<AlertUrgency>(c.Urgency);
+            return new GradeInfo(Enum.Parse<AlertSeverity>(c.Severity), Enum.Parse<AlertCertainty>(c.Certainty), urgency, [AlertResponse.Monitor]);
         }
 
         return new GradeInfo(stage.Severity, stage.Certainty, stage.Urgency, stage.ResponseTypes);

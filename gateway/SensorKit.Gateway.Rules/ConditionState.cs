@@ -1,20 +1,7 @@
 using System.Text.Json;
-using SensorKit.Gateway.State;
+using SensorKit.Gateway.Contracts;
 
 namespace SensorKit.Gateway.Rules;
-
-/// <summary>What a condition compares with its thresholds.</summary>
-public enum Measure
-{
-    /// <summary>The window mean itself.</summary>
-    Value,
-
-    /// <summary>The latest window mean minus the oldest one inside the rule's window.</summary>
-    Change,
-
-    /// <summary>Percent deviation of the window mean from the mean of a rolling baseline.</summary>
-    Deviation,
-}
 
 /// <summary>One compiled condition: a measure of one quantity against one threshold per level.</summary>
 internal sealed record ConditionSpec

@@ -1,4 +1,4 @@
-using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Gateway.Contracts;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Rules;
@@ -78,10 +78,10 @@ public abstract class HazardRuleOptions
     public AlertAudience Audience { get; set; } = AlertAudience.Public;
 
     /// <summary>CAP 1.2 §3.2.2 category; Met when not set (CAP counts floods as Met), Infra for operator rules.</summary>
-    public CapCategory? Category { get; set; }
+    public AlertCategory? Category { get; set; }
 
     /// <summary>CAP 1.2 §3.2.2 responseType values for the public while the alert is active.</summary>
-    public List<CapResponseType> ResponseTypes { get; set; } = [];
+    public List<AlertResponse> ResponseTypes { get; set; } = [];
 
     /// <summary>Event, headline and instruction per CAP language ("de-DE", "en-US").</summary>
     public Dictionary<string, RuleTextOptions> Text { get; set; } = new(StringComparer.Ordinal);
@@ -246,7 +246,7 @@ public sealed class StageOptions
     public string Headline { get; set; } = string.Empty;
 
     /// <summary>Defaults to the rule's.</summary>
-    public List<CapResponseType>? ResponseTypes { get; set; }
+    public List<AlertResponse>? ResponseTypes { get; set; }
 
     /// <summary>Per language; a missing field falls back to the rule's text.</summary>
     public Dictionary<string, RuleTextOptions> Text { get; set; } = new(StringComparer.Ordinal);

@@ -1,4 +1,4 @@
-using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Gateway.Contracts;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Rules;
@@ -11,11 +11,11 @@ internal abstract class OperatorDefinition : AlertDefinition
 {
     public override AlertAudience Audience => AlertAudience.Operator;
 
-    public override CapCategory Category => CapCategory.Infra;
+    public override AlertCategory Category => AlertCategory.Infra;
 
     public override Measure Measure => Measure.Value;
 
-    public override GradeInfo Describe(Grade grade) => new(CapSeverity.Minor, CapCertainty.Observed, CapUrgency.Immediate, [CapResponseType.Monitor]);
+    public override GradeInfo Describe(Grade grade) => new(AlertSeverity.Minor, AlertCertainty.Observed, AlertUrgency.Immediate, [AlertResponse.Monitor]);
 
     protected static string Node(AlertEvidence e) => e.Nodes.Count > 0 ? e.Nodes[0] : "?";
 }
@@ -133,11 +133,11 @@ internal sealed class RetiredDefinition(string id, AlertAudience audience) : Ale
 
     public override AlertAudience Audience => audience;
 
-    public override CapCategory Category => audience == AlertAudience.Operator ? CapCategory.Infra : CapCategory.Met;
+    public override AlertCategory Category => audience == AlertAudience.Operator ? AlertCategory.Infra : AlertCategory.Met;
 
     public override Measure Measure => Measure.Value;
 
-    public override GradeInfo Describe(Grade grade) => new(CapSeverity.Unknown, CapCertainty.Unknown, CapUrgency.Unknown, [CapResponseType.None]);
+    public override GradeInfo Describe(Grade grade) => new(AlertSeverity.Unknown, AlertCertainty.Unknown, AlertUrgency.Unknown, [AlertResponse.None]);
 
     public override string Event(Grade grade, string language) => IsGerman(language) ? "SensorKit-Warnung" : "SensorKit alert";
 
