@@ -11,6 +11,7 @@ using SensorKit.Gateway.Connection;
 using SensorKit.Gateway.Contracts;
 using SensorKit.Gateway.Fleet;
 using SensorKit.Gateway.History;
+using SensorKit.Gateway.Http;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.Rules;
 using SensorKit.Hosting;
@@ -64,7 +65,7 @@ public static class GatewayHost
         services.AddSingleton(sp => new CapWebLinks(
             sp.GetRequiredService<IOptions<CapOptions>>(),
             sp.GetRequiredService<IOptions<CapFeedOptions>>(),
-            () => sp.GetRequiredService<CapFeedServer>().BaseAddress));
+            () => sp.GetRequiredService<GatewayHttpEndpoint>().BaseAddress));
         services.AddSingleton<CapMessageFactory>();
         services.AddSingleton(sp => new AlertLifecycle(
             sp.GetRequiredService<AlertStore>(),
@@ -88,7 +89,11 @@ public static class GatewayHost
         services.AddSingleton<IBrokerIntake>(sp => sp.GetRequiredService<TelemetryIngest>());
         services.AddSingleton<GatewayConnection>();
         services.AddSingleton<AlertingService>();
-        services.AddSingleton<CapFeedServer>();
+
+        // The one HTTP host, and the outputs that plug endpoints into it: one line per output.
+        services.AddSingleton<GatewayHttpEndpoint>();
+        services.AddSingleton<GatewayHttpHost>();
+        services.AddGatewayOutput<CapFeedServer>();
 
         // Order matters: the history's journal opens before anything can arrive and closes after the broker stopped,
         // the broker must listen before the gateway's client connects to it, and the alert state must be restored
@@ -99,7 +104,7 @@ public static class GatewayHost
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedBroker>());
         services.AddHostedService(sp => sp.GetRequiredService<AlertingService>());
         services.AddHostedService(sp => sp.GetRequiredService<GatewayConnection>());
-        services.AddHostedService(sp => sp.GetRequiredService<CapFeedServer>());
+        services.AddHostedService(sp => sp.GetRequiredService<GatewayHttpHost>());
         return services;
     }
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using SensorKit.Gateway.Alerts.Feed;
+using SensorKit.Gateway.Http;
 
 namespace SensorKit.Gateway.Alerts.Cap;
 
