@@ -57,7 +57,6 @@ public abstract class AlertDefinition
 
     public abstract AlertCategory Category { get; }
 
-    public abstract Measure Measure { get; }
 
     public virtual int Quorum => 1;
 
@@ -88,13 +87,8 @@ public abstract class AlertDefinition
 
     public abstract string Description(Grade grade, string language, AlertEvidence evidence);
 
-    /// <summary>The measure's name on the wire ("measure" of docs/protocol.md).</summary>
-    public string MeasureName => Measure switch
-    {
-        Measure.Change => "change",
-        Measure.Deviation => "deviation",
-        _ => "value",
-    };
+    /// <summary>The measure's name on the wire ("measure" of docs/protocol.md): "value", "change", "deviation".</summary>
+    public abstract string MeasureName { get; }
 
     protected static bool IsGerman(string language) => language.StartsWith("de", StringComparison.OrdinalIgnoreCase);
 }

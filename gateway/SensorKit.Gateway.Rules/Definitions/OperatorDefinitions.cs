@@ -13,7 +13,7 @@ internal abstract class OperatorDefinition : AlertDefinition
 
     public override AlertCategory Category => AlertCategory.Infra;
 
-    public override Measure Measure => Measure.Value;
+    public override string MeasureName => "value";
 
     public override GradeInfo Describe(Grade grade) => new(AlertSeverity.Minor, AlertCertainty.Observed, AlertUrgency.Immediate, [AlertResponse.Monitor]);
 
@@ -135,7 +135,7 @@ internal sealed class RetiredDefinition(string id, AlertAudience audience) : Ale
 
     public override AlertCategory Category => audience == AlertAudience.Operator ? AlertCategory.Infra : AlertCategory.Met;
 
-    public override Measure Measure => Measure.Value;
+    public override string MeasureName => "value";
 
     public override GradeInfo Describe(Grade grade) => new(AlertSeverity.Unknown, AlertCertainty.Unknown, AlertUrgency.Unknown, [AlertResponse.None]);
 
