@@ -7,6 +7,7 @@ using SensorKit.Gateway.Health;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.Rules;
 using SensorKit.Gateway.State;
+using SensorKit.Gateway.Storage;
 using SensorKit.Hosting;
 
 namespace SensorKit.Gateway;

@@ -16,6 +16,7 @@ using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.Rules;
 using SensorKit.Hosting;
 using SensorKit.Gateway.State;
+using SensorKit.Gateway.Storage;
 
 namespace SensorKit.Gateway;
 

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Microsoft.Extensions.Logging;
-using SensorKit.Gateway.Contracts;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Rules;

@@ -1,8 +1,3 @@
-using System.Text.Json;
-using Microsoft.Extensions.Logging;
-using SensorKit.Gateway.Contracts;
-using SensorKit.Protocol;
-
 namespace SensorKit.Gateway.Rules;
 
 /// <summary>What the hazard rules keep per rule and node, and per alert subject.</summary>

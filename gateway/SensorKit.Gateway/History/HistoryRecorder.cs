@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using SensorKit.Gateway.Health;
 using SensorKit.Gateway.Contracts;
 using SensorKit.Gateway.State;
+using SensorKit.Gateway.Storage;
 using SensorKit.Hosting;
 using SensorKit.Protocol;
 

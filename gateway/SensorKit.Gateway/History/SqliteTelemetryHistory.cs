@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using SensorKit.Gateway.Storage;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.History;
@@ -58,15 +59,10 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
                 return;
             }
 
-            var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
+            SqliteConnection db = StateDatabase.Open(DatabasePath);
             try
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
-                db.Open();
-                Execute(db, """
-                    PRAGMA journal_mode = WAL;
-                    PRAGMA synchronous = FULL;
-                    PRAGMA busy_timeout = 5000;
+                StateDatabase.Execute(db, StateDatabase.Durable + """
                     PRAGMA cache_size = -32768;
                     PRAGMA wal_autocheckpoint = 8192;
                     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -86,22 +82,12 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
                         min REAL NOT NULL, max REAL NOT NULL, mean REAL NOT NULL, m2 REAL NOT NULL, flags INTEGER NOT NULL,
                         PRIMARY KEY (channel, hour_ms)) WITHOUT ROWID;
                     """);
-                using (SqliteCommand version = db.CreateCommand())
-                {
-                    string v = SchemaVersion.ToString(CultureInfo.InvariantCulture);
-                    version.CommandText = "INSERT INTO meta (key, value) VALUES ('schema', $v) ON CONFLICT (key) DO NOTHING; SELECT value FROM meta WHERE key = 'schema';";
-                    version.Parameters.AddWithValue("$v", v);
-                    string stored = (string)version.ExecuteScalar()!;
-                    if (stored != v)
-                    {
-                        throw new InvalidOperationException($"{DatabasePath}: history schema version {stored} is not {v}; move the file away to start afresh");
-                    }
-                }
+                StateDatabase.EnsureSchemaVersion(db, SchemaVersion, DatabasePath, "history");
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteException)
             {
                 db.Dispose();
-                throw new GatewayConfigurationException($"State:Directory: cannot create or open {DatabasePath}: {e.Message}", e);
+                throw StateDatabase.Unusable(DatabasePath, e);
             }
             catch
             {
@@ -490,12 +476,6 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
         }
     }
 
-    private static void Execute(SqliteConnection db, string sql)
-    {
-        using SqliteCommand cmd = db.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
-    }
 
     private sealed record Entry(HistoryChannel Channel, long NodeId);
 

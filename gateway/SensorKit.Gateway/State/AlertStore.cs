@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SensorKit.Gateway.Contracts;
 using SensorKit.Gateway.Fleet;
+using SensorKit.Gateway.Storage;
 
 namespace SensorKit.Gateway.State;
 
@@ -144,22 +145,10 @@ public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDis
                 return;
             }
 
-            var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
+            SqliteConnection db = StateDatabase.Open(DatabasePath);
             try
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
-                db.Open();
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteException)
-            {
-                db.Dispose();
-                throw new GatewayConfigurationException($"{StateOptions.Section}:Directory: cannot create or open {DatabasePath}: {e.Message}", e);
-            }
-
-            Execute(db, """
-                PRAGMA journal_mode = WAL;
-                PRAGMA synchronous = FULL;
-                PRAGMA busy_timeout = 5000;
+                StateDatabase.Execute(db, StateDatabase.Durable + """
                 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                 CREATE TABLE IF NOT EXISTS alerts (
                     site TEXT NOT NULL, rule TEXT NOT NULL, subject TEXT NOT NULL,
@@ -176,16 +165,12 @@ public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDis
                 CREATE TABLE IF NOT EXISTS rule_state (key TEXT PRIMARY KEY, data BLOB NOT NULL);
                 CREATE TABLE IF NOT EXISTS nodes (site TEXT NOT NULL, node TEXT NOT NULL, status BLOB NOT NULL, PRIMARY KEY (site, node));
                 """);
-            using (SqliteCommand version = db.CreateCommand())
+                StateDatabase.EnsureSchemaVersion(db, SchemaVersion, DatabasePath, "state");
+            }
+            catch
             {
-                version.CommandText = "INSERT INTO meta (key, value) VALUES ('schema', $v) ON CONFLICT (key) DO NOTHING; SELECT value FROM meta WHERE key = 'schema';";
-                version.Parameters.AddWithValue("$v", SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                string stored = (string)version.ExecuteScalar()!;
-                if (stored != SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture))
-                {
-                    db.Dispose();
-                    throw new InvalidOperationException($"{DatabasePath}: state schema version {stored} is not {SchemaVersion}; move the file away to start afresh");
-                }
+                db.Dispose();
+                throw;
             }
 
             _db = db;
@@ -481,13 +466,6 @@ public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDis
             cmd.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
             return cmd.ExecuteNonQuery();
         }
-    }
-
-    private static void Execute(SqliteConnection db, string sql)
-    {
-        using SqliteCommand cmd = db.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
     }
 
     public void Dispose()
