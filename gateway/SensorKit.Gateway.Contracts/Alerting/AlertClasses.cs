@@ -1,8 +1,8 @@
 namespace SensorKit.Gateway.Contracts;
 
 // Plain enums for how rules class an alert. Their members are named as CAP 1.2 §3.2.2 names the values, so rule
-// packs and the Rules section keep their spelling, and the CAP output maps them one to one (Alerts/Cap/CapMapping.cs);
-// a test checks that every member has its CAP twin. Nothing here knows CAP.
+// packs and the Rules section keep their spelling, and the CAP writer (an output) prints them as they are; other
+// outputs (the JSON alert) print the same names. Nothing here knows CAP.
 
 /// <summary>How bad it is.</summary>
 public enum AlertSeverity

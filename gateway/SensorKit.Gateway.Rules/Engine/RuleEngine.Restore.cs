@@ -80,32 +80,35 @@ public sealed partial class RuleEngine
 
                 return true;
             case StaleDataOptions.RuleId:
-                foreach (string channel in a.Members.Split(',', StringSplitOptions.RemoveEmptyEntries))
+                foreach (ChannelWatch c in MemberChannels(a, now))
                 {
-                    int slash = channel.IndexOf('/', StringComparison.Ordinal);
-                    if (slash > 0)
-                    {
-                        ChannelWatch c = Watch(a.Site, a.Subject, now).Channel(channel[..slash], channel[(slash + 1)..]);
-                        c.LastReceived = now;
-                        c.Stale.Restore(a.RaisedAt);
-                    }
+                    c.LastReceived = now;
+                    c.Stale.Restore(a.RaisedAt);
                 }
 
                 return true;
             case ImplausibleDataOptions.RuleId:
-                foreach (string channel in a.Members.Split(',', StringSplitOptions.RemoveEmptyEntries))
+                foreach (ChannelWatch c in MemberChannels(a, now))
                 {
-                    int slash = channel.IndexOf('/', StringComparison.Ordinal);
-                    if (slash > 0)
-                    {
-                        ChannelWatch c = Watch(a.Site, a.Subject, now).Channel(channel[..slash], channel[(slash + 1)..]);
-                        c.Implausible.Restore(a.RaisedAt);
-                    }
+                    c.Implausible.Restore(a.RaisedAt);
                 }
 
                 return true;
             default:
                 return false;
+        }
+    }
+
+    /// <summary>The channels ("sensor/quantity") an operator alert rests on.</summary>
+    private IEnumerable<ChannelWatch> MemberChannels(ActiveAlert a, DateTimeOffset now)
+    {
+        foreach (string channel in a.Members.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            int slash = channel.IndexOf('/', StringComparison.Ordinal);
+            if (slash > 0)
+            {
+                yield return Watch(a.Site, a.Subject, now).Channel(channel[..slash], channel[(slash + 1)..]);
+            }
         }
     }
 }

@@ -164,17 +164,17 @@ internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, IF
         return new CapInfo
         {
             Language = language,
-            Categories = [def.Category.ToCap()],
+            Categories = [def.Category],
             Event = def.Event(step.Grade, language),
             ResponseTypes = step.State switch
             {
-                AlertState.Cleared => [CapResponseType.AllClear],
-                AlertState.Cancelled => [CapResponseType.None],
-                _ => step.Info.ResponseTypes.ToCap(),
+                AlertState.Cleared => [AlertResponse.AllClear],
+                AlertState.Cancelled => [AlertResponse.None],
+                _ => step.Info.ResponseTypes,
             },
-            Urgency = step.Info.Urgency.ToCap(),
-            Severity = step.Info.Severity.ToCap(),
-            Certainty = step.Info.Certainty.ToCap(),
+            Urgency = step.Info.Urgency,
+            Severity = step.Info.Severity,
+            Certainty = step.Info.Certainty,
             Onset = ended ? null : Local(step.RaisedAt),
             Expires = Expires(def, ended, step.Sent),
             SenderName = _options.SenderName.GetValueOrDefault(language),
