@@ -60,6 +60,8 @@ public static class GatewayHost
         services.AddSingleton<IFleet>(sp => sp.GetRequiredService<NodeDirectory>());
         services.AddSingleton<AlertPublisher>();
         services.AddSingleton<IMqttOutbound>(sp => sp.GetRequiredService<AlertPublisher>());
+        // Alert sinks: each gets every message the lifecycle publishes, after the state store took the step.
+        services.AddSingleton<IAlertMessageSink>(sp => sp.GetRequiredService<AlertPublisher>());
         services.AddSingleton(CapSigner.Create);
 
         // The feed's own address is asked for late: with CapFeed:Port 0 it is known only once the feed listens.
@@ -70,7 +72,7 @@ public static class GatewayHost
         services.AddSingleton<CapMessageFactory>();
         services.AddSingleton(sp => new AlertLifecycle(
             sp.GetRequiredService<AlertStore>(),
-            sp.GetRequiredService<AlertPublisher>(),
+            sp.GetServices<IAlertMessageSink>(),
             sp.GetRequiredService<CapMessageFactory>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<AlertLifecycle>>()));
@@ -78,7 +80,7 @@ public static class GatewayHost
         services.AddSingleton<RuleEngine>();
         services.AddSingleton<ITelemetryEvaluator>(sp => sp.GetRequiredService<RuleEngine>());
         services.AddSingleton<IAlertCommands>(sp => sp.GetRequiredService<RuleEngine>());
-        // Telemetry consumers beside the rules: each gets every validated window (Ingest/ITelemetryConsumer.cs).
+        // Telemetry consumers beside the rules: each gets every validated window (Contracts: ITelemetryConsumer).
         services.AddSingleton<ITelemetryHistory>(sp => new SqliteTelemetryHistory(
             Path.Combine(sp.GetRequiredService<IOptions<StateOptions>>().Value.ResolveDirectory(sp.GetRequiredService<IHostEnvironment>().ContentRootPath), SqliteTelemetryHistory.FileName),
             sp.GetRequiredService<IOptions<HistoryOptions>>().Value,

@@ -146,7 +146,7 @@ public sealed class RuleDefaultsOptions
 /// A further condition of a rule on another quantity of the same node. Set exactly one of Above, Below
 /// (threshold), Rise, Fall (with Window) or DropPercent, RisePercent (with Baseline).
 /// </summary>
-public sealed class ConditionOptions
+public sealed partial class ConditionOptions
 {
     public string Quantity { get; set; } = string.Empty;
 
@@ -179,7 +179,7 @@ public sealed class ConditionOptions
 /// A further threshold of a rule's own measure: set the same key as the rule (Above, Below, Rise, Fall,
 /// DropPercent or RisePercent), beyond the previous stage.
 /// </summary>
-public sealed class StageOptions
+public sealed partial class StageOptions
 {
     public double? Above { get; set; }
 
@@ -242,7 +242,7 @@ public sealed class RuleTextOptions
 /// A per-site change to a rule (Rules:Sites:&lt;site&gt;:&lt;rule id&gt;). Only what is set changes;
 /// <see cref="Stages"/> replaces the rule's stages as a whole.
 /// </summary>
-public sealed class RuleOverrideOptions
+public sealed partial class RuleOverrideOptions
 {
     public bool? Enabled { get; set; }
 

@@ -50,7 +50,7 @@ internal static class SiteOverrides
 
         foreach (RuleKind other in RuleKinds.All.Where(other => other != kind))
         {
-            foreach (string field in other.OverrideKeys.Where(field => other.Sets(o, field)))
+            foreach (string field in other.OverrideKeys.Where(field => !kind.OverrideKeys.Contains(field) && other.Sets(o, field)))
             {
                 Wrong(field, "the keys of its kind");
             }

@@ -24,16 +24,16 @@ public sealed partial class AlertLifecycle : IAlertSink, IDisposable
 {
     private readonly Dictionary<(string Rule, string Site, string Subject), StoredAlert> _active = [];
     private readonly AlertStore _store;
-    private readonly AlertPublisher _publisher;
+    private readonly IAlertMessageSink[] _sinks;
     private readonly CapMessageFactory _cap;
     private readonly TimeProvider _time;
     private readonly ILogger<AlertLifecycle> _logger;
     private readonly PayloadBuffer _json = new();
 
-    internal AlertLifecycle(AlertStore store, AlertPublisher publisher, CapMessageFactory cap, TimeProvider time, ILogger<AlertLifecycle> logger)
+    internal AlertLifecycle(AlertStore store, IEnumerable<IAlertMessageSink> sinks, CapMessageFactory cap, TimeProvider time, ILogger<AlertLifecycle> logger)
     {
         _store = store;
-        _publisher = publisher;
+        _sinks = [.. sinks];
         _cap = cap;
         _time = time;
         _logger = logger;
@@ -65,7 +65,11 @@ public sealed partial class AlertLifecycle : IAlertSink, IDisposable
         var resent = new HashSet<string>(StringComparer.Ordinal);
         foreach (StoredMessage m in _store.LoadUnpublished())
         {
-            _publisher.EnqueueStored(m);
+            foreach (IAlertMessageSink sink in _sinks)
+            {
+                sink.OnUnsent(m);
+            }
+
             resent.Add(m.Identifier);
         }
 
@@ -74,7 +78,10 @@ public sealed partial class AlertLifecycle : IAlertSink, IDisposable
             // The embedded broker keeps retained messages in memory only: after a restart it has forgotten them.
             if (_store.LoadMessage(a.LastIdentifier) is { } last)
             {
-                _publisher.EnqueueRetained(a.Site, a.Rule, a.Subject, last.Json);
+                foreach (IAlertMessageSink sink in _sinks)
+                {
+                    sink.OnStillActive(a.Site, a.Rule, a.Subject, last.Json);
+                }
             }
         }
 
@@ -271,7 +278,12 @@ public sealed partial class AlertLifecycle : IAlertSink, IDisposable
         Commit(alert, ended: false, stored, []);
         if (cap is not null)
         {
-            _publisher.EnqueueCap(alert.Site, alert.Rule, alert.Subject, cap, identifier);
+            foreach (IAlertMessageSink sink in _sinks)
+            {
+                sink.OnReissue(alert.Site, alert.Rule, alert.Subject, cap, identifier);
+            }
+
+
             LogReissued(alert.AlertId, identifier, CapWriter.FormatDateTime(capAlert.Infos[0].Expires!.Value));
         }
     }
@@ -386,7 +398,11 @@ public sealed partial class AlertLifecycle : IAlertSink, IDisposable
         }
 
         Commit(alert, ended: state == AlertState.Cleared, stored, dirty);
-        _publisher.Enqueue(message, json, cap, identifier, receivedTimestamp);
+        foreach (IAlertMessageSink sink in _sinks)
+        {
+            sink.OnStep(message, json, cap, identifier, receivedTimestamp);
+        }
+
         LogStep(ProtocolJson.Name(state), alert.AlertId, revision, message.Severity, message.Certainty, string.Join(",", evidence.Nodes));
     }
 

@@ -16,7 +16,7 @@ namespace SensorKit.Gateway.Alerts;
 /// active topic until the alert ends, and the CAP document on the cap topic. Queued, so steps taken while the
 /// broker connection is down go out when it returns; the state store keeps them across a restart too.
 /// </summary>
-public sealed class AlertPublisher : IMqttOutbound
+public sealed class AlertPublisher : IMqttOutbound, IAlertMessageSink
 {
     /// <summary>Meter of the gateway's alerting; the latency histogram is what docs/performance.md reports.</summary>
     public const string MeterName = GatewayMetrics.MeterName;
@@ -35,6 +35,14 @@ public sealed class AlertPublisher : IMqttOutbound
     public ChannelReader<OutgoingAlert> Outgoing => _queue.Reader;
 
     /// <summary>Queues the three messages of one alert step: event, retained state, CAP.</summary>
+    void IAlertMessageSink.OnStep(AlertMessage alert, byte[] json, byte[]? cap, string identifier, long receivedTimestamp) => Enqueue(alert, json, cap, identifier, receivedTimestamp);
+
+    void IAlertMessageSink.OnReissue(string site, string rule, string subject, byte[] cap, string identifier) => EnqueueCap(site, rule, subject, cap, identifier);
+
+    void IAlertMessageSink.OnUnsent(StoredMessage message) => EnqueueStored(message);
+
+    void IAlertMessageSink.OnStillActive(string site, string rule, string subject, byte[] json) => EnqueueRetained(site, rule, subject, json);
+
     internal void Enqueue(AlertMessage alert, byte[] json, byte[]? cap, string identifier, long receivedTimestamp)
     {
         Write(Build(Topics.AlertEvent(alert.Site, alert.Rule, alert.Subject), json, retain: false, "application/json"), receivedTimestamp, null, isEvent: true);
