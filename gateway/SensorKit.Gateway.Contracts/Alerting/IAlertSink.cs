@@ -18,29 +18,16 @@ namespace SensorKit.Gateway.Contracts;
 public sealed record AlertStep(AlertDefinition Definition, string Site, string Subject, Grade Grade, AlertEvidence Evidence, DateTimeOffset EventTime, long ReceivedTimestamp);
 
 /// <summary>An active alert as the alert stage holds it: what the rules need to continue after a restart.</summary>
-public sealed record ActiveAlert
-{
-    public required string AlertId { get; init; }
-
-    public required string Rule { get; init; }
-
-    public required string Site { get; init; }
-
-    public required string Subject { get; init; }
-
-    public required AlertAudience Audience { get; init; }
-
-    public required DateTimeOffset RaisedAt { get; init; }
-
-    /// <summary>What the alert rests on (<see cref="Grade.Members"/>).</summary>
-    public required string Members { get; init; }
-
-    /// <summary>Withdrawn by an operator; stays quiet until its condition has ended once.</summary>
-    public required bool Cancelled { get; init; }
-
-    /// <summary>The evidence of its last step.</summary>
-    public required AlertEvidence Evidence { get; init; }
-}
+/// <param name="AlertId">The alert's id.</param>
+/// <param name="Rule">The rule's id.</param>
+/// <param name="Site">The site.</param>
+/// <param name="Subject">A node, or the site.</param>
+/// <param name="Audience">Who it is for.</param>
+/// <param name="RaisedAt">When it was raised (event time).</param>
+/// <param name="Members">What it rests on (<see cref="Grade.Members"/>).</param>
+/// <param name="Cancelled">Withdrawn by an operator; stays quiet until its condition has ended once.</param>
+/// <param name="Evidence">The evidence of its last step.</param>
+public sealed record ActiveAlert(string AlertId, string Rule, string Site, string Subject, AlertAudience Audience, DateTimeOffset RaisedAt, string Members, bool Cancelled, AlertEvidence Evidence);
 
 /// <summary>
 /// Where the rules hand their alert steps: the alert lifecycle (Alerts/AlertLifecycle.cs), which stores, words and

@@ -96,18 +96,8 @@ public sealed partial class AlertLifecycle : IAlertSink, IDisposable
     public ActiveAlert? Find(string alertId) =>
         _active.Values.FirstOrDefault(a => a.AlertId == alertId && !a.Cancelled) is { } alert ? View(alert) : null;
 
-    private static ActiveAlert View(StoredAlert a) => new()
-    {
-        AlertId = a.AlertId,
-        Rule = a.Rule,
-        Site = a.Site,
-        Subject = a.Subject,
-        Audience = Enum.Parse<AlertAudience>(a.Audience),
-        RaisedAt = a.RaisedAt,
-        Members = a.Members,
-        Cancelled = a.Cancelled,
-        Evidence = EvidenceOf(a),
-    };
+    private static ActiveAlert View(StoredAlert a) =>
+        new(a.AlertId, a.Rule, a.Site, a.Subject, Enum.Parse<AlertAudience>(a.Audience), a.RaisedAt, a.Members, a.Cancelled, EvidenceOf(a));
 
     /// <summary>
     /// Moves the alert of the step's rule, site and subject to the step's grade: raises, updates or clears it as
