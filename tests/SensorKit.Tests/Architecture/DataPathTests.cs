@@ -155,7 +155,8 @@ internal static class DataPath
             _ when In(ns, "SensorKit.Gateway.Ingest") || In(ns, "SensorKit.Gateway.Fleet") => new("ingest", 200),
             _ when In(ns, "SensorKit.Gateway.Rules") => new("rules", 300),
             _ when In(ns, "SensorKit.Gateway.History") => new("history", 300),
-            _ when In(ns, "SensorKit.Gateway.Alerts") || In(ns, "SensorKit.Gateway.State") => new("alerts", 400),
+            // Outputs/<Name>/ is where a new output goes: part of the alerts stage, so it needs no line here.
+            _ when In(ns, "SensorKit.Gateway.Alerts") || In(ns, "SensorKit.Gateway.State") || In(ns, "SensorKit.Gateway.Outputs") => new("alerts", 400),
             _ when In(ns, "SensorKit.Gateway") => null,
             _ => new("elsewhere", SharedRank),
         };
