@@ -59,13 +59,9 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
                 return;
             }
 
-            SqliteConnection db = StateDatabase.Open(DatabasePath);
-            try
-            {
-                StateDatabase.Execute(db, StateDatabase.Durable + """
+            SqliteConnection db = StateDatabase.Create(DatabasePath, """
                     PRAGMA cache_size = -32768;
                     PRAGMA wal_autocheckpoint = 8192;
-                    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                     CREATE TABLE IF NOT EXISTS nodes (id INTEGER PRIMARY KEY, site TEXT NOT NULL, node TEXT NOT NULL, UNIQUE (site, node));
                     CREATE TABLE IF NOT EXISTS channels (
                         id INTEGER PRIMARY KEY, node INTEGER NOT NULL REFERENCES nodes (id),
@@ -81,19 +77,7 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
                         channel INTEGER NOT NULL, hour_ms INTEGER NOT NULL, windows INTEGER NOT NULL, count INTEGER NOT NULL,
                         min REAL NOT NULL, max REAL NOT NULL, mean REAL NOT NULL, m2 REAL NOT NULL, flags INTEGER NOT NULL,
                         PRIMARY KEY (channel, hour_ms)) WITHOUT ROWID;
-                    """);
-                StateDatabase.EnsureSchemaVersion(db, SchemaVersion, DatabasePath, "history");
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteException)
-            {
-                db.Dispose();
-                throw StateDatabase.Unusable(DatabasePath, e);
-            }
-            catch
-            {
-                db.Dispose();
-                throw;
-            }
+                    """, SchemaVersion, "history", schemaFailureIsUnusable: true);
 
             _db = db;
             using (SqliteCommand cut = db.CreateCommand())

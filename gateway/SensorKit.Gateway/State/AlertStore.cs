@@ -145,11 +145,7 @@ public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDis
                 return;
             }
 
-            SqliteConnection db = StateDatabase.Open(DatabasePath);
-            try
-            {
-                StateDatabase.Execute(db, StateDatabase.Durable + """
-                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            SqliteConnection db = StateDatabase.Create(DatabasePath, """
                 CREATE TABLE IF NOT EXISTS alerts (
                     site TEXT NOT NULL, rule TEXT NOT NULL, subject TEXT NOT NULL,
                     alert_id TEXT NOT NULL, record TEXT NOT NULL,
@@ -164,14 +160,7 @@ public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDis
                 CREATE INDEX IF NOT EXISTS messages_sent ON messages (sent_ms);
                 CREATE TABLE IF NOT EXISTS rule_state (key TEXT PRIMARY KEY, data BLOB NOT NULL);
                 CREATE TABLE IF NOT EXISTS nodes (site TEXT NOT NULL, node TEXT NOT NULL, status BLOB NOT NULL, PRIMARY KEY (site, node));
-                """);
-                StateDatabase.EnsureSchemaVersion(db, SchemaVersion, DatabasePath, "state");
-            }
-            catch
-            {
-                db.Dispose();
-                throw;
-            }
+                """, SchemaVersion, "state", schemaFailureIsUnusable: false);
 
             _db = db;
             LogOpened(DatabasePath);
