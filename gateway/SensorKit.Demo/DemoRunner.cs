@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using SensorKit.Gateway;
 using SensorKit.Gateway.Alerts.Feed;
 using SensorKit.Gateway.Broker.Accounts;
+using SensorKit.Gateway.Connection;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.OpenData;
 using SensorKit.Node;

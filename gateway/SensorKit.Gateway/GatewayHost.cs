@@ -7,13 +7,18 @@ using SensorKit.Gateway.Alerts;
 using SensorKit.Gateway.Alerts.Cap;
 using SensorKit.Gateway.Alerts.Feed;
 using SensorKit.Gateway.Broker;
+using SensorKit.Gateway.Connection;
+using SensorKit.Gateway.Contracts;
+using SensorKit.Gateway.Fleet;
 using SensorKit.Gateway.History;
+using SensorKit.Gateway.Http;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.OpenData;
 using SensorKit.Gateway.Rules;
 using SensorKit.Gateway.StatusPage;
 using SensorKit.Hosting;
 using SensorKit.Gateway.State;
+using SensorKit.Gateway.Storage;
 
 namespace SensorKit.Gateway;
 
@@ -45,30 +50,33 @@ public static class GatewayHost
 
         services.AddSingleton(sp => RuleCatalog.Create(sp.GetRequiredService<IOptions<RulesOptions>>(), sp.GetRequiredService<IHostEnvironment>()));
         services.AddSingleton<AlertStore>();
+        services.AddSingleton<INodeStatusStore>(sp => sp.GetRequiredService<AlertStore>());
+        services.AddSingleton<IRuleStateStore>(sp => sp.GetRequiredService<AlertStore>());
         services.AddSingleton<NodeDirectory>();
+        services.AddSingleton<IFleet>(sp => sp.GetRequiredService<NodeDirectory>());
         services.AddSingleton<AlertPublisher>();
+        services.AddSingleton<IMqttOutbound>(sp => sp.GetRequiredService<AlertPublisher>());
+        // Alert sinks: each gets every message the lifecycle publishes, after the state store took the step.
+        services.AddSingleton<IAlertMessageSink>(sp => sp.GetRequiredService<AlertPublisher>());
         services.AddSingleton(CapSigner.Create);
 
         // The feed's own address is asked for late: with CapFeed:Port 0 it is known only once the feed listens.
         services.AddSingleton(sp => new CapWebLinks(
             sp.GetRequiredService<IOptions<CapOptions>>(),
             sp.GetRequiredService<IOptions<CapFeedOptions>>(),
-            () => sp.GetRequiredService<CapFeedServer>().BaseAddress));
+            () => sp.GetRequiredService<GatewayHttpEndpoint>().BaseAddress));
         services.AddSingleton<CapMessageFactory>();
         services.AddSingleton(sp => new AlertLifecycle(
             sp.GetRequiredService<AlertStore>(),
-            sp.GetRequiredService<AlertPublisher>(),
+            sp.GetServices<IAlertMessageSink>(),
             sp.GetRequiredService<CapMessageFactory>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<AlertLifecycle>>()));
-        services.AddSingleton(sp => new RuleEngine(
-            sp.GetRequiredService<RuleCatalog>(),
-            sp.GetRequiredService<AlertLifecycle>(),
-            sp.GetRequiredService<AlertStore>(),
-            sp.GetRequiredService<NodeDirectory>(),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<RuleEngine>>()));
-        // Telemetry consumers beside the rules: each gets every validated window (Ingest/ITelemetryConsumer.cs).
+        services.AddSingleton<IAlertSink>(sp => sp.GetRequiredService<AlertLifecycle>());
+        services.AddSingleton<RuleEngine>();
+        services.AddSingleton<ITelemetryEvaluator>(sp => sp.GetRequiredService<RuleEngine>());
+        services.AddSingleton<IAlertCommands>(sp => sp.GetRequiredService<RuleEngine>());
+        // Telemetry consumers beside the rules: each gets every validated window (Contracts: ITelemetryConsumer).
         services.AddSingleton<ITelemetryHistory>(sp => new SqliteTelemetryHistory(
             Path.Combine(sp.GetRequiredService<IOptions<StateOptions>>().Value.ResolveDirectory(sp.GetRequiredService<IHostEnvironment>().ContentRootPath), SqliteTelemetryHistory.FileName),
             sp.GetRequiredService<IOptions<HistoryOptions>>().Value,
@@ -80,7 +88,11 @@ public static class GatewayHost
         services.AddSingleton<IBrokerIntake>(sp => sp.GetRequiredService<TelemetryIngest>());
         services.AddSingleton<GatewayConnection>();
         services.AddSingleton<AlertingService>();
-        services.AddSingleton<CapFeedServer>();
+
+        // The one HTTP host, and the outputs that plug endpoints into it: one line per output.
+        services.AddSingleton<GatewayHttpEndpoint>();
+        services.AddSingleton<GatewayHttpHost>();
+        services.AddGatewayOutput<CapFeedServer>();
         services.AddOpenData();
         services.AddStatusPage();
 
@@ -93,7 +105,7 @@ public static class GatewayHost
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedBroker>());
         services.AddHostedService(sp => sp.GetRequiredService<AlertingService>());
         services.AddHostedService(sp => sp.GetRequiredService<GatewayConnection>());
-        services.AddHostedService(sp => sp.GetRequiredService<CapFeedServer>());
+        services.AddHostedService(sp => sp.GetRequiredService<GatewayHttpHost>());
         return services;
     }
 

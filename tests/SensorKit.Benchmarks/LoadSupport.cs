@@ -10,6 +10,7 @@ using MQTTnet;
 using MQTTnet.Protocol;
 using SensorKit.Gateway;
 using SensorKit.Gateway.Broker.Accounts;
+using SensorKit.Gateway.Connection;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Protocol;
 

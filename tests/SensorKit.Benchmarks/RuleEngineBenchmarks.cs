@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SensorKit.Gateway;
 using SensorKit.Gateway.Alerts;
+using SensorKit.Gateway.Contracts;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.Rules;
 using SensorKit.Gateway.State;
@@ -51,7 +52,7 @@ public class RuleEngineBenchmarks : IDisposable
         _engine = _host.Services.GetRequiredService<RuleEngine>();
         _engine.Restore();
         _ingest = _host.Services.GetRequiredService<TelemetryIngest>();
-        _engine.OnStatus(new NodeStatusMessage { Site = "bench", Node = "n1", State = NodeState.Online, Time = DateTimeOffset.UtcNow }, "{}"u8);
+        _engine.OnStatus(new NodeStatusMessage { Site = "bench", Node = "n1", State = NodeState.Online, Time = DateTimeOffset.UtcNow });
         _end = DateTimeOffset.UtcNow.AddDays(-30);
         _message = new TelemetryMessage
         {

@@ -3,7 +3,7 @@ using System.Text;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using SensorKit.Gateway.Alerts.Cap;
-using SensorKit.Gateway.Rules;
+using SensorKit.Gateway.Contracts;
 using SensorKit.Gateway.State;
 using SensorKit.Protocol;
 
@@ -16,21 +16,24 @@ namespace SensorKit.Gateway.Alerts;
 /// is queued for publishing, so a restart continues the alert instead of raising it again. A long-running alert's
 /// CAP message is re-issued before it expires (<see cref="Refresh"/>).
 /// </summary>
-/// <remarks>Not thread-safe: the rule engine calls it under its lock.</remarks>
-public sealed partial class AlertLifecycle : IDisposable
+/// <remarks>
+/// The rules reach it only through <see cref="IAlertSink"/>, and it knows nothing of them but their
+/// <see cref="AlertDefinition"/>. Not thread-safe: the rule engine calls it under its lock.
+/// </remarks>
+public sealed partial class AlertLifecycle : IAlertSink, IDisposable
 {
     private readonly Dictionary<(string Rule, string Site, string Subject), StoredAlert> _active = [];
     private readonly AlertStore _store;
-    private readonly AlertPublisher _publisher;
+    private readonly IAlertMessageSink[] _sinks;
     private readonly CapMessageFactory _cap;
     private readonly TimeProvider _time;
     private readonly ILogger<AlertLifecycle> _logger;
     private readonly PayloadBuffer _json = new();
 
-    internal AlertLifecycle(AlertStore store, AlertPublisher publisher, CapMessageFactory cap, TimeProvider time, ILogger<AlertLifecycle> logger)
+    internal AlertLifecycle(AlertStore store, IEnumerable<IAlertMessageSink> sinks, CapMessageFactory cap, TimeProvider time, ILogger<AlertLifecycle> logger)
     {
         _store = store;
-        _publisher = publisher;
+        _sinks = [.. sinks];
         _cap = cap;
         _time = time;
         _logger = logger;
@@ -48,11 +51,11 @@ public sealed partial class AlertLifecycle : IDisposable
     internal IEnumerable<StoredAlert> Active => _active.Values;
 
     /// <summary>The grade last published for a subject; none when no alert is active.</summary>
-    internal Grade Current(string rule, string site, string subject) =>
+    public Grade Current(string rule, string site, string subject) =>
         _active.TryGetValue((rule, site, subject), out StoredAlert? a) ? new Grade(a.Level, a.Confirmed, a.Members) : Grade.None;
 
     /// <summary>Loads active alerts and queues what a restart must resend: unsent steps, and the retained state of active alerts.</summary>
-    internal void Restore()
+    public IReadOnlyList<ActiveAlert> Restore()
     {
         foreach (StoredAlert a in _store.LoadAlerts())
         {
@@ -62,7 +65,11 @@ public sealed partial class AlertLifecycle : IDisposable
         var resent = new HashSet<string>(StringComparer.Ordinal);
         foreach (StoredMessage m in _store.LoadUnpublished())
         {
-            _publisher.EnqueueStored(m);
+            foreach (IAlertMessageSink sink in _sinks)
+            {
+                sink.OnUnsent(m);
+            }
+
             resent.Add(m.Identifier);
         }
 
@@ -71,7 +78,10 @@ public sealed partial class AlertLifecycle : IDisposable
             // The embedded broker keeps retained messages in memory only: after a restart it has forgotten them.
             if (_store.LoadMessage(a.LastIdentifier) is { } last)
             {
-                _publisher.EnqueueRetained(a.Site, a.Rule, a.Subject, last.Json);
+                foreach (IAlertMessageSink sink in _sinks)
+                {
+                    sink.OnStillActive(a.Site, a.Rule, a.Subject, last.Json);
+                }
             }
         }
 
@@ -79,15 +89,24 @@ public sealed partial class AlertLifecycle : IDisposable
         {
             LogRestored(_active.Count, resent.Count);
         }
+
+        return [.. _active.Values.Select(View)];
     }
 
+    public ActiveAlert? Find(string alertId) =>
+        _active.Values.FirstOrDefault(a => a.AlertId == alertId && !a.Cancelled) is { } alert ? View(alert) : null;
+
+    private static ActiveAlert View(StoredAlert a) =>
+        new(a.AlertId, a.Rule, a.Site, a.Subject, Enum.Parse<AlertAudience>(a.Audience), a.RaisedAt, a.Members, a.Cancelled, EvidenceOf(a));
+
     /// <summary>
-    /// Moves the alert of (<paramref name="definition"/>, <paramref name="site"/>, <paramref name="subject"/>) to
-    /// <paramref name="grade"/>: raises, updates or clears it as needed. <paramref name="dirty"/> is rule state
-    /// stored in the same transaction. Returns true when a message was published.
+    /// Moves the alert of the step's rule, site and subject to the step's grade: raises, updates or clears it as
+    /// needed. <paramref name="dirty"/> is rule state stored in the same transaction. Returns true when a message
+    /// was published.
     /// </summary>
-    internal bool Apply(AlertDefinition definition, string site, string subject, Grade grade, AlertEvidence evidence, DateTimeOffset eventTime, long receivedTimestamp, IReadOnlyCollection<IPersistentState> dirty)
+    public bool Apply(AlertStep step, IReadOnlyCollection<IPersistentState> dirty)
     {
+        (AlertDefinition definition, string site, string subject, Grade grade, AlertEvidence evidence, DateTimeOffset eventTime, long receivedTimestamp) = step;
         var key = (definition.Id, site, subject);
         _active.TryGetValue(key, out StoredAlert? alert);
         if (alert is { Cancelled: true })
@@ -138,7 +157,7 @@ public sealed partial class AlertLifecycle : IDisposable
         }
 
         GradeInfo info = state == AlertState.Cleared
-            ? new GradeInfo(CapSeverity.Minor, CapCertainty.Observed, CapUrgency.Past, [CapResponseType.AllClear])
+            ? new GradeInfo(AlertSeverity.Minor, AlertCertainty.Observed, AlertUrgency.Past, [AlertResponse.AllClear])
             : definition.Describe(grade);
         Publish(definition, alert, state, grade, info, evidence, receivedTimestamp, note: null, dirty);
         if (state == AlertState.Cleared)
@@ -157,7 +176,7 @@ public sealed partial class AlertLifecycle : IDisposable
     /// Withdraws an active alert, e.g. one raised in error (CAP msgType Cancel). It stays withdrawn while its
     /// condition lasts, so the same data does not raise it again.
     /// </summary>
-    internal bool Cancel(AlertDefinition definition, string alertId, string? note, IReadOnlyCollection<IPersistentState> dirty)
+    public bool Cancel(AlertDefinition definition, string alertId, string? note, IReadOnlyCollection<IPersistentState> dirty)
     {
         StoredAlert? alert = _active.Values.FirstOrDefault(a => a.AlertId == alertId && !a.Cancelled);
         if (alert is null)
@@ -165,7 +184,7 @@ public sealed partial class AlertLifecycle : IDisposable
             return false;
         }
 
-        var info = new GradeInfo(CapSeverity.Minor, CapCertainty.Observed, CapUrgency.Past, [CapResponseType.None]);
+        var info = new GradeInfo(AlertSeverity.Minor, AlertCertainty.Observed, AlertUrgency.Past, [AlertResponse.None]);
         Grade grade = new(alert.Level, alert.Confirmed, alert.Members);
         Publish(definition, alert, AlertState.Cancelled, grade, info, EvidenceOf(alert), 0, string.IsNullOrWhiteSpace(note) ? null : note.Trim(), dirty);
         return true;
@@ -178,12 +197,12 @@ public sealed partial class AlertLifecycle : IDisposable
     /// revision and the retained state stays: subscribers would otherwise get identical consecutive updates.
     /// </summary>
     /// <param name="now">The gateway clock.</param>
-    /// <param name="definitionOf">The rule of an alert; null for a rule no longer configured (withdrawn at start).</param>
-    internal void Refresh(DateTimeOffset now, Func<StoredAlert, AlertDefinition?> definitionOf)
+    /// <param name="definitionOf">The rule of an alert by rule id and site; null for a rule no longer configured (withdrawn at start).</param>
+    public void Refresh(DateTimeOffset now, Func<string, string, AlertDefinition?> definitionOf)
     {
         foreach (StoredAlert alert in _active.Values)
         {
-            if (alert.Cancelled || definitionOf(alert) is not { } definition)
+            if (alert.Cancelled || definitionOf(alert.Rule, alert.Site) is not { } definition)
             {
                 continue;
             }
@@ -203,7 +222,7 @@ public sealed partial class AlertLifecycle : IDisposable
         Grade grade = new(alert.Level, alert.Confirmed, alert.Members);
         alert.Reissues++;
         string identifier = _cap.Identifier(alert.AlertId, alert.Revision, alert.Reissues);
-        var step = new AlertStep
+        var step = new PublishedStep
         {
             Definition = definition,
             State = alert.Revision == 1 ? AlertState.Raised : AlertState.Updated,
@@ -249,7 +268,12 @@ public sealed partial class AlertLifecycle : IDisposable
         Commit(alert, ended: false, stored, []);
         if (cap is not null)
         {
-            _publisher.EnqueueCap(alert.Site, alert.Rule, alert.Subject, cap, identifier);
+            foreach (IAlertMessageSink sink in _sinks)
+            {
+                sink.OnReissue(alert.Site, alert.Rule, alert.Subject, cap, identifier);
+            }
+
+
             LogReissued(alert.AlertId, identifier, CapWriter.FormatDateTime(capAlert.Infos[0].Expires!.Value));
         }
     }
@@ -275,7 +299,7 @@ public sealed partial class AlertLifecycle : IDisposable
         int revision = alert.Revision + 1;
         string identifier = _cap.Identifier(alert.AlertId, revision);
         Grade textGrade = state == AlertState.Cleared ? Grade.None : grade;
-        var step = new AlertStep
+        var step = new PublishedStep
         {
             Definition = definition,
             State = state,
@@ -364,11 +388,15 @@ public sealed partial class AlertLifecycle : IDisposable
         }
 
         Commit(alert, ended: state == AlertState.Cleared, stored, dirty);
-        _publisher.Enqueue(message, json, cap, identifier, receivedTimestamp);
+        foreach (IAlertMessageSink sink in _sinks)
+        {
+            sink.OnStep(message, json, cap, identifier, receivedTimestamp);
+        }
+
         LogStep(ProtocolJson.Name(state), alert.AlertId, revision, message.Severity, message.Certainty, string.Join(",", evidence.Nodes));
     }
 
-    private (CapAlert Alert, byte[]? Bytes) BuildCap(AlertStep step)
+    private (CapAlert Alert, byte[]? Bytes) BuildCap(PublishedStep step)
     {
         CapAlert alert = _cap.Build(step);
         try

@@ -4,25 +4,19 @@ using System.Threading.Channels;
 using MQTTnet;
 using MQTTnet.Protocol;
 using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Gateway.Connection;
 using SensorKit.Gateway.Health;
 using SensorKit.Gateway.State;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Alerts;
 
-/// <summary>One MQTT message of an alert step, with what the connection needs to report it sent.</summary>
-/// <param name="Message">The MQTT message.</param>
-/// <param name="ReceivedTimestamp">Stopwatch timestamp of the telemetry that caused the step; 0 when none did (a timer, a restart).</param>
-/// <param name="Identifier">The step's CAP identifier on the last message of the step, so the store can mark it sent.</param>
-/// <param name="IsEvent">True for the event message, whose arrival at the broker counts as "alert published".</param>
-public sealed record OutgoingAlert(MqttApplicationMessage Message, long ReceivedTimestamp, string? Identifier, bool IsEvent);
-
 /// <summary>
 /// Turns alert steps into MQTT messages: the JSON on the event topic (QoS 1), the current state retained on the
 /// active topic until the alert ends, and the CAP document on the cap topic. Queued, so steps taken while the
 /// broker connection is down go out when it returns; the state store keeps them across a restart too.
 /// </summary>
-public sealed class AlertPublisher
+public sealed class AlertPublisher : IMqttOutbound, IAlertMessageSink
 {
     /// <summary>Meter of the gateway's alerting; the latency histogram is what docs/performance.md reports.</summary>
     public const string MeterName = GatewayMetrics.MeterName;
@@ -41,6 +35,14 @@ public sealed class AlertPublisher
     public ChannelReader<OutgoingAlert> Outgoing => _queue.Reader;
 
     /// <summary>Queues the three messages of one alert step: event, retained state, CAP.</summary>
+    void IAlertMessageSink.OnStep(AlertMessage alert, byte[] json, byte[]? cap, string identifier, long receivedTimestamp) => Enqueue(alert, json, cap, identifier, receivedTimestamp);
+
+    void IAlertMessageSink.OnReissue(string site, string rule, string subject, byte[] cap, string identifier) => EnqueueCap(site, rule, subject, cap, identifier);
+
+    void IAlertMessageSink.OnUnsent(StoredMessage message) => EnqueueStored(message);
+
+    void IAlertMessageSink.OnStillActive(string site, string rule, string subject, byte[] json) => EnqueueRetained(site, rule, subject, json);
+
     internal void Enqueue(AlertMessage alert, byte[] json, byte[]? cap, string identifier, long receivedTimestamp)
     {
         Write(Build(Topics.AlertEvent(alert.Site, alert.Rule, alert.Subject), json, retain: false, "application/json"), receivedTimestamp, null, isEvent: true);

@@ -7,8 +7,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
-using SensorKit.Gateway.Alerts;
 using SensorKit.Gateway.Broker.Accounts;
+using SensorKit.Gateway.Health;
 
 namespace SensorKit.Gateway.Broker;
 
@@ -34,7 +34,7 @@ public sealed partial class BrokerAuthorization
 
     private const int LoggedClientsLimit = 1024;
 
-    private static readonly Meter s_meter = new(AlertPublisher.MeterName);
+    private static readonly Meter s_meter = new(GatewayMetrics.MeterName);
     private static readonly Counter<long> s_refused = s_meter.CreateCounter<long>(
         "sensorkit.gateway.broker.refused", description: "Connections, publishes and subscriptions the embedded broker refused");
 

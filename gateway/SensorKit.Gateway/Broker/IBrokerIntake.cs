@@ -23,4 +23,10 @@ public interface IBrokerIntake
     Task Ready { get; }
 
     IntakeVerdict Take(string topic, ReadOnlySpan<byte> payload, string clientId, string? userName, long receivedTimestamp);
+
+    /// <summary>
+    /// A node message the gateway's own client received from an external broker, which has already checked the
+    /// sender; false when it was refused.
+    /// </summary>
+    bool Handle(string topic, ReadOnlySpan<byte> payload, long receivedTimestamp = 0);
 }

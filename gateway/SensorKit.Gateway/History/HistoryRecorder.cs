@@ -3,8 +3,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SensorKit.Gateway.Health;
-using SensorKit.Gateway.Ingest;
+using SensorKit.Gateway.Contracts;
 using SensorKit.Gateway.State;
+using SensorKit.Gateway.Storage;
 using SensorKit.Hosting;
 using SensorKit.Protocol;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using SensorKit.Gateway.Storage;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.History;
@@ -58,18 +59,9 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
                 return;
             }
 
-            var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
-            try
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
-                db.Open();
-                Execute(db, """
-                    PRAGMA journal_mode = WAL;
-                    PRAGMA synchronous = FULL;
-                    PRAGMA busy_timeout = 5000;
+            SqliteConnection db = StateDatabase.Create(DatabasePath, """
                     PRAGMA cache_size = -32768;
                     PRAGMA wal_autocheckpoint = 8192;
-                    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                     CREATE TABLE IF NOT EXISTS nodes (id INTEGER PRIMARY KEY, site TEXT NOT NULL, node TEXT NOT NULL, UNIQUE (site, node));
                     CREATE TABLE IF NOT EXISTS channels (
                         id INTEGER PRIMARY KEY, node INTEGER NOT NULL REFERENCES nodes (id),
@@ -85,29 +77,7 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
                         channel INTEGER NOT NULL, hour_ms INTEGER NOT NULL, windows INTEGER NOT NULL, count INTEGER NOT NULL,
                         min REAL NOT NULL, max REAL NOT NULL, mean REAL NOT NULL, m2 REAL NOT NULL, flags INTEGER NOT NULL,
                         PRIMARY KEY (channel, hour_ms)) WITHOUT ROWID;
-                    """);
-                using (SqliteCommand version = db.CreateCommand())
-                {
-                    string v = SchemaVersion.ToString(CultureInfo.InvariantCulture);
-                    version.CommandText = "INSERT INTO meta (key, value) VALUES ('schema', $v) ON CONFLICT (key) DO NOTHING; SELECT value FROM meta WHERE key = 'schema';";
-                    version.Parameters.AddWithValue("$v", v);
-                    string stored = (string)version.ExecuteScalar()!;
-                    if (stored != v)
-                    {
-                        throw new InvalidOperationException($"{DatabasePath}: history schema version {stored} is not {v}; move the file away to start afresh");
-                    }
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteException)
-            {
-                db.Dispose();
-                throw new GatewayConfigurationException($"State:Directory: cannot create or open {DatabasePath}: {e.Message}", e);
-            }
-            catch
-            {
-                db.Dispose();
-                throw;
-            }
+                    """, SchemaVersion, "history", schemaFailureIsUnusable: true);
 
             _db = db;
             using (SqliteCommand cut = db.CreateCommand())
@@ -490,12 +460,6 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
         }
     }
 
-    private static void Execute(SqliteConnection db, string sql)
-    {
-        using SqliteCommand cmd = db.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
-    }
 
     private sealed record Entry(HistoryChannel Channel, long NodeId);
 

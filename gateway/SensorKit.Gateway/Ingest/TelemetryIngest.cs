@@ -2,20 +2,22 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using SensorKit.Gateway.Broker;
+using SensorKit.Gateway.Contracts;
+using SensorKit.Gateway.Fleet;
 using SensorKit.Gateway.Health;
-using SensorKit.Gateway.Rules;
 using SensorKit.Hosting;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Ingest;
 
 /// <summary>
-/// Takes every message from the node topics, validates it against the contract, and hands good
-/// telemetry and status to the rules. A bad message is handled in isolation: counted by reason, logged
-/// within a per-reason rate limit, and dropped. It never stops the gateway and never reaches rule state.
-/// Good telemetry then goes to every <see cref="ITelemetryConsumer"/> (the history).
+/// Takes every message from the node topics, validates it against the contract, keeps the fleet directory (node
+/// identity: a node that sent no status is not in the fleet), and hands good telemetry and status to the
+/// <see cref="ITelemetryEvaluator"/> (the rules), whose verdict counts duplicates. A bad message is handled in
+/// isolation: counted by reason, logged within a per-reason rate limit, and dropped. It never stops the gateway and
+/// never reaches rule state. Good telemetry then goes to every <see cref="ITelemetryConsumer"/> (the history).
 /// </summary>
-public sealed partial class TelemetryIngest(RuleEngine rules, NodeDirectory nodes, TimeProvider time, ILogger<TelemetryIngest> logger, IEnumerable<ITelemetryConsumer>? consumers = null) : IBrokerIntake
+public sealed partial class TelemetryIngest(ITelemetryEvaluator rules, NodeDirectory nodes, TimeProvider time, ILogger<TelemetryIngest> logger, IEnumerable<ITelemetryConsumer>? consumers = null) : IBrokerIntake
 {
     /// <summary>Why messages were dropped; the keys of <see cref="RejectedBy"/>.</summary>
     public const string Malformed = "malformed";
@@ -54,7 +56,7 @@ public sealed partial class TelemetryIngest(RuleEngine rules, NodeDirectory node
 
     public Task Ready => _ready.Task;
 
-    /// <summary>Called once the rule engine holds the stored state; the embedded broker's intake waits for it.</summary>
+    /// <summary>Called once the rules hold the stored state; the embedded broker's intake waits for it.</summary>
     public void MarkReady() => _ready.TrySetResult();
 
     IntakeVerdict IBrokerIntake.Take(string topic, ReadOnlySpan<byte> payload, string clientId, string? userName, long receivedTimestamp) =>
@@ -184,7 +186,8 @@ public sealed partial class TelemetryIngest(RuleEngine rules, NodeDirectory node
 
         Interlocked.Increment(ref _accepted);
         GatewayMetrics.Accepted.Add(1, new KeyValuePair<string, object?>("kind", "status"));
-        rules.OnStatus(status, payload);
+        nodes.Update(status, payload);
+        rules.OnStatus(status);
         return true;
     }
 

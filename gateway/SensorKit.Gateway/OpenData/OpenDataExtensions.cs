@@ -4,12 +4,13 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using SensorKit.Gateway.Alerts.Feed;
+using SensorKit.Gateway.Http;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.OpenData.Archive;
 using SensorKit.Gateway.OpenData.Catalog;
 using SensorKit.Gateway.OpenData.SensorThings;
 using SensorKit.Hosting;
+using SensorKit.Gateway.Contracts;
 
 namespace SensorKit.Gateway.OpenData;
 
@@ -20,8 +21,8 @@ public static class OpenDataExtensions
     {
         services.AddOptions<OpenDataOptions>().BindStrictly(OpenDataOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<OpenDataOptions>, OpenDataOptionsValidator>();
-        // The HTTP host today is the CAP feed's; its address is known once it listens.
-        services.AddSingleton(sp => new OpenDataLinks(() => sp.GetRequiredService<CapFeedServer>().BaseAddress));
+        // The HTTP host's address is known once it listens.
+        services.AddSingleton(sp => new OpenDataLinks(() => sp.GetRequiredService<GatewayHttpEndpoint>().BaseAddress));
         services.AddSingleton<NodePositionLog>();
         services.AddSingleton<StaService>();
         services.AddSingleton<StaMqttPublisher>();
@@ -30,6 +31,7 @@ public static class OpenDataExtensions
         services.AddSingleton<DailyArchive>();
         services.AddSingleton<DcatCatalog>();
         services.AddHostedService(sp => sp.GetRequiredService<DailyArchive>());
+        services.AddGatewayOutput<OpenDataOutput>();
         return services;
     }
 
@@ -50,4 +52,10 @@ public static class OpenDataExtensions
         endpoints.MapGet("/open-data/archive/{**file}", (RequestDelegate)archive.ServeAsync);
         return endpoints;
     }
+}
+
+/// <summary>The SensorThings API, the archive and the catalogue on the gateway's HTTP host.</summary>
+public sealed class OpenDataOutput(IServiceProvider gateway) : IGatewayOutput
+{
+    public void Map(IEndpointRouteBuilder endpoints) => endpoints.MapOpenData(gateway);
 }

@@ -5,16 +5,11 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SensorKit.Gateway.Contracts;
+using SensorKit.Gateway.Fleet;
+using SensorKit.Gateway.Storage;
 
 namespace SensorKit.Gateway.State;
-
-/// <summary>Something whose state survives a restart: written when dirty, by key.</summary>
-internal interface IPersistentState
-{
-    string StateKey { get; }
-
-    void WriteSnapshot(Utf8JsonWriter writer);
-}
 
 /// <summary>An active alert as stored: enough to continue its lifecycle after a restart.</summary>
 internal sealed class StoredAlert
@@ -120,7 +115,7 @@ internal sealed partial class StateJsonContext : JsonSerializerContext;
 /// every node. An alert step is one transaction together with the rule state that produced it, so a restart
 /// resumes exactly after the last published step. WAL with synchronous=FULL: a committed step survives a power cut.
 /// </summary>
-public sealed partial class AlertStore : IDisposable
+public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDisposable
 {
     public const string FileName = "gateway-state.db";
     private const int SchemaVersion = 1;
@@ -150,23 +145,7 @@ public sealed partial class AlertStore : IDisposable
                 return;
             }
 
-            var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
-            try
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
-                db.Open();
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteException)
-            {
-                db.Dispose();
-                throw new GatewayConfigurationException($"{StateOptions.Section}:Directory: cannot create or open {DatabasePath}: {e.Message}", e);
-            }
-
-            Execute(db, """
-                PRAGMA journal_mode = WAL;
-                PRAGMA synchronous = FULL;
-                PRAGMA busy_timeout = 5000;
-                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            SqliteConnection db = StateDatabase.Create(DatabasePath, """
                 CREATE TABLE IF NOT EXISTS alerts (
                     site TEXT NOT NULL, rule TEXT NOT NULL, subject TEXT NOT NULL,
                     alert_id TEXT NOT NULL, record TEXT NOT NULL,
@@ -181,18 +160,7 @@ public sealed partial class AlertStore : IDisposable
                 CREATE INDEX IF NOT EXISTS messages_sent ON messages (sent_ms);
                 CREATE TABLE IF NOT EXISTS rule_state (key TEXT PRIMARY KEY, data BLOB NOT NULL);
                 CREATE TABLE IF NOT EXISTS nodes (site TEXT NOT NULL, node TEXT NOT NULL, status BLOB NOT NULL, PRIMARY KEY (site, node));
-                """);
-            using (SqliteCommand version = db.CreateCommand())
-            {
-                version.CommandText = "INSERT INTO meta (key, value) VALUES ('schema', $v) ON CONFLICT (key) DO NOTHING; SELECT value FROM meta WHERE key = 'schema';";
-                version.Parameters.AddWithValue("$v", SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                string stored = (string)version.ExecuteScalar()!;
-                if (stored != SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture))
-                {
-                    db.Dispose();
-                    throw new InvalidOperationException($"{DatabasePath}: state schema version {stored} is not {SchemaVersion}; move the file away to start afresh");
-                }
-            }
+                """, SchemaVersion, "state", schemaFailureIsUnusable: false);
 
             _db = db;
             LogOpened(DatabasePath);
@@ -357,7 +325,7 @@ public sealed partial class AlertStore : IDisposable
     }
 
     /// <summary>The persisted rule state by key.</summary>
-    internal Dictionary<string, byte[]> LoadStates()
+    public IReadOnlyDictionary<string, byte[]> LoadStates()
     {
         lock (_lock)
         {
@@ -376,7 +344,7 @@ public sealed partial class AlertStore : IDisposable
 
     /// <summary>Writes rule state outside an alert step (the periodic flush and shutdown).</summary>
     /// <summary>Writes the given states in one transaction; returns the keys of states that could not be serialised.</summary>
-    internal IReadOnlyList<string> SaveStates(IEnumerable<IPersistentState> dirty)
+    public IReadOnlyList<string> SaveStates(IEnumerable<IPersistentState> dirty)
     {
         lock (_lock)
         {
@@ -385,10 +353,17 @@ public sealed partial class AlertStore : IDisposable
                 return [];
             }
 
-            using SqliteTransaction tx = _db.BeginTransaction();
-            List<string> failed = WriteStates(tx, dirty);
-            tx.Commit();
-            return failed;
+            try
+            {
+                using SqliteTransaction tx = _db.BeginTransaction();
+                List<string> failed = WriteStates(tx, dirty);
+                tx.Commit();
+                return failed;
+            }
+            catch (SqliteException e)
+            {
+                throw new StateStoreException(e.Message, e);
+            }
         }
     }
 
@@ -425,20 +400,27 @@ public sealed partial class AlertStore : IDisposable
         return failed;
     }
 
-    internal void SaveNode(string site, string node, byte[] status)
+    public void SaveNode(string site, string node, byte[] status)
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Db.CreateCommand();
-            cmd.CommandText = "INSERT INTO nodes (site, node, status) VALUES ($site, $node, $status) ON CONFLICT (site, node) DO UPDATE SET status = excluded.status";
-            cmd.Parameters.AddWithValue("$site", site);
-            cmd.Parameters.AddWithValue("$node", node);
-            cmd.Parameters.AddWithValue("$status", status);
-            cmd.ExecuteNonQuery();
+            try
+            {
+                using SqliteCommand cmd = Db.CreateCommand();
+                cmd.CommandText = "INSERT INTO nodes (site, node, status) VALUES ($site, $node, $status) ON CONFLICT (site, node) DO UPDATE SET status = excluded.status";
+                cmd.Parameters.AddWithValue("$site", site);
+                cmd.Parameters.AddWithValue("$node", node);
+                cmd.Parameters.AddWithValue("$status", status);
+                cmd.ExecuteNonQuery();
+            }
+            catch (SqliteException e)
+            {
+                throw new StateStoreException(e.Message, e);
+            }
         }
     }
 
-    internal List<byte[]> LoadNodes()
+    public IReadOnlyList<byte[]> LoadNodes()
     {
         lock (_lock)
         {
@@ -473,13 +455,6 @@ public sealed partial class AlertStore : IDisposable
             cmd.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
             return cmd.ExecuteNonQuery();
         }
-    }
-
-    private static void Execute(SqliteConnection db, string sql)
-    {
-        using SqliteCommand cmd = db.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
     }
 
     public void Dispose()

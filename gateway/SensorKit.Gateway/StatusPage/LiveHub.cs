@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.State;
 using SensorKit.Protocol;
+using SensorKit.Gateway.Contracts;
 
 namespace SensorKit.Gateway.StatusPage;
 

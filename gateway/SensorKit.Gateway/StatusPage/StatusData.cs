@@ -6,6 +6,7 @@ using SensorKit.Gateway.History;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.State;
 using SensorKit.Protocol;
+using SensorKit.Gateway.Fleet;
 
 namespace SensorKit.Gateway.StatusPage;
 

@@ -3,9 +3,10 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using SensorKit.Gateway.Alerts.Feed;
+using SensorKit.Gateway.Http;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Hosting;
+using SensorKit.Gateway.Contracts;
 
 namespace SensorKit.Gateway.StatusPage;
 
@@ -24,9 +25,10 @@ public static class StatusPageExtensions
         services.AddHostedService(sp => sp.GetRequiredService<LiveHub>());
         services.AddSingleton<RejectionCounts>();
         services.AddSingleton<StatusData>();
-        // The HTTP host today is the CAP feed's; its address is known once it listens.
-        services.AddSingleton(sp => new StatusPages(sp.GetRequiredService<StatusData>(), sp.GetRequiredService<RejectionCounts>(), () => sp.GetRequiredService<CapFeedServer>().BaseAddress));
+        // The HTTP host's address is known once it listens.
+        services.AddSingleton(sp => new StatusPages(sp.GetRequiredService<StatusData>(), sp.GetRequiredService<RejectionCounts>(), () => sp.GetRequiredService<GatewayHttpEndpoint>().BaseAddress));
         services.AddSingleton<StatusPageServer>();
+        services.AddGatewayOutput<StatusPageOutput>();
         return services;
     }
 
@@ -53,4 +55,10 @@ public static class StatusPageExtensions
         endpoints.MapMethods(PathBase + "/{**rest}", methods, (RequestDelegate)(c => server.PageAsync(c, StatusPages.NotFound)));
         return endpoints;
     }
+}
+
+/// <summary>The status page on the gateway's HTTP host.</summary>
+public sealed class StatusPageOutput(IServiceProvider gateway) : IGatewayOutput
+{
+    public void Map(IEndpointRouteBuilder endpoints) => endpoints.MapStatusPage(gateway);
 }

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using SensorKit.Gateway.Alerts.Cap;
 using SensorKit.Gateway.Alerts.Feed;
+using SensorKit.Gateway.Http;
 
 namespace SensorKit.Gateway.StatusPage;
 

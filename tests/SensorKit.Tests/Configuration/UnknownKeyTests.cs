@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using SensorKit.Gateway;
+using SensorKit.Gateway.Connection;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Hosting;
 using SensorKit.Node;

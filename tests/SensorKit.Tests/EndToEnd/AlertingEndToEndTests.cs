@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using SensorKit.Gateway.Alerts.Cap;
 using SensorKit.Gateway.Alerts.Feed;
+using SensorKit.Gateway.Connection;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Protocol;
 using SensorKit.Simulation;

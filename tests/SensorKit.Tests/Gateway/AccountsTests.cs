@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
 using SensorKit.Gateway.Broker.Accounts;
+using SensorKit.Gateway.Connection;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Node.Publishing;
 using SensorKit.Protocol;

@@ -8,6 +8,7 @@ using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using SensorKit.Gateway.Broker;
 using SensorKit.Gateway.Broker.Accounts;
+using SensorKit.Gateway.Connection;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Protocol;
 using SensorKit.Tests.Support;

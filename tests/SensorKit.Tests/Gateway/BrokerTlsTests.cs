@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using MQTTnet;
 using MQTTnet.Formatter;
 using SensorKit.Gateway;
+using SensorKit.Gateway.Connection;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Node.Publishing;
 using SensorKit.Protocol;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
 using MQTTnet;
 using SensorKit.Gateway;
+using SensorKit.Gateway.Connection;
 using SensorKit.Gateway.History;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Protocol;

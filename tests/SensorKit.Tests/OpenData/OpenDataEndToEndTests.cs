@@ -5,6 +5,7 @@ using SensorKit.Gateway.Alerts.Feed;
 using SensorKit.Gateway.History;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Tests.Support;
+using SensorKit.Gateway.Connection;
 
 namespace SensorKit.Tests.OpenData;
 

@@ -10,6 +10,7 @@ using SensorKit.Gateway.Ingest;
 using SensorKit.Protocol;
 using SensorKit.Tests.Support;
 using static SensorKit.Tests.History.HistoryData;
+using SensorKit.Gateway.Connection;
 
 namespace SensorKit.Tests.OpenData;
 

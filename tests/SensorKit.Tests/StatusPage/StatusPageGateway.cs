@@ -6,6 +6,7 @@ using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.State;
 using SensorKit.Protocol;
 using SensorKit.Tests.Support;
+using SensorKit.Gateway.Connection;
 
 namespace SensorKit.Tests.StatusPage;
 

@@ -3,6 +3,7 @@ using Microsoft.Playwright;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Protocol;
 using static Microsoft.Playwright.Assertions;
+using SensorKit.Gateway.Fleet;
 
 namespace SensorKit.Tests.StatusPage;
 
@@ -30,7 +31,7 @@ public sealed class StatusPageLiveTests(StatusPageLiveTests.HostileGateway gatew
         {
             await Inner.InitializeAsync();
             // Ids from the wire are plain identifiers (Topics.IsValidLevel); one restored from elsewhere must still be inert.
-            Inner.Host.Services.GetRequiredService<NodeDirectory>().Set(new NodeStatusMessage
+            var status = new NodeStatusMessage
             {
                 Site = "test",
                 Node = "n9" + Markup,
@@ -38,7 +39,9 @@ public sealed class StatusPageLiveTests(StatusPageLiveTests.HostileGateway gatew
                 Time = DateTimeOffset.UtcNow,
                 Location = new GeoLocation(50.94, 6.96, null),
                 Sensors = [new SensorStatus { Id = Markup, Type = "bme280", Bus = 1, Address = 0x76, Health = SensorHealth.Failed, LastError = Markup }],
-            });
+            };
+            using var buffer = new PayloadBuffer();
+            Inner.Host.Services.GetRequiredService<NodeDirectory>().Update(status, buffer.Status(status).Span);
         }
 
         public ValueTask DisposeAsync() => Inner.DisposeAsync();

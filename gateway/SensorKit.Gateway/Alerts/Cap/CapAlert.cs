@@ -1,7 +1,11 @@
+using SensorKit.Gateway.Contracts;
+
 namespace SensorKit.Gateway.Alerts.Cap;
 
 // The model mirrors the CAP 1.2 element tree (OASIS Standard, 1 July 2010) but only carries what the
-// gateway emits. Enum member names are the literal CAP code values, so the writer can print them as is.
+// gateway emits. Enum member names are the literal CAP code values, so the writer can print them as is. Category,
+// responseType, urgency, severity and certainty are the rules' own classes (SensorKit.Gateway.Contracts,
+// Alerting/AlertClasses.cs), named by the same code values: the rules class an alert without knowing CAP.
 
 /// <summary>Code denoting the appropriate handling of the message (CAP 1.2 §3.2.1 <c>status</c>).</summary>
 public enum CapStatus
@@ -35,70 +39,9 @@ public enum CapScope
     Private,
 }
 
-/// <summary>Category of the subject event (CAP 1.2 §3.2.2 <c>category</c>).</summary>
-public enum CapCategory
-{
-    Geo,
-    Met,
-    Safety,
-    Security,
-    Rescue,
-    Fire,
-    Health,
-    Env,
-    Transport,
-    Infra,
-    CBRNE,
-    Other,
-}
-
-/// <summary>Recommended action for the audience (CAP 1.2 §3.2.2 <c>responseType</c>).</summary>
-public enum CapResponseType
-{
-    Shelter,
-    Evacuate,
-    Prepare,
-    Execute,
-    Avoid,
-    Monitor,
-    Assess,
-    AllClear,
-    None,
-}
-
-/// <summary>CAP 1.2 §3.2.2 <c>urgency</c>.</summary>
-public enum CapUrgency
-{
-    Immediate,
-    Expected,
-    Future,
-    Past,
-    Unknown,
-}
-
-/// <summary>CAP 1.2 §3.2.2 <c>severity</c>.</summary>
-public enum CapSeverity
-{
-    Extreme,
-    Severe,
-    Moderate,
-    Minor,
-    Unknown,
-}
-
-/// <summary>CAP 1.2 §3.2.2 <c>certainty</c>.</summary>
-public enum CapCertainty
-{
-    Observed,
-    Likely,
-    Possible,
-    Unlikely,
-    Unknown,
-}
-
 /// <summary>
 /// One CAP 1.2 alert message (§3.2.1). An all-clear is an <see cref="CapMsgType.Update"/> whose infos carry
-/// <see cref="CapResponseType.AllClear"/> and whose <see cref="References"/> name the messages it ends.
+/// <see cref="AlertResponse.AllClear"/> and whose <see cref="References"/> name the messages it ends.
 /// </summary>
 public sealed record CapAlert
 {
@@ -157,18 +100,18 @@ public sealed record CapInfo
     public required string Language { get; init; }
 
     /// <summary>At least one (§3.2.2 <c>category</c> is mandatory).</summary>
-    public required IReadOnlyList<CapCategory> Categories { get; init; }
+    public required IReadOnlyList<AlertCategory> Categories { get; init; }
 
     /// <summary>Short text naming the event type, e.g. "Hochwasser".</summary>
     public required string Event { get; init; }
 
-    public IReadOnlyList<CapResponseType> ResponseTypes { get; init; } = [];
+    public IReadOnlyList<AlertResponse> ResponseTypes { get; init; } = [];
 
-    public required CapUrgency Urgency { get; init; }
+    public required AlertUrgency Urgency { get; init; }
 
-    public required CapSeverity Severity { get; init; }
+    public required AlertSeverity Severity { get; init; }
 
-    public required CapCertainty Certainty { get; init; }
+    public required AlertCertainty Certainty { get; init; }
 
     public DateTimeOffset? Onset { get; init; }
 

@@ -1,15 +1,14 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using SensorKit.Gateway.Ingest;
-using SensorKit.Gateway.Rules;
+using SensorKit.Gateway.Contracts;
 using SensorKit.Gateway.State;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Alerts.Cap;
 
-/// <summary>One step of an alert's life, as the lifecycle hands it to the CAP writer.</summary>
-internal sealed record AlertStep
+/// <summary>One step of an alert's life, fully decided, as the lifecycle hands it to the CAP writer.</summary>
+internal sealed record PublishedStep
 {
     public required AlertDefinition Definition { get; init; }
 
@@ -51,7 +50,7 @@ internal sealed record AlertStep
 /// nodes' positions (a circle around one node, a polygon around several), references to every earlier message of
 /// the alert, and the status the gateway is configured for.
 /// </summary>
-internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, NodeDirectory nodes, CapSigner signer, CapWebLinks links, ILogger<CapMessageFactory> logger)
+internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, IFleet nodes, CapSigner signer, CapWebLinks links, ILogger<CapMessageFactory> logger)
 {
     private readonly CapOptions _options = options.Value;
     private readonly TimeZoneInfo _zone = CapOptionsValidator.TryFindTimeZone(options.Value.TimeZone, out TimeZoneInfo z) ? z : TimeZoneInfo.Utc;
@@ -94,7 +93,7 @@ internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, No
         return new DateTimeOffset(local.Ticks - (local.Ticks % TimeSpan.TicksPerSecond), local.Offset);
     }
 
-    public CapAlert Build(AlertStep step)
+    public CapAlert Build(PublishedStep step)
     {
         AlertDefinition def = step.Definition;
         CapStatus status = StatusFor(def.Audience);
@@ -140,7 +139,7 @@ internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, No
         };
     }
 
-    private CapInfo Info(AlertStep step, string language, Uri? web)
+    private CapInfo Info(PublishedStep step, string language, Uri? web)
     {
         AlertDefinition def = step.Definition;
         bool german = language.StartsWith("de", StringComparison.Ordinal);
@@ -169,8 +168,8 @@ internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, No
             Event = def.Event(step.Grade, language),
             ResponseTypes = step.State switch
             {
-                AlertState.Cleared => [CapResponseType.AllClear],
-                AlertState.Cancelled => [CapResponseType.None],
+                AlertState.Cleared => [AlertResponse.AllClear],
+                AlertState.Cancelled => [AlertResponse.None],
                 _ => step.Info.ResponseTypes,
             },
             Urgency = step.Info.Urgency,
@@ -189,7 +188,7 @@ internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, No
         };
     }
 
-    private static List<CapParameter> Parameters(AlertStep step)
+    private static List<CapParameter> Parameters(PublishedStep step)
     {
         AlertEvidence e = step.Evidence;
         var list = new List<CapParameter>
@@ -215,7 +214,7 @@ internal sealed partial class CapMessageFactory(IOptions<CapOptions> options, No
 
     private static string Number(double v) => double.IsFinite(v) ? Math.Round(v, 3).ToString("0.###", CultureInfo.InvariantCulture) : "NaN";
 
-    private CapArea? Area(AlertStep step, string language, bool german)
+    private CapArea? Area(PublishedStep step, string language, bool german)
     {
         var points = new List<(double Lat, double Lon)>();
         foreach (string node in step.Evidence.Nodes)

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using SensorKit.Gateway.Alerts.Feed;
+using SensorKit.Gateway.Http;
 
 namespace SensorKit.Gateway.Alerts.Cap;
 
@@ -83,7 +83,7 @@ public sealed class CapOptionsValidator(IHostEnvironment environment, TimeProvid
     public const int MaxContactLength = 200;
 
     /// <summary>Longest validity of a message; an alert lives on through re-issues, not through one message valid for weeks.</summary>
-    public static readonly TimeSpan MaxExpires = TimeSpan.FromDays(7);
+    public static readonly TimeSpan MaxExpires = SensorKit.Gateway.Contracts.AlertLimits.MaxExpires;
 
     public ValidateOptionsResult Validate(string? name, CapOptions o)
     {

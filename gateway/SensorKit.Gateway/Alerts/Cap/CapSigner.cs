@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SensorKit.Gateway.State;
+using SensorKit.Gateway.Storage;
 
 namespace SensorKit.Gateway.Alerts.Cap;
 

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using SensorKit.Gateway.State;
+using SensorKit.Gateway.Storage;
 
 namespace SensorKit.Gateway.Alerts.Cap;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
-using SensorKit.Gateway.Alerts.Feed;
+using SensorKit.Gateway.Http;
 
 namespace SensorKit.Gateway.Alerts.Cap;
 

@@ -2,38 +2,32 @@ using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using OpenTelemetry.Metrics;
 using SensorKit.Gateway.Alerts.Cap;
-using SensorKit.Gateway.Health;
-using SensorKit.Gateway.OpenData;
-using SensorKit.Gateway.Rules;
+using SensorKit.Gateway.Contracts;
+using SensorKit.Gateway.Http;
 using SensorKit.Gateway.State;
-using SensorKit.Gateway.StatusPage;
 
 namespace SensorKit.Gateway.Alerts.Feed;
 
 /// <summary>
-/// The CAP feed over HTTP (Kestrel): an Atom index of the messages of active and recent alerts at
-/// <c>/cap/feed.atom</c>, and every message's CAP document at the stable URL <c>/cap/{identifier}.xml</c>, byte
-/// for byte as published on MQTT. Operators can withdraw an alert with <c>POST /alerts/{alertId}/cancel</c>: on the
-/// gateway machine, or with the operator token (<see cref="FeedAccess"/>), never from a web page.
+/// The CAP feed, an output on the gateway's HTTP host (<see cref="GatewayHttpHost"/>): an Atom index of the messages
+/// of active and recent alerts at <c>/cap/feed.atom</c>, and every message's CAP document at the stable URL
+/// <c>/cap/{identifier}.xml</c>, byte for byte as published on MQTT. Operators can withdraw an alert with
+/// <c>POST /alerts/{alertId}/cancel</c>: on the gateway machine, or with the operator token (<see cref="FeedAccess"/>),
+/// never from a web page. The cancel goes upstream through <see cref="IAlertCommands"/>.
 /// </summary>
 public sealed partial class CapFeedServer(
+    GatewayHttpEndpoint http,
     IOptions<CapFeedOptions> options,
     IOptions<CapOptions> cap,
     AlertStore store,
-    RuleEngine engine,
+    IAlertCommands commands,
     TimeProvider time,
-    ILoggerFactory loggers,
-    IServiceProvider gateway) : IHostedService, IAsyncDisposable
+    ILogger<CapFeedServer> logger) : IGatewayOutput
 {
     /// <summary>
     /// A cancel must name the operator in this header: browsers cannot send it cross-site without a preflight,
@@ -44,88 +38,31 @@ public sealed partial class CapFeedServer(
     /// <summary>Longest reason for a cancel, which becomes the CAP note of the Cancel message.</summary>
     public const int MaxReasonLength = 500;
 
-    /// <summary>No endpoint takes more; a larger body is refused before it is read.</summary>
-    private const int MaxBodyBytes = 4096;
+    private const int MaxBodyBytes = GatewayHttpHost.MaxBodyBytes;
 
     private const int MaxOperatorLength = 64;
 
     private const int MaxFeedQueryLength = 256;
 
     private readonly CapFeedOptions _options = options.Value;
-    private readonly ILogger _logger = loggers.CreateLogger<CapFeedServer>();
-    private WebApplication? _app;
-    private FeedAccess? _access;
+    private readonly ILogger _logger = logger;
 
     /// <summary>Where the feed is reached; null until started or when disabled.</summary>
-    public Uri? BaseAddress { get; private set; }
+    public Uri? BaseAddress => http.BaseAddress;
 
     /// <summary>Where the feed listens: <see cref="BaseAddress"/> unless a public URL is configured; null until started.</summary>
-    public Uri? ListenAddress { get; private set; }
+    public Uri? ListenAddress => http.ListenAddress;
 
     public Uri? FeedAddress => BaseAddress is null ? null : new Uri(BaseAddress, "cap/feed.atom");
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public void Map(IEndpointRouteBuilder endpoints)
     {
-        if (!_options.Enabled)
-        {
-            return;
-        }
-
-        FeedAccess access = FeedAccess.Create(_options);
-        _access = access;
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            Args = [],
-            ApplicationName = typeof(CapFeedServer).Assembly.GetName().Name,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(loggers);
-        // Counters for operators' scrapers (Prometheus text format); the instruments are GatewayMetrics'.
-        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(GatewayMetrics.MeterName).AddPrometheusExporter());
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = MaxBodyBytes;
-            k.Listen(IPAddress.Parse(_options.Address), _options.Port);
-        });
-        WebApplication app = builder.Build();
-        app.Use(async (context, next) =>
-        {
-            if (!access.IsServedHost(context.Request.Host))
-            {
-                LogWrongHost(FeedAccess.ForLog(context.Request.Host.Value, 100), context.Connection.RemoteIpAddress);
-                context.Response.StatusCode = StatusCodes.Status400BadRequest;
-                await context.Response.WriteAsync("Host is not this feed's address\n", context.RequestAborted);
-                return;
-            }
-
-            await next(context);
-        });
-        app.MapGet("/cap/feed.atom", (RequestDelegate)WriteFeedAsync);
-        app.MapGet("/cap/{identifier}.xml", (RequestDelegate)WriteMessageAsync);
-        app.MapPost("/alerts/{alertId}/cancel", (RequestDelegate)CancelAsync);
-        app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapOpenData(gateway);
-        app.MapStatusPage(gateway);
-        try
-        {
-            await app.StartAsync(cancellationToken);
-        }
-        catch (IOException e)
-        {
-            await app.DisposeAsync();
-            throw new GatewayConfigurationException($"{CapFeedOptions.Section}:Port: cannot listen on {_options.Address}:{_options.Port}: {e.Message}", e);
-        }
-
-        _app = app;
-
-        string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        ListenAddress = new Uri(bound.TrimEnd('/') + "/");
-        access.Bound(_options, ListenAddress.Port);
-        BaseAddress = new Uri((_options.PublicBaseUrl ?? bound).TrimEnd('/') + "/");
-        LogListening(new Uri(BaseAddress, "cap/feed.atom"));
+        endpoints.MapGet("/cap/feed.atom", (RequestDelegate)WriteFeedAsync);
+        endpoints.MapGet("/cap/{identifier}.xml", (RequestDelegate)WriteMessageAsync);
+        endpoints.MapPost("/alerts/{alertId}/cancel", (RequestDelegate)CancelAsync);
     }
+
+    public void Started(Uri baseAddress) => LogListening(new Uri(baseAddress, "cap/feed.atom"));
 
     private async Task WriteFeedAsync(HttpContext context)
     {
@@ -193,7 +130,7 @@ public sealed partial class CapFeedServer(
 
     private async Task CancelAsync(HttpContext context)
     {
-        FeedAccess access = _access!;
+        FeedAccess access = http.Access!;
         HttpRequest request = context.Request;
         string alertId = context.Request.RouteValues["alertId"] as string ?? string.Empty;
         IPAddress? remote = context.Connection.RemoteIpAddress;
@@ -220,7 +157,7 @@ public sealed partial class CapFeedServer(
         }
 
         string who = FeedAccess.ForLog(request.Headers[OperatorHeader].ToString().Trim(), MaxOperatorLength);
-        bool done = engine.Cancel(alertId, reason);
+        bool done = commands.Cancel(alertId, reason);
         LogCancel(FeedAccess.ForLog(alertId, 100), who, access.TokenRequired ? "operator token" : "gateway machine", remote, FeedAccess.ForLog(reason, MaxReasonLength), done ? "cancelled" : "no such active alert");
         context.Response.StatusCode = done ? StatusCodes.Status202Accepted : StatusCodes.Status404NotFound;
         await context.Response.WriteAsync(done ? $"cancelled {alertId}\n" : $"no active alert {alertId}\n", context.RequestAborted);
@@ -304,23 +241,6 @@ public sealed partial class CapFeedServer(
 
     private Uri Link(string identifier) => new(BaseAddress!, $"cap/{Uri.EscapeDataString(identifier)}.xml");
 
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_app is not null)
-        {
-            await _app.StopAsync(cancellationToken);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-            _app = null;
-        }
-    }
-
     [GeneratedRegex("^[A-Za-z0-9._@-]{1,300}$")]
     private static partial Regex IdentifierPattern();
 
@@ -332,7 +252,4 @@ public sealed partial class CapFeedServer(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a cancel of alert {AlertId} from {Remote}: {Why}")]
     private partial void LogCancelRefused(string alertId, IPAddress? remote, string why);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a request for Host '{Host}' from {Remote}: the feed answers only to its own address (DNS rebinding?)")]
-    private partial void LogWrongHost(string host, IPAddress? remote);
 }

@@ -12,6 +12,8 @@ using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.OpenData.SensorThings;
 using SensorKit.Gateway.State;
 using SensorKit.Protocol;
+using SensorKit.Gateway.Storage;
+using SensorKit.Gateway.Fleet;
 
 namespace SensorKit.Gateway.OpenData.Archive;
 

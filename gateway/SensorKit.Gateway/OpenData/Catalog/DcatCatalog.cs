@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using SensorKit.Gateway.History;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.OpenData.SensorThings;
+using SensorKit.Gateway.Fleet;
 
 namespace SensorKit.Gateway.OpenData.Catalog;
 

@@ -5,6 +5,8 @@ using Microsoft.Extensions.Options;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.State;
 using SensorKit.Protocol;
+using SensorKit.Gateway.Storage;
+using SensorKit.Gateway.Fleet;
 
 namespace SensorKit.Gateway.OpenData.SensorThings;
 

@@ -9,6 +9,8 @@ using SensorKit.Gateway.Broker;
 using SensorKit.Gateway.History;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Protocol;
+using SensorKit.Gateway.Fleet;
+using SensorKit.Gateway.Contracts;
 
 namespace SensorKit.Gateway.OpenData.SensorThings;
 

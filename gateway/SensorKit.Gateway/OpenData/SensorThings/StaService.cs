@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using SensorKit.Gateway.History;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.OpenData.Filter;
+using SensorKit.Gateway.Fleet;
 
 namespace SensorKit.Gateway.OpenData.SensorThings;
 

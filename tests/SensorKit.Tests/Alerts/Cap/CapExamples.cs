@@ -1,4 +1,9 @@
 using SensorKit.Gateway.Alerts.Cap;
+using CapCategory = SensorKit.Gateway.Contracts.AlertCategory;
+using CapCertainty = SensorKit.Gateway.Contracts.AlertCertainty;
+using CapResponseType = SensorKit.Gateway.Contracts.AlertResponse;
+using CapSeverity = SensorKit.Gateway.Contracts.AlertSeverity;
+using CapUrgency = SensorKit.Gateway.Contracts.AlertUrgency;
 
 namespace SensorKit.Tests.Alerts.Cap;
 

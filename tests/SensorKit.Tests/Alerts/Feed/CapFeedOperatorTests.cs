@@ -8,6 +8,8 @@ using Microsoft.Extensions.Logging;
 using SensorKit.Gateway;
 using SensorKit.Gateway.Alerts.Cap;
 using SensorKit.Gateway.Alerts.Feed;
+using SensorKit.Gateway.Connection;
+using SensorKit.Gateway.Http;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Protocol;
 using SensorKit.Tests.Support;

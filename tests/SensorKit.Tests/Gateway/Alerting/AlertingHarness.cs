@@ -7,6 +7,7 @@ using Microsoft.Extensions.Time.Testing;
 using MQTTnet;
 using SensorKit.Gateway.Alerts;
 using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Gateway.Connection;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.Rules;
 using SensorKit.Gateway.State;

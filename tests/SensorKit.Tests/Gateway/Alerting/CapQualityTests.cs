@@ -249,7 +249,7 @@ public sealed class CapQualityTests
     [InlineData("widgets", 1.23456, 1.235, "1.235 widgets")]
     public void Rounding_follows_one_table_for_json_and_text(string unit, double value, double published, string text)
     {
-        Assert.Equal(published, SensorKit.Gateway.Rules.AlertText.Round(unit, value));
-        Assert.Equal(text, SensorKit.Gateway.Rules.AlertText.Format(unit, value, german: false, magnitude: unit == "%"));
+        Assert.Equal(published, SensorKit.Gateway.Contracts.AlertText.Round(unit, value));
+        Assert.Equal(text, SensorKit.Gateway.Contracts.AlertText.Format(unit, value, german: false, magnitude: unit == "%"));
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using MQTTnet;
 using MQTTnet.Protocol;
 using SensorKit.Gateway.Alerts.Feed;
+using SensorKit.Gateway.Connection;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Protocol;
 using SensorKit.Tests.Support;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using MQTTnet.Packets;
 using SensorKit.Gateway.Broker;
 using SensorKit.Gateway.Broker.Accounts;
+using SensorKit.Gateway.Connection;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Tests.Support;
 

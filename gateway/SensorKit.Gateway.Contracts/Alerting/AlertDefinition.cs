@@ -1,14 +1,13 @@
-using SensorKit.Gateway.Alerts.Cap;
 using SensorKit.Protocol;
 
-namespace SensorKit.Gateway.Rules;
+namespace SensorKit.Gateway.Contracts;
 
 /// <summary>
 /// How strongly an alert holds right now. Any change of it is an update; level 0 means it has ended.
 /// <see cref="Members"/> names what it rests on (nodes, or sensors and channels for operator alerts), so
 /// a node joining or leaving is a change too.
 /// </summary>
-internal readonly record struct Grade(int Level, bool Confirmed, string Members)
+public readonly record struct Grade(int Level, bool Confirmed, string Members)
 {
     public static readonly Grade None = new(0, false, string.Empty);
 
@@ -16,7 +15,7 @@ internal readonly record struct Grade(int Level, bool Confirmed, string Members)
 }
 
 /// <summary>The facts behind one alert message: which nodes, what was measured, against what.</summary>
-internal sealed record AlertEvidence
+public sealed record AlertEvidence
 {
     public required IReadOnlyList<string> Nodes { get; init; }
 
@@ -37,11 +36,14 @@ internal sealed record AlertEvidence
     public IReadOnlyList<string> Detail { get; init; } = [];
 }
 
-/// <summary>The CAP-facing description of one grade.</summary>
-internal readonly record struct GradeInfo(CapSeverity Severity, CapCertainty Certainty, CapUrgency Urgency, IReadOnlyList<CapResponseType> ResponseTypes);
+/// <summary>How one grade is classed for the public (the outputs map it to CAP 1.2 §3.2.2 values).</summary>
+public readonly record struct GradeInfo(AlertSeverity Severity, AlertCertainty Certainty, AlertUrgency Urgency, IReadOnlyList<AlertResponse> ResponseTypes);
 
-/// <summary>Everything the alert lifecycle needs to know about a rule to publish its alerts in JSON and CAP.</summary>
-internal abstract class AlertDefinition
+/// <summary>
+/// Everything the alert stage needs to know about a rule to publish its alerts: its id, audience, grading and
+/// texts. Rules implement it; outputs read it (and map the plain enums to CAP, JSON, ...).
+/// </summary>
+public abstract class AlertDefinition
 {
     public const string German = "de-DE";
     public const string English = "en-US";
@@ -53,9 +55,8 @@ internal abstract class AlertDefinition
 
     public abstract AlertAudience Audience { get; }
 
-    public abstract CapCategory Category { get; }
+    public abstract AlertCategory Category { get; }
 
-    public abstract Measure Measure { get; }
 
     public virtual int Quorum => 1;
 
@@ -86,13 +87,8 @@ internal abstract class AlertDefinition
 
     public abstract string Description(Grade grade, string language, AlertEvidence evidence);
 
-    /// <summary>The measure's name on the wire ("measure" of docs/protocol.md).</summary>
-    public string MeasureName => Measure switch
-    {
-        Measure.Change => "change",
-        Measure.Deviation => "deviation",
-        _ => "value",
-    };
+    /// <summary>The measure's name on the wire ("measure" of docs/protocol.md): "value", "change", "deviation".</summary>
+    public abstract string MeasureName { get; }
 
     protected static bool IsGerman(string language) => language.StartsWith("de", StringComparison.OrdinalIgnoreCase);
 }

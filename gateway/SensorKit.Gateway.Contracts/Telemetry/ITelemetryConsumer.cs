@@ -1,13 +1,13 @@
 using SensorKit.Protocol;
 
-namespace SensorKit.Gateway.Ingest;
+namespace SensorKit.Gateway.Contracts;
 
 /// <summary>
-/// Where validated telemetry goes besides the rules: the gateway's side of the node's <c>IAggregateSink</c>.
+/// Where validated telemetry goes besides the rules (<see cref="ITelemetryEvaluator"/>): the gateway's side of the node's <c>IAggregateSink</c>.
 /// Registered in DI (every <see cref="ITelemetryConsumer"/> is called, in registration order).
 /// </summary>
 /// <remarks>
-/// <see cref="TelemetryIngest"/> calls <see cref="OnWindow"/> inside the broker's PUBLISH handling, before the PUBACK,
+/// The ingest (TelemetryIngest) calls <see cref="OnWindow"/> inside the broker's PUBLISH handling, before the PUBACK,
 /// for every window that passed validation and comes from a known node. That includes windows the rules skip as not
 /// newer than the channel's last one: backfill from a node's outbox and out-of-order windows are real data, and
 /// telling them from a QoS 1 redelivery needs the consumer's own store, so a consumer deduplicates on its own key.

@@ -1,53 +1,7 @@
 using System.Text.Json;
-using SensorKit.Gateway.State;
+using SensorKit.Gateway.Contracts;
 
 namespace SensorKit.Gateway.Rules;
-
-/// <summary>What a condition compares with its thresholds.</summary>
-public enum Measure
-{
-    /// <summary>The window mean itself.</summary>
-    Value,
-
-    /// <summary>The latest window mean minus the oldest one inside the rule's window.</summary>
-    Change,
-
-    /// <summary>Percent deviation of the window mean from the mean of a rolling baseline.</summary>
-    Deviation,
-}
-
-/// <summary>One compiled condition: a measure of one quantity against one threshold per level.</summary>
-internal sealed record ConditionSpec
-{
-    public required string Quantity { get; init; }
-
-    public string Sensor { get; init; } = "*";
-
-    public required Measure Measure { get; init; }
-
-    /// <summary>True when the measure must be at or above the thresholds, false for at or below.</summary>
-    public required bool Above { get; init; }
-
-    /// <summary>Signed thresholds in the measure's unit, level 1 first, each beyond the previous one.</summary>
-    public required double[] Thresholds { get; init; }
-
-    public double Hysteresis { get; init; }
-
-    public TimeSpan Hold { get; init; }
-
-    /// <summary>Consecutive windows beyond a threshold before its level is raised.</summary>
-    public int MinWindows { get; init; } = 1;
-
-    public TimeSpan Window { get; init; }
-
-    public TimeSpan Baseline { get; init; }
-
-    public TimeSpan MinBaseline { get; init; }
-
-    public bool MatchesSensor(string sensor) => Sensor == "*" || Sensor == sensor;
-
-    public bool IsBeyond(double measure, int level) => Above ? measure >= Thresholds[level] : measure <= Thresholds[level];
-}
 
 /// <summary>
 /// The state of one condition on one channel (node, sensor, quantity): the measure's history where it needs one,
@@ -67,7 +21,7 @@ internal sealed class ConditionState : IPersistentState
             _levels[i] = new ThresholdState(spec.Thresholds[i], spec.Hysteresis, spec.Hold, spec.Above, spec.MinWindows);
         }
 
-        if (spec.Measure != Measure.Value)
+        if (spec.Kind.KeepsHistory)
         {
             _samples = new SampleWindow();
         }
@@ -103,7 +57,7 @@ internal sealed class ConditionState : IPersistentState
         Value = value;
         Time = time;
         Unit = unit;
-        Measured = Compute(value, time);
+        Measured = Spec.Kind.Measure(Spec, _samples, value, time, Level);
         int level = 0;
         for (int i = 0; i < _levels.Length; i++)
         {
@@ -114,42 +68,11 @@ internal sealed class ConditionState : IPersistentState
             }
         }
 
-        if (Spec.Measure == Measure.Deviation && level == 0 && !(double.IsFinite(Measured) && Spec.IsBeyond(Measured, 0)))
-        {
-            // Only ordinary values make the baseline: an event must not become the new normal.
-            _samples!.Add(time, value);
-        }
+        Spec.Kind.Evaluated(Spec, _samples, value, Measured, time, level);
 
         bool changed = level != Level;
         Level = level;
         return changed;
-    }
-
-    private double Compute(double value, DateTimeOffset time)
-    {
-        switch (Spec.Measure)
-        {
-            case Measure.Change:
-                _samples!.Add(time, value);
-                _samples.TrimBefore(time - Spec.Window);
-                return value - _samples.OldestValue;
-            case Measure.Deviation:
-                if (Level == 0)
-                {
-                    // Frozen during an event: the baseline it is measured against must outlast it.
-                    _samples!.TrimBefore(time - Spec.Baseline);
-                }
-
-                double mean = _samples!.Mean;
-                if (_samples.Count == 0 || time - _samples.OldestTime < Spec.MinBaseline || mean == 0 || !double.IsFinite(mean))
-                {
-                    return double.NaN;
-                }
-
-                return (value - mean) / Math.Abs(mean) * 100;
-            default:
-                return value;
-        }
     }
 
     /// <summary>

@@ -1,4 +1,4 @@
-using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Gateway.Contracts;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Rules;
@@ -7,7 +7,11 @@ namespace SensorKit.Gateway.Rules;
 /// Configuration section "Rules" (docs/rules.md). A rule pack file (RulePacks/&lt;pack&gt;/rules.json) has the
 /// same shape, without <see cref="Packs"/>, so a rule reads the same wherever it is written.
 /// </summary>
-public sealed class RulesOptions
+/// <remarks>
+/// Partial: each rule kind's file (Kinds/) adds the list its rules are configured in (Threshold, RateOfChange,
+/// Baseline), so a kind is one file plus its line in <see cref="RuleKinds.All"/>.
+/// </remarks>
+public sealed partial class RulesOptions
 {
     public const string Section = "Rules";
 
@@ -16,12 +20,6 @@ public sealed class RulesOptions
 
     /// <summary>Where pack names are looked up; relative paths start at the gateway's content root.</summary>
     public string PackDirectory { get; set; } = "RulePacks";
-
-    public List<ThresholdRuleOptions> Threshold { get; set; } = [];
-
-    public List<RateOfChangeRuleOptions> RateOfChange { get; set; } = [];
-
-    public List<BaselineRuleOptions> Baseline { get; set; } = [];
 
     /// <summary>Per-site changes to any rule, by site id (or "*" for every site) and rule id.</summary>
     public Dictionary<string, Dictionary<string, RuleOverrideOptions>> Sites { get; set; } = new(StringComparer.Ordinal);
@@ -78,10 +76,10 @@ public abstract class HazardRuleOptions
     public AlertAudience Audience { get; set; } = AlertAudience.Public;
 
     /// <summary>CAP 1.2 §3.2.2 category; Met when not set (CAP counts floods as Met), Infra for operator rules.</summary>
-    public CapCategory? Category { get; set; }
+    public AlertCategory? Category { get; set; }
 
     /// <summary>CAP 1.2 §3.2.2 responseType values for the public while the alert is active.</summary>
-    public List<CapResponseType> ResponseTypes { get; set; } = [];
+    public List<AlertResponse> ResponseTypes { get; set; } = [];
 
     /// <summary>Event, headline and instruction per CAP language ("de-DE", "en-US").</summary>
     public Dictionary<string, RuleTextOptions> Text { get; set; } = new(StringComparer.Ordinal);
@@ -144,51 +142,11 @@ public sealed class RuleDefaultsOptions
     public int MinWindows { get; set; } = 2;
 }
 
-/// <summary>Raises when the window mean stays at or beyond <see cref="Above"/> (or <see cref="Below"/>) for Hold.</summary>
-public sealed class ThresholdRuleOptions : HazardRuleOptions
-{
-    public double? Above { get; set; }
-
-    public double? Below { get; set; }
-
-    public double Threshold => Above ?? Below ?? double.NaN;
-}
-
-/// <summary>
-/// Raises when the window mean has risen by <see cref="Rise"/> (or fallen by <see cref="Fall"/>) within
-/// <see cref="Window"/>: the latest mean against the oldest one inside the window.
-/// </summary>
-public sealed class RateOfChangeRuleOptions : HazardRuleOptions
-{
-    public double? Rise { get; set; }
-
-    public double? Fall { get; set; }
-
-    public TimeSpan Window { get; set; }
-}
-
-/// <summary>
-/// Raises when the window mean deviates by <see cref="DropPercent"/> below (or <see cref="RisePercent"/> above)
-/// the mean of the last <see cref="Baseline"/>. Values beyond the first threshold stay out of the baseline, so
-/// an event does not become the new normal.
-/// </summary>
-public sealed class BaselineRuleOptions : HazardRuleOptions
-{
-    public double? DropPercent { get; set; }
-
-    public double? RisePercent { get; set; }
-
-    public TimeSpan Baseline { get; set; } = TimeSpan.FromHours(6);
-
-    /// <summary>How much history the baseline needs before the rule evaluates at all.</summary>
-    public TimeSpan MinBaseline { get; set; } = TimeSpan.FromHours(1);
-}
-
 /// <summary>
 /// A further condition of a rule on another quantity of the same node. Set exactly one of Above, Below
 /// (threshold), Rise, Fall (with Window) or DropPercent, RisePercent (with Baseline).
 /// </summary>
-public sealed class ConditionOptions
+public sealed partial class ConditionOptions
 {
     public string Quantity { get; set; } = string.Empty;
 
@@ -221,7 +179,7 @@ public sealed class ConditionOptions
 /// A further threshold of a rule's own measure: set the same key as the rule (Above, Below, Rise, Fall,
 /// DropPercent or RisePercent), beyond the previous stage.
 /// </summary>
-public sealed class StageOptions
+public sealed partial class StageOptions
 {
     public double? Above { get; set; }
 
@@ -246,7 +204,7 @@ public sealed class StageOptions
     public string Headline { get; set; } = string.Empty;
 
     /// <summary>Defaults to the rule's.</summary>
-    public List<CapResponseType>? ResponseTypes { get; set; }
+    public List<AlertResponse>? ResponseTypes { get; set; }
 
     /// <summary>Per language; a missing field falls back to the rule's text.</summary>
     public Dictionary<string, RuleTextOptions> Text { get; set; } = new(StringComparer.Ordinal);
@@ -284,7 +242,7 @@ public sealed class RuleTextOptions
 /// A per-site change to a rule (Rules:Sites:&lt;site&gt;:&lt;rule id&gt;). Only what is set changes;
 /// <see cref="Stages"/> replaces the rule's stages as a whole.
 /// </summary>
-public sealed class RuleOverrideOptions
+public sealed partial class RuleOverrideOptions
 {
     public bool? Enabled { get; set; }
 
@@ -341,66 +299,4 @@ public sealed class RuleOverrideOptions
         Quorum = over.Quorum ?? under.Quorum,
         Stages = over.Stages ?? under.Stages,
     };
-}
-
-/// <summary>Technical alerts for the people running the network (audience operator), kept apart from hazards.</summary>
-public sealed class OperatorRulesOptions
-{
-    public NodeOfflineOptions NodeOffline { get; set; } = new();
-
-    public SensorFailedOptions SensorFailed { get; set; } = new();
-
-    public StaleDataOptions StaleData { get; set; } = new();
-
-    public ImplausibleDataOptions ImplausibleData { get; set; } = new();
-
-    /// <summary>How often heartbeats, stale channels and pending area changes are checked.</summary>
-    public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(5);
-}
-
-/// <summary>A node whose status says offline or lost, or that sent nothing for <see cref="Heartbeat"/>.</summary>
-public sealed class NodeOfflineOptions
-{
-    public const string RuleId = "node-offline";
-
-    public bool Enabled { get; set; } = true;
-
-    /// <summary>Silence after which a node counts as offline. Nodes send status at least every Node:StatusInterval (60 s by default).</summary>
-    public TimeSpan Heartbeat { get; set; } = TimeSpan.FromMinutes(5);
-
-    /// <summary>How long a node must stay offline (or back online) before the alert is raised (or cleared); rides out a reboot.</summary>
-    public TimeSpan Hold { get; set; } = TimeSpan.FromMinutes(1);
-}
-
-/// <summary>A sensor that the node's status reports as failed.</summary>
-public sealed class SensorFailedOptions
-{
-    public const string RuleId = "sensor-failed";
-
-    public bool Enabled { get; set; } = true;
-
-    /// <summary>The node already needs 3 failed reads in a row to say "failed"; this adds time on top.</summary>
-    public TimeSpan Hold { get; set; } = TimeSpan.Zero;
-}
-
-/// <summary>A channel that stopped updating while its node still talks, or whose aggregates are flagged stale.</summary>
-/// <summary>A channel whose windows keep arriving flagged stuck or out of range: the rules cannot use them.</summary>
-public sealed class ImplausibleDataOptions
-{
-    public const string RuleId = "implausible-data";
-
-    public bool Enabled { get; set; } = true;
-
-    /// <summary>How long a channel's windows must stay implausible; at least three of its windows are always allowed.</summary>
-    public TimeSpan After { get; set; } = TimeSpan.FromMinutes(10);
-}
-
-public sealed class StaleDataOptions
-{
-    public const string RuleId = "stale-data";
-
-    public bool Enabled { get; set; } = true;
-
-    /// <summary>Silence of one channel after which it is stale; at least three of its windows are always allowed.</summary>
-    public TimeSpan After { get; set; } = TimeSpan.FromMinutes(5);
 }

@@ -1,15 +1,15 @@
-using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Gateway.Contracts;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Rules;
 
 /// <summary>One level of a hazard rule: its CAP grading and texts.</summary>
 internal sealed record Stage(
-    CapSeverity Severity,
-    CapCertainty Certainty,
-    CapUrgency Urgency,
+    AlertSeverity Severity,
+    AlertCertainty Certainty,
+    AlertUrgency Urgency,
     string Headline,
-    IReadOnlyList<CapResponseType> ResponseTypes,
+    IReadOnlyList<AlertResponse> ResponseTypes,
     IReadOnlyDictionary<string, RuleTextOptions> Text);
 
 /// <summary>A validated hazard rule (threshold, rate of change or baseline), with its site overrides applied.</summary>
@@ -34,9 +34,9 @@ internal sealed class CompiledRule : AlertDefinition
 
     public override AlertAudience Audience => _options.Audience;
 
-    public override CapCategory Category => _options.Category ?? (Audience == AlertAudience.Operator ? CapCategory.Infra : CapCategory.Met);
+    public override AlertCategory Category => _options.Category ?? (Audience == AlertAudience.Operator ? AlertCategory.Infra : AlertCategory.Met);
 
-    public override Measure Measure => Primary.Measure;
+    public override string MeasureName => Primary.Kind.MeasureName;
 
     public override int Quorum => Corroboration?.Quorum ?? 1;
 
@@ -77,8 +77,8 @@ internal sealed class CompiledRule : AlertDefinition
         Stage stage = Stages[Math.Clamp(grade.Level, 1, Stages.Count) - 1];
         if (Corroboration is { } c && !grade.Confirmed)
         {
-            CapUrgency urgency = c.Urgency is null ? stage.Urgency : Enum.Parse<CapUrgency>(c.Urgency);
-            return new GradeInfo(Enum.Parse<CapSeverity>(c.Severity), Enum.Parse<CapCertainty>(c.Certainty), urgency, [CapResponseType.Monitor]);
+            AlertUrgency urgency = c.Urgency is null ? stage.Urgency : Enum.Parse<AlertUrgency>(c.Urgency);
+            return new GradeInfo(Enum.Parse<AlertSeverity>(c.Severity), Enum.Parse<AlertCertainty>(c.Certainty), urgency, [AlertResponse.Monitor]);
         }
 
         return new GradeInfo(stage.Severity, stage.Certainty, stage.Urgency, stage.ResponseTypes);
@@ -100,8 +100,8 @@ internal sealed class CompiledRule : AlertDefinition
         }
 
         text ??= german
-            ? $"{AlertText.QuantityLabel(evidence.Quantity, true)}: Schwelle {AlertText.Format(evidence.Unit, evidence.Threshold, true, Measure != Measure.Value)} erreicht"
-            : $"{AlertText.QuantityLabel(evidence.Quantity, false)}: threshold {AlertText.Format(evidence.Unit, evidence.Threshold, false, Measure != Measure.Value)} reached";
+            ? $"{AlertText.QuantityLabel(evidence.Quantity, true)}: Schwelle {Primary.Kind.FormatThreshold(evidence, true)} erreicht"
+            : $"{AlertText.QuantityLabel(evidence.Quantity, false)}: threshold {Primary.Kind.FormatThreshold(evidence, false)} reached";
         if (Corroboration is not null && !grade.Confirmed && grade.IsActive)
         {
             text = (german ? "Unbestätigt: " : "Unconfirmed: ") + text;
@@ -132,17 +132,7 @@ internal sealed class CompiledRule : AlertDefinition
         bool german = IsGerman(language);
         string label = AlertText.QuantityLabel(evidence.Quantity, german);
         string nodes = AlertText.Nodes(evidence.Nodes, german);
-        string value = AlertText.Format(evidence.Unit, evidence.Value, german, Measure == Measure.Change);
-        string threshold = AlertText.Format(evidence.Unit, evidence.Threshold, german, Measure != Measure.Value);
-        string text = Measure switch
-        {
-            Measure.Change when german => $"{label} an {nodes}: innerhalb von {AlertText.Duration(Primary.Window, true)} um {value} {(evidence.Value < 0 ? "gefallen" : "gestiegen")} (Schwelle {threshold}).",
-            Measure.Change => $"{label} at {nodes} {(evidence.Value < 0 ? "fell" : "rose")} by {value} within {AlertText.Duration(Primary.Window, false)} (threshold {threshold}).",
-            Measure.Deviation when german => $"{label} an {nodes}: {AlertText.Format("%", evidence.Value, true, true)} {(evidence.Value < 0 ? "unter" : "über")} dem Mittel der letzten {AlertText.Duration(Primary.Baseline, true)} (Schwelle {threshold}).",
-            Measure.Deviation => $"{label} at {nodes}: {AlertText.Format("%", evidence.Value, false, true)} {(evidence.Value < 0 ? "below" : "above")} its mean of the last {AlertText.Duration(Primary.Baseline, false)} (threshold {threshold}).",
-            _ when german => $"{label} an {nodes}: {value} (Schwelle {threshold}).",
-            _ => $"{label} at {nodes}: {value} (threshold {threshold}).",
-        };
+        string text = Primary.Kind.Describe(Primary, evidence, label, nodes, german);
         if (Corroboration is { } c && grade.IsActive)
         {
             int agreeing = evidence.Nodes.Count;

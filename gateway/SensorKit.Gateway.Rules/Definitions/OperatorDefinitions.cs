@@ -1,4 +1,4 @@
-using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Gateway.Contracts;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Rules;
@@ -7,39 +7,51 @@ namespace SensorKit.Gateway.Rules;
 /// The technical alerts about the network itself: audience operator, CAP category Infra, scope Restricted.
 /// They tell the control room that a part of the network is blind, never that the public is in danger.
 /// </summary>
-internal abstract class OperatorDefinition : AlertDefinition
+/// <remarks>
+/// Each definition gives its texts as German and English pairs (<see cref="Words"/>; the headline with "{0}" for
+/// the node), so the repeated language switch lives here once.
+/// </remarks>
+internal abstract class OperatorDefinition(string id, OperatorDefinition.Words @event, OperatorDefinition.Words headline, OperatorDefinition.Words instruction) : AlertDefinition
 {
+    public override string Id => id;
+
     public override AlertAudience Audience => AlertAudience.Operator;
 
-    public override CapCategory Category => CapCategory.Infra;
+    public override AlertCategory Category => AlertCategory.Infra;
 
-    public override Measure Measure => Measure.Value;
+    public override string MeasureName => "value";
 
-    public override GradeInfo Describe(Grade grade) => new(CapSeverity.Minor, CapCertainty.Observed, CapUrgency.Immediate, [CapResponseType.Monitor]);
+    public override GradeInfo Describe(Grade grade) => new(AlertSeverity.Minor, AlertCertainty.Observed, AlertUrgency.Immediate, [AlertResponse.Monitor]);
+
+    public sealed override string Event(Grade grade, string language) => @event.In(language);
+
+    public sealed override string Headline(Grade grade, string language, AlertEvidence evidence) =>
+        string.Format(System.Globalization.CultureInfo.InvariantCulture, headline.In(language), Node(evidence));
+
+    public sealed override string Instruction(Grade grade, string language) => instruction.In(language);
 
     protected static string Node(AlertEvidence e) => e.Nodes.Count > 0 ? e.Nodes[0] : "?";
+
+    /// <summary>One text in both CAP languages.</summary>
+    internal readonly record struct Words(string German, string English)
+    {
+        public string In(string language) => IsGerman(language) ? German : English;
+    }
 }
 
 /// <summary>A node that said goodbye, lost its connection (its will), or fell silent.</summary>
-internal sealed class NodeOfflineDefinition : OperatorDefinition
+internal sealed class NodeOfflineDefinition() : OperatorDefinition(
+    NodeOfflineOptions.RuleId,
+    new("Ausfall Messknoten", "Sensor node outage"),
+    new("Messknoten {0} sendet keine Daten", "Sensor node {0} is not reporting"),
+    new("Stromversorgung und Netzverbindung des Knotens prüfen. Bis dahin fehlen seine Messwerte in den Warnregeln.",
+        "Check the node's power supply and network connection. Until then its readings are missing from the alert rules."))
 {
     public const string Lost = "lost";
     public const string Offline = "offline";
     public const string Silent = "silent";
 
     public static readonly NodeOfflineDefinition Instance = new();
-
-    public override string Id => NodeOfflineOptions.RuleId;
-
-    public override string Event(Grade grade, string language) => IsGerman(language) ? "Ausfall Messknoten" : "Sensor node outage";
-
-    public override string Headline(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
-        ? $"Messknoten {Node(evidence)} sendet keine Daten"
-        : $"Sensor node {Node(evidence)} is not reporting";
-
-    public override string Instruction(Grade grade, string language) => IsGerman(language)
-        ? "Stromversorgung und Netzverbindung des Knotens prüfen. Bis dahin fehlen seine Messwerte in den Warnregeln."
-        : "Check the node's power supply and network connection. Until then its readings are missing from the alert rules.";
 
     public override string Description(Grade grade, string language, AlertEvidence evidence)
     {
@@ -60,21 +72,14 @@ internal sealed class NodeOfflineDefinition : OperatorDefinition
 }
 
 /// <summary>Sensors that the node's status reports as failed.</summary>
-internal sealed class SensorFailedDefinition : OperatorDefinition
+internal sealed class SensorFailedDefinition() : OperatorDefinition(
+    SensorFailedOptions.RuleId,
+    new("Sensorausfall", "Sensor failure"),
+    new("Sensorausfall an Messknoten {0}", "Sensor failure on sensor node {0}"),
+    new("Sensor und Verkabelung prüfen. Der Knoten versucht den Sensor weiter mit wachsendem Abstand (bis 2 min) zu erreichen.",
+        "Check the sensor and its wiring. The node keeps retrying the sensor with a growing interval (up to 2 min)."))
 {
     public static readonly SensorFailedDefinition Instance = new();
-
-    public override string Id => SensorFailedOptions.RuleId;
-
-    public override string Event(Grade grade, string language) => IsGerman(language) ? "Sensorausfall" : "Sensor failure";
-
-    public override string Headline(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
-        ? $"Sensorausfall an Messknoten {Node(evidence)}"
-        : $"Sensor failure on sensor node {Node(evidence)}";
-
-    public override string Instruction(Grade grade, string language) => IsGerman(language)
-        ? "Sensor und Verkabelung prüfen. Der Knoten versucht den Sensor weiter mit wachsendem Abstand (bis 2 min) zu erreichen."
-        : "Check the sensor and its wiring. The node keeps retrying the sensor with a growing interval (up to 2 min).";
 
     public override string Description(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
         ? $"Ausgefallen an Messknoten {Node(evidence)}: {string.Join("; ", evidence.Detail)}."
@@ -82,44 +87,31 @@ internal sealed class SensorFailedDefinition : OperatorDefinition
 }
 
 /// <summary>Channels that stopped updating while their node still talks, or whose aggregates are flagged stale.</summary>
-internal sealed class StaleDataDefinition : OperatorDefinition
+internal sealed class StaleDataDefinition() : OperatorDefinition(
+    StaleDataOptions.RuleId,
+    new("Veraltete Messwerte", "Stale readings"),
+    new("Veraltete Messwerte von Messknoten {0}", "Stale readings from sensor node {0}"),
+    new("Sensor und Abtastung des Knotens prüfen; die Warnregeln sehen für diese Kanäle keine aktuellen Werte.",
+        "Check the node's sensor and sampling; the alert rules see no current values for these channels."))
 {
     public static readonly StaleDataDefinition Instance = new();
-
-    public override string Id => StaleDataOptions.RuleId;
-
-    public override string Event(Grade grade, string language) => IsGerman(language) ? "Veraltete Messwerte" : "Stale readings";
-
-    public override string Headline(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
-        ? $"Veraltete Messwerte von Messknoten {Node(evidence)}"
-        : $"Stale readings from sensor node {Node(evidence)}";
-
-    public override string Instruction(Grade grade, string language) => IsGerman(language)
-        ? "Sensor und Abtastung des Knotens prüfen; die Warnregeln sehen für diese Kanäle keine aktuellen Werte."
-        : "Check the node's sensor and sampling; the alert rules see no current values for these channels.";
 
     public override string Description(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
         ? $"Keine aktuellen Werte seit {AlertText.Format("s", evidence.Value, true)} von Messknoten {Node(evidence)} für: {string.Join(", ", evidence.Detail)}."
         : $"No current values for {AlertText.Format("s", evidence.Value, false)} from sensor node {Node(evidence)} for: {string.Join(", ", evidence.Detail)}.";
 }
 
-internal sealed class ImplausibleDataDefinition : OperatorDefinition
+/// <summary>Channels whose windows keep arriving flagged stuck or out of range.</summary>
+internal sealed class ImplausibleDataDefinition() : OperatorDefinition(
+    ImplausibleDataOptions.RuleId,
+    new("Unplausible Messwerte", "Implausible readings"),
+    new("Unplausible Messwerte von Messknoten {0}", "Implausible readings from sensor node {0}"),
+    new("Sensor vor Ort prüfen (Verschmutzung, Montage, Kabel); bis dahin sehen die Warnregeln für diese Kanäle nichts.",
+        "Check the sensor on site (dirt, mounting, cable); until then the alert rules see nothing for these channels."))
 {
     public static readonly ImplausibleDataDefinition Instance = new();
 
-    public override string Id => ImplausibleDataOptions.RuleId;
-
     public static string Reason(QualityFlags flags) => (flags & QualityFlags.Stuck) != 0 ? "stuck" : "out of range";
-
-    public override string Event(Grade grade, string language) => IsGerman(language) ? "Unplausible Messwerte" : "Implausible readings";
-
-    public override string Headline(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
-        ? $"Unplausible Messwerte von Messknoten {Node(evidence)}"
-        : $"Implausible readings from sensor node {Node(evidence)}";
-
-    public override string Instruction(Grade grade, string language) => IsGerman(language)
-        ? "Sensor vor Ort prüfen (Verschmutzung, Montage, Kabel); bis dahin sehen die Warnregeln für diese Kanäle nichts."
-        : "Check the sensor on site (dirt, mounting, cable); until then the alert rules see nothing for these channels.";
 
     public override string Description(Grade grade, string language, AlertEvidence evidence) => IsGerman(language)
         ? $"Seit {AlertText.Format("s", evidence.Value, true)} nur festhängende oder unmögliche Werte von Messknoten {Node(evidence)} für: {string.Join(", ", evidence.Detail)}."
@@ -133,11 +125,11 @@ internal sealed class RetiredDefinition(string id, AlertAudience audience) : Ale
 
     public override AlertAudience Audience => audience;
 
-    public override CapCategory Category => audience == AlertAudience.Operator ? CapCategory.Infra : CapCategory.Met;
+    public override AlertCategory Category => audience == AlertAudience.Operator ? AlertCategory.Infra : AlertCategory.Met;
 
-    public override Measure Measure => Measure.Value;
+    public override string MeasureName => "value";
 
-    public override GradeInfo Describe(Grade grade) => new(CapSeverity.Unknown, CapCertainty.Unknown, CapUrgency.Unknown, [CapResponseType.None]);
+    public override GradeInfo Describe(Grade grade) => new(AlertSeverity.Unknown, AlertCertainty.Unknown, AlertUrgency.Unknown, [AlertResponse.None]);
 
     public override string Event(Grade grade, string language) => IsGerman(language) ? "SensorKit-Warnung" : "SensorKit alert";
 

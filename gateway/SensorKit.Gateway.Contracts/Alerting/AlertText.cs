@@ -1,13 +1,13 @@
 using System.Globalization;
 using SensorKit.Protocol;
 
-namespace SensorKit.Gateway.Rules;
+namespace SensorKit.Gateway.Contracts;
 
 /// <summary>
 /// Words and numbers for alert texts in German and English: quantity names, values in the units people read
 /// (hPa, °C, kΩ), German decimal commas. Used for generated descriptions; rule packs supply headlines and advice.
 /// </summary>
-internal static class AlertText
+public static class AlertText
 {
     public static string QuantityLabel(string quantity, bool german) => quantity switch
     {

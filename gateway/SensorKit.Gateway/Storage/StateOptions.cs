@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace SensorKit.Gateway.State;
+namespace SensorKit.Gateway.Storage;
 
 /// <summary>Configuration section "State": where the gateway keeps active alerts and rule state across restarts.</summary>
 public sealed class StateOptions

@@ -1,9 +1,13 @@
 using System.Net;
 using Microsoft.Extensions.Options;
 
-namespace SensorKit.Gateway.Alerts.Feed;
+namespace SensorKit.Gateway.Http;
 
-/// <summary>Configuration section "CapFeed": the gateway's HTTP feed of CAP messages.</summary>
+/// <summary>
+/// Configuration section "CapFeed": the gateway's HTTP endpoint (<see cref="GatewayHttpHost"/>: where it listens,
+/// who may reach it) and the CAP feed it serves (<see cref="Recent"/>, <see cref="MaxEntries"/>, <see cref="Title"/>).
+/// The section keeps the name it had when the feed was the endpoint's only output, so configurations stay valid.
+/// </summary>
 public sealed class CapFeedOptions
 {
     public const string Section = "CapFeed";

@@ -2,16 +2,19 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SensorKit.Gateway.Alerts;
 using SensorKit.Gateway.Health;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.Rules;
-using SensorKit.Hosting;
 using SensorKit.Gateway.State;
+using SensorKit.Gateway.Storage;
+using SensorKit.Hosting;
 
-namespace SensorKit.Gateway.Alerts;
+namespace SensorKit.Gateway;
 
 /// <summary>
-/// Opens the state store and restores the rule engine before any message is taken (it is registered before the
+/// The gateway's clock and start order, part of the composition (it ties stages together, so it belongs to none):
+/// opens the state store and restores the rule engine before any message is taken (it is registered before the
 /// MQTT connection), then drives the gateway clock: operator checks, settling and CAP re-issues before expiry every Rules:Operator:CheckInterval,
 /// rule state written every State:FlushInterval and at stop, old messages pruned hourly.
 /// </summary>
@@ -34,7 +37,7 @@ public sealed partial class AlertingService(
         publisher.Sent += OnSent;
         engine.Restore();
         ingest.MarkReady();
-        LogRules(engine.Catalog.Rules.Count, string.Join(", ", engine.Catalog.RuleIds));
+        LogRules(engine.Catalog.RuleCount, string.Join(", ", engine.Catalog.RuleIds));
         return base.StartAsync(cancellationToken);
     }
 

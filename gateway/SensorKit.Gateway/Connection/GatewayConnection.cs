@@ -5,24 +5,23 @@ using MQTTnet;
 using MQTTnet.Exceptions;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
-using SensorKit.Gateway.Alerts;
 using SensorKit.Gateway.Broker;
 using SensorKit.Mqtt;
 using SensorKit.Protocol;
 
-namespace SensorKit.Gateway.Ingest;
+namespace SensorKit.Gateway.Connection;
 
 /// <summary>
 /// The gateway's MQTT client: publishes alerts and, on an external broker, subscribes to node telemetry and status
-/// and feeds <see cref="TelemetryIngest"/> (the embedded broker feeds it directly). <see cref="MqttConnectionLoop"/>
-/// reconnects with backoff; alerts wait in <see cref="AlertPublisher"/> meanwhile.
+/// and feeds the <see cref="IBrokerIntake"/> (the embedded broker feeds it directly). <see cref="MqttConnectionLoop"/>
+/// reconnects with backoff; alerts wait in the <see cref="IMqttOutbound"/> queue meanwhile.
 /// </summary>
 public sealed partial class GatewayConnection(
     IOptions<BrokerOptions> options,
     EmbeddedBroker broker,
     BrokerAuthorization authorization,
-    TelemetryIngest ingest,
-    AlertPublisher alerts,
+    IBrokerIntake ingest,
+    IMqttOutbound alerts,
     TimeProvider time,
     ILogger<GatewayConnection> logger) : BackgroundService, IMqttWorker
 {

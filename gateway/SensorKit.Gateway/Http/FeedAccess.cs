@@ -4,10 +4,10 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 
-namespace SensorKit.Gateway.Alerts.Feed;
+namespace SensorKit.Gateway.Http;
 
 /// <summary>
-/// Who may use the feed's HTTP endpoint. On loopback only requests naming the feed's own address in Host are
+/// Who may use the gateway's HTTP endpoint (every output on it: the CAP feed, /metrics). On loopback only requests naming the feed's own address in Host are
 /// served, so a page that rebinds its DNS name to 127.0.0.1 can neither read the feed nor cancel. An operator
 /// token (<see cref="CapFeedOptions.OperatorTokenFile"/>), when configured, must come with every cancel; it is
 /// required beyond loopback, where anyone on the network reaches the endpoint.
