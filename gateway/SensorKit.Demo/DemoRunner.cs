@@ -9,7 +9,7 @@ using SensorKit.Gateway.Alerts.Feed;
 using SensorKit.Gateway.Broker.Accounts;
 using SensorKit.Gateway.Connection;
 using SensorKit.Gateway.Ingest;
-using SensorKit.Gateway.OpenData;
+using SensorKit.Gateway.Outputs.OpenData;
 using SensorKit.Node;
 using SensorKit.Simulation;
 

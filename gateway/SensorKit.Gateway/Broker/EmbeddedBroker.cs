@@ -24,7 +24,7 @@ namespace SensorKit.Gateway.Broker;
 /// the MQTT 5 flow control MQTTnet lacks is done in <see cref="GuardedChannelAdapter"/> (docs/intake.md, "Sessions").
 /// </summary>
 public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, BrokerAuthorization authorization, IBrokerIntake intake, TimeProvider time, ILogger<EmbeddedBroker> logger)
-    : IHostedService, IDisposable, ITransportEvents
+    : IHostedService, IDisposable, ITransportEvents, IGatewayPublisher
 {
     private readonly BrokerOptions _options = options.Value;
     private readonly LogLimiter _logLimit = new(time, TimeSpan.FromMinutes(1), burst: 5);

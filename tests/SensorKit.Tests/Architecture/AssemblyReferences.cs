@@ -122,8 +122,9 @@ internal sealed class AssemblyReferences
             return true;
         }
 
-        // A record: the compiler gives it a Clone method and an EqualityContract.
-        return t.GetMethods().Any(h => md.GetString(md.GetMethodDefinition(h).Name) == "<Clone>$")
+        // A record: the compiler gives a record class a Clone method and an EqualityContract, and every record
+        // (record struct too) a PrintMembers method.
+        return t.GetMethods().Any(h => md.GetString(md.GetMethodDefinition(h).Name) is "<Clone>$" or "PrintMembers")
             || t.GetProperties().Any(h => md.GetString(md.GetPropertyDefinition(h).Name) == "EqualityContract");
     }
 

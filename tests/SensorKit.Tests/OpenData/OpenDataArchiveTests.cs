@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
-using SensorKit.Gateway.OpenData.Archive;
+using SensorKit.Gateway.Outputs.OpenData.Archive;
 
 namespace SensorKit.Tests.OpenData;
 
