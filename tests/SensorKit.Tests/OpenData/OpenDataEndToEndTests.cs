@@ -51,12 +51,7 @@ public sealed class OpenDataEndToEndTests
     {
         Dictionary<string, string?> config = Hosts.GatewayConfig(FreePort.Get());
         config[key] = value;
-        using IHost host = Hosts.Gateway(config);
-        var error = new StringWriter();
 
-        int code = await GatewayHost.RunAsync(host, error, TestContext.Current.CancellationToken);
-
-        Assert.Equal(2, code);
-        Assert.Equal($"invalid configuration: {message}", error.ToString().TrimEnd());
+        ConfigurationRun.AssertOutcome(await ConfigurationRun.GatewayAsync(config), $"invalid configuration: {message}");
     }
 }

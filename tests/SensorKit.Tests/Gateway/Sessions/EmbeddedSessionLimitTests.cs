@@ -119,12 +119,7 @@ public sealed class EmbeddedSessionLimitTests
     {
         Dictionary<string, string?> config = Hosts.GatewayConfig(FreePort.Get());
         config[key] = value;
-        using IHost host = Hosts.Gateway(config);
-        var error = new StringWriter();
 
-        int code = await GatewayHost.RunAsync(host, error, TestContext.Current.CancellationToken);
-
-        Assert.Equal(2, code);
-        Assert.Contains(expected, error.ToString(), StringComparison.Ordinal);
+        ConfigurationRun.AssertOutcome(await ConfigurationRun.GatewayAsync(config), $"invalid configuration: {expected}");
     }
 }
