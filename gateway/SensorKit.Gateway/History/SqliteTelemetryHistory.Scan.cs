@@ -41,25 +41,7 @@ public sealed partial class SqliteTelemetryHistory
         while (r.Read())
         {
             ct.ThrowIfCancellationRequested();
-            long end = r.GetInt64(1);
-            yield return new HistoryRow
-            {
-                Channel = channels[r.GetInt64(0)],
-                Kind = HistoryRowKind.Window,
-                Start = DateTimeOffset.FromUnixTimeMilliseconds(end - r.GetInt64(2)),
-                End = DateTimeOffset.FromUnixTimeMilliseconds(end),
-                Windows = 1,
-                Sequence = r.GetInt64(3),
-                Count = r.GetInt64(4),
-                Min = r.GetDouble(5),
-                Max = r.GetDouble(6),
-                Mean = r.GetDouble(7),
-                StdDev = r.GetDouble(8),
-                First = r.GetDouble(9),
-                Last = r.GetDouble(10),
-                Flags = (QualityFlags)r.GetInt32(11),
-                Backfill = r.GetInt32(12) != 0,
-            };
+            yield return ReadWindow(r, 1, channels[r.GetInt64(0)]);
         }
     }
 
@@ -101,24 +83,25 @@ public sealed partial class SqliteTelemetryHistory
         }
     }
 
+    private static void RenderBinary(HistoryPredicate left, string op, HistoryPredicate right, SqliteCommand cmd, StringBuilder sql)
+    {
+        sql.Append('(');
+        Render(left, cmd, sql);
+        sql.Append(op);
+        Render(right, cmd, sql);
+        sql.Append(')');
+    }
+
     /// <summary>A predicate as SQL; every value goes in as a parameter, never as text.</summary>
     private static void Render(HistoryPredicate p, SqliteCommand cmd, StringBuilder sql)
     {
         switch (p)
         {
             case HistoryAnd a:
-                sql.Append('(');
-                Render(a.Left, cmd, sql);
-                sql.Append(" AND ");
-                Render(a.Right, cmd, sql);
-                sql.Append(')');
+                RenderBinary(a.Left, " AND ", a.Right, cmd, sql);
                 break;
             case HistoryOr o:
-                sql.Append('(');
-                Render(o.Left, cmd, sql);
-                sql.Append(" OR ");
-                Render(o.Right, cmd, sql);
-                sql.Append(')');
+                RenderBinary(o.Left, " OR ", o.Right, cmd, sql);
                 break;
             case HistoryNot n:
                 sql.Append("(NOT ");

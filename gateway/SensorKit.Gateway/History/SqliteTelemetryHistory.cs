@@ -48,6 +48,33 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
 
     public string DatabasePath { get; }
 
+    /// <summary>
+    /// A raw window from <paramref name="r"/>, whose columns from <paramref name="at"/> on are end, duration, seq,
+    /// count, min, max, mean, stddev, first, last, flags, backfill (the order both the query and the scan select).
+    /// </summary>
+    private static HistoryRow ReadWindow(SqliteDataReader r, int at, HistoryChannel channel)
+    {
+        long end = r.GetInt64(at);
+        return new HistoryRow
+        {
+            Channel = channel,
+            Kind = HistoryRowKind.Window,
+            Start = DateTimeOffset.FromUnixTimeMilliseconds(end - r.GetInt64(at + 1)),
+            End = DateTimeOffset.FromUnixTimeMilliseconds(end),
+            Windows = 1,
+            Sequence = r.GetInt64(at + 2),
+            Count = r.GetInt64(at + 3),
+            Min = r.GetDouble(at + 4),
+            Max = r.GetDouble(at + 5),
+            Mean = r.GetDouble(at + 6),
+            StdDev = r.GetDouble(at + 7),
+            First = r.GetDouble(at + 8),
+            Last = r.GetDouble(at + 9),
+            Flags = (QualityFlags)r.GetInt32(at + 10),
+            Backfill = r.GetInt32(at + 11) != 0,
+        };
+    }
+
     private SqliteConnection Db => _db ?? throw new InvalidOperationException("The history is not open.");
 
     public void Open()
@@ -327,25 +354,7 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
                 using SqliteDataReader r = raw.ExecuteReader();
                 while (r.Read())
                 {
-                    long end = r.GetInt64(0);
-                    rows.Add(new HistoryRow
-                    {
-                        Channel = channel,
-                        Kind = HistoryRowKind.Window,
-                        Start = DateTimeOffset.FromUnixTimeMilliseconds(end - r.GetInt64(1)),
-                        End = DateTimeOffset.FromUnixTimeMilliseconds(end),
-                        Windows = 1,
-                        Sequence = r.GetInt64(2),
-                        Count = r.GetInt64(3),
-                        Min = r.GetDouble(4),
-                        Max = r.GetDouble(5),
-                        Mean = r.GetDouble(6),
-                        StdDev = r.GetDouble(7),
-                        First = r.GetDouble(8),
-                        Last = r.GetDouble(9),
-                        Flags = (QualityFlags)r.GetInt32(10),
-                        Backfill = r.GetInt32(11) != 0,
-                    });
+                    rows.Add(ReadWindow(r, 0, channel));
                 }
             }
 

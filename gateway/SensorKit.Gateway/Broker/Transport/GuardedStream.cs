@@ -1,9 +1,9 @@
 namespace SensorKit.Gateway.Broker.Transport;
 
 /// <summary>A client connection's stream with an <see cref="MqttFrameGuard"/> on everything read from it.</summary>
-internal sealed class GuardedStream(Stream inner, MqttFrameGuard guard, Action<MqttFrameViolationException> violated) : Stream
+internal sealed class GuardedStream(Stream inner, MqttFrameGuard guard, Action<MqttFrameViolationException> violated) : ReadInspectingStream(inner)
 {
-    private void Inspect(ReadOnlySpan<byte> data)
+    protected override void Inspect(ReadOnlySpan<byte> data)
     {
         try
         {
@@ -14,68 +14,5 @@ internal sealed class GuardedStream(Stream inner, MqttFrameGuard guard, Action<M
             violated(e);
             throw;
         }
-    }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        int n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        Inspect(buffer.Span[..n]);
-        return n;
-    }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-    public override int Read(Span<byte> buffer)
-    {
-        int n = inner.Read(buffer);
-        Inspect(buffer[..n]);
-        return n;
-    }
-
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.WriteAsync(buffer, offset, count, cancellationToken);
-
-    public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
-
-    public override void Flush() => inner.Flush();
-
-    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await inner.DisposeAsync().ConfigureAwait(false);
-        await base.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -1,8 +1,12 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.State;
+using SensorKit.Hosting;
 using SensorKit.Protocol;
 using SensorKit.Gateway.Contracts;
 
@@ -16,8 +20,9 @@ internal sealed record LatestValue(string Sensor, string Quantity, string Unit, 
 /// arrived, and a loop that notices alert steps by comparing the store's active alerts after new data and every few
 /// seconds (steps also come from timers and operator cancels, not only from telemetry).
 /// </summary>
-internal sealed class LiveHub(AlertStore store, IOptions<StatusPageOptions> options, TimeProvider time) : BackgroundService, ITelemetryConsumer
+internal sealed partial class LiveHub(AlertStore store, IOptions<StatusPageOptions> options, TimeProvider time, ILogger<LiveHub> logger) : BackgroundService, ITelemetryConsumer
 {
+    private readonly LogLimiter _logLimit = new(time, TimeSpan.FromMinutes(1));
     private static readonly TimeSpan AlertPoll = TimeSpan.FromSeconds(2);
 
     private readonly ConcurrentDictionary<(string Site, string Node, string Sensor, string Quantity), LatestValue> _latest = new();
@@ -125,7 +130,20 @@ internal sealed class LiveHub(AlertStore store, IOptions<StatusPageOptions> opti
             // The store is not open yet (the gateway is still starting) or already closed.
             return _alertSignature;
         }
+        catch (Exception e) when (e is SqliteException or JsonException)
+        {
+            // A store that cannot be read now must not end the live updates (nor, through this service, the gateway).
+            if (_logLimit.TryEnter("alert-store", out long suppressed))
+            {
+                LogStoreUnreadable(e.Message, suppressed);
+            }
+
+            return _alertSignature;
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Live status updates cannot read the alert store: {Reason} ({Suppressed} more held back); retrying")]
+    private partial void LogStoreUnreadable(string reason, long suppressed);
 
     public override void Dispose()
     {

@@ -239,7 +239,7 @@ internal sealed class WireClient : IAsyncDisposable
     }
 
     /// <summary>Passes the broker's bytes on, following their MQTT framing to know each packet's size (5.0 §2.1).</summary>
-    private sealed class FrameCounter(NetworkStream inner) : Stream
+    private sealed class FrameCounter(NetworkStream inner) : SensorKit.Gateway.Broker.Transport.ReadInspectingStream(inner)
     {
         private long _remaining;
         private int _size;
@@ -248,38 +248,7 @@ internal sealed class WireClient : IAsyncDisposable
 
         public int Largest { get; private set; }
 
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            int n = await inner.ReadAsync(buffer, cancellationToken);
-            Follow(buffer.Span[..n]);
-            return n;
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            int n = inner.Read(buffer, offset, count);
-            Follow(buffer.AsSpan(offset, n));
-            return n;
-        }
-
-        private void Follow(ReadOnlySpan<byte> data)
+        protected override void Inspect(ReadOnlySpan<byte> data)
         {
             foreach (byte b in data)
             {
@@ -317,30 +286,6 @@ internal sealed class WireClient : IAsyncDisposable
                     }
                 }
             }
-        }
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.WriteAsync(buffer, offset, count, cancellationToken);
-
-        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
-
-        public override void Flush() => inner.Flush();
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
         }
     }
 }

@@ -8,6 +8,7 @@ using MQTTnet;
 using SensorKit.Gateway.Broker;
 using SensorKit.Gateway.History;
 using SensorKit.Gateway.Ingest;
+using SensorKit.Hosting;
 using SensorKit.Protocol;
 using SensorKit.Gateway.Fleet;
 using SensorKit.Gateway.Contracts;
@@ -28,12 +29,14 @@ public sealed partial class StaMqttPublisher(
     StaService sta,
     IFleet nodes,
     NodePositionLog positions,
+    TimeProvider time,
     ILogger<StaMqttPublisher> logger) : BackgroundService, ITelemetryConsumer
 {
     public const int QueueLength = 10_000;
 
     private readonly bool _enabled = Publishes(options.Value, broker);
     private readonly Channel<TelemetryMessage> _queue = Channel.CreateBounded<TelemetryMessage>(new BoundedChannelOptions(QueueLength) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly LogLimiter _logLimit = new(time, TimeSpan.FromMinutes(1));
     private long _published;
     private long _dropped;
 
@@ -70,48 +73,19 @@ public sealed partial class StaMqttPublisher(
         {
             await foreach (TelemetryMessage m in _queue.Reader.ReadAllAsync(stoppingToken))
             {
-                // A node that moved gets its HistoricalLocation without waiting for an API request.
-                if (nodes.Get(m.Site, m.Node) is { } status)
-                {
-                    positions.Observe(status);
-                }
-
-                var channel = new HistoryChannel(0, m.Site, m.Node, m.Sensor, m.Quantity, m.Unit);
-                StaEntity observation = StaCatalog.Observation(new HistoryRow
-                {
-                    Channel = channel,
-                    Kind = HistoryRowKind.Window,
-                    Start = m.WindowStart,
-                    End = m.WindowEnd,
-                    Windows = 1,
-                    Count = m.Count,
-                    Min = m.Min,
-                    Max = m.Max,
-                    Mean = m.Mean,
-                    StdDev = m.StdDev,
-                    Flags = m.Flags,
-                });
-                if (sta.ObservationJson(observation) is not { } payload)
-                {
-                    Interlocked.Increment(ref _dropped);
-                    continue;
-                }
-
-                MqttApplicationMessage message = new MqttApplicationMessageBuilder()
-                    .WithTopic(Topic(StaCatalog.DatastreamId(channel)))
-                    .WithPayload(payload)
-                    .WithContentType("application/json")
-                    .Build();
+                // One window that cannot be turned into an Observation or published is counted and logged within
+                // the limit; it never ends the loop (a background service that throws stops the gateway).
                 try
                 {
-                    if (await embedded.PublishAsGatewayAsync(message, stoppingToken))
-                    {
-                        Interlocked.Increment(ref _published);
-                    }
+                    await PublishAsync(m, embedded, stoppingToken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    LogPublishFailed(message.Topic, e.Message);
+                    Interlocked.Increment(ref _dropped);
+                    if (_logLimit.TryEnter(e.GetType().Name, out long suppressed))
+                    {
+                        LogPublishFailed($"{m.Site}/{m.Node}/{m.Sensor}/{m.Quantity}", e.Message, suppressed);
+                    }
                 }
             }
         }
@@ -121,6 +95,46 @@ public sealed partial class StaMqttPublisher(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "SensorThings observation on {Topic} not published: {Reason}")]
-    private partial void LogPublishFailed(string topic, string reason);
+    private async Task PublishAsync(TelemetryMessage m, IGatewayPublisher embedded, CancellationToken stoppingToken)
+    {
+        // A node that moved gets its HistoricalLocation without waiting for an API request.
+        if (nodes.Get(m.Site, m.Node) is { } status)
+        {
+            positions.Observe(status);
+        }
+
+        var channel = new HistoryChannel(0, m.Site, m.Node, m.Sensor, m.Quantity, m.Unit);
+        StaEntity observation = StaCatalog.Observation(new HistoryRow
+        {
+            Channel = channel,
+            Kind = HistoryRowKind.Window,
+            Start = m.WindowStart,
+            End = m.WindowEnd,
+            Windows = 1,
+            Count = m.Count,
+            Min = m.Min,
+            Max = m.Max,
+            Mean = m.Mean,
+            StdDev = m.StdDev,
+            Flags = m.Flags,
+        });
+        if (sta.ObservationJson(observation) is not { } payload)
+        {
+            Interlocked.Increment(ref _dropped);
+            return;
+        }
+
+        MqttApplicationMessage message = new MqttApplicationMessageBuilder()
+            .WithTopic(Topic(StaCatalog.DatastreamId(channel)))
+            .WithPayload(payload)
+            .WithContentType("application/json")
+            .Build();
+        if (await embedded.PublishAsGatewayAsync(message, stoppingToken))
+        {
+            Interlocked.Increment(ref _published);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SensorThings observation of {Channel} not published: {Reason} ({Suppressed} more held back)")]
+    private partial void LogPublishFailed(string channel, string reason, long suppressed);
 }
