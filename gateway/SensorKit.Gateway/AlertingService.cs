@@ -1,8 +1,8 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SensorKit.Gateway.Alerts;
+using SensorKit.Gateway.Contracts;
 using SensorKit.Gateway.Health;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.Rules;
@@ -20,7 +20,7 @@ namespace SensorKit.Gateway;
 /// </summary>
 public sealed partial class AlertingService(
     RuleEngine engine,
-    AlertStore store,
+    IAlertStore store,
     AlertPublisher publisher,
     TelemetryIngest ingest,
     IOptions<StateOptions> state,
@@ -107,7 +107,7 @@ public sealed partial class AlertingService(
         {
             store.MarkPublished(identifier);
         }
-        catch (SqliteException e)
+        catch (StateStoreException e)
         {
             // Worst case the message is sent once more after a restart: QoS 1 subscribers handle duplicates anyway.
             LogMarkFailed(identifier, e.Message);
@@ -124,7 +124,7 @@ public sealed partial class AlertingService(
                 LogPruned(removed);
             }
         }
-        catch (SqliteException e)
+        catch (StateStoreException e)
         {
             LogMarkFailed("(prune)", e.Message);
         }

@@ -49,9 +49,9 @@ public static class GatewayHost
         services.TryAddSingleton(TimeProvider.System);
 
         services.AddSingleton(sp => RuleCatalog.Create(sp.GetRequiredService<IOptions<RulesOptions>>(), sp.GetRequiredService<IHostEnvironment>()));
-        services.AddSingleton<AlertStore>();
-        services.AddSingleton<INodeStatusStore>(sp => sp.GetRequiredService<AlertStore>());
-        services.AddSingleton<IRuleStateStore>(sp => sp.GetRequiredService<AlertStore>());
+        services.AddSingleton<IAlertStore, SqliteAlertStore>();
+        services.AddSingleton<INodeStatusStore>(sp => sp.GetRequiredService<IAlertStore>());
+        services.AddSingleton<IRuleStateStore>(sp => sp.GetRequiredService<IAlertStore>());
         services.AddSingleton<NodeDirectory>();
         services.AddSingleton<IFleet>(sp => sp.GetRequiredService<NodeDirectory>());
         services.AddSingleton<AlertPublisher>();
@@ -67,7 +67,7 @@ public static class GatewayHost
             () => sp.GetRequiredService<GatewayHttpEndpoint>().BaseAddress));
         services.AddSingleton<CapMessageFactory>();
         services.AddSingleton(sp => new AlertLifecycle(
-            sp.GetRequiredService<AlertStore>(),
+            sp.GetRequiredService<IAlertStore>(),
             sp.GetServices<IAlertMessageSink>(),
             sp.GetRequiredService<CapMessageFactory>(),
             sp.GetRequiredService<TimeProvider>(),

@@ -48,7 +48,7 @@ public class RuleEngineBenchmarks : IDisposable
         b.Logging.ClearProviders();
         b.Services.AddSensorKitGateway();
         _host = b.Build();
-        _host.Services.GetRequiredService<AlertStore>().Open();
+        _host.Services.GetRequiredService<IAlertStore>().Open();
         _engine = _host.Services.GetRequiredService<RuleEngine>();
         _engine.Restore();
         _ingest = _host.Services.GetRequiredService<TelemetryIngest>();

@@ -46,8 +46,11 @@ public interface IAlertSink
     /// <summary>The grade last published for a subject; <see cref="Grade.None"/> when no alert is active.</summary>
     Grade Current(string rule, string site, string subject);
 
-    /// <summary>Loads the active alerts and queues what a restart must resend; returns them.</summary>
-    IReadOnlyList<ActiveAlert> Restore();
+    /// <summary>Loads the active alerts and queues what a restart must resend; returns them. Of one site, or all when <paramref name="site"/> is null.</summary>
+    IReadOnlyList<ActiveAlert> Restore(string? site = null);
+
+    /// <summary>Drops what it holds of a site another gateway of the group now serves; nothing is written or published.</summary>
+    void Forget(string site);
 
     /// <summary>Takes one step; true when a message was published.</summary>
     bool Apply(AlertStep step, IReadOnlyCollection<IPersistentState> dirty);
@@ -77,14 +80,17 @@ public interface IPersistentState
 {
     string StateKey { get; }
 
+    /// <summary>The site the state belongs to: a gateway group hands state over site by site.</summary>
+    string Site { get; }
+
     void WriteSnapshot(Utf8JsonWriter writer);
 }
 
 /// <summary>Where the rules keep their state (rate windows, baselines, hold timers) between alert steps; the state store implements it.</summary>
 public interface IRuleStateStore
 {
-    /// <summary>The persisted rule state by key.</summary>
-    IReadOnlyDictionary<string, byte[]> LoadStates();
+    /// <summary>The persisted rule state by key: of one site, or of all when <paramref name="site"/> is null.</summary>
+    IReadOnlyDictionary<string, byte[]> LoadStates(string? site = null);
 
     /// <summary>Writes the given states in one transaction; returns the keys of states that could not be serialised.</summary>
     IReadOnlyList<string> SaveStates(IEnumerable<IPersistentState> dirty);
@@ -106,4 +112,25 @@ public sealed class StateStoreException : Exception
     public StateStoreException()
     {
     }
+}
+
+/// <summary>
+/// The store refused a write for a site this gateway no longer holds: its lease expired or another gateway of the
+/// group took the site over (a newer fencing token). Nothing of the write was stored, and it must not be published.
+/// </summary>
+public sealed class SiteNotHeldException : Exception
+{
+    public SiteNotHeldException(string site, string message)
+        : base(message) => Site = site;
+
+    public SiteNotHeldException(string message, Exception inner)
+        : base(message, inner) => Site = string.Empty;
+
+    public SiteNotHeldException(string message)
+        : base(message) => Site = string.Empty;
+
+    public SiteNotHeldException()
+        => Site = string.Empty;
+
+    public string Site { get; }
 }

@@ -17,6 +17,6 @@ public interface IFleet
 
     GeoLocation? Location(string site, string node);
 
-    /// <summary>Loads the statuses the state store kept across a restart (idempotent) and returns those it loaded.</summary>
-    IReadOnlyCollection<NodeStatusMessage> Restore();
+    /// <summary>Loads the statuses the state store kept across a restart (idempotent) and returns those it loaded: of one site, or all when <paramref name="site"/> is null.</summary>
+    IReadOnlyCollection<NodeStatusMessage> Restore(string? site = null);
 }

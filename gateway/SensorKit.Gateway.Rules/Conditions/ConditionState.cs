@@ -32,6 +32,8 @@ internal sealed class ConditionState : IPersistentState
     /// <summary>Where the state store keeps this state: rule, site, condition, node, sensor and quantity.</summary>
     public string StateKey { get; init; } = string.Empty;
 
+    public string Site { get; init; } = string.Empty;
+
     /// <summary>0 when the condition does not hold, else the highest level that does.</summary>
     public int Level { get; private set; }
 

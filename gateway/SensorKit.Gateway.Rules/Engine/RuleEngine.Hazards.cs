@@ -153,7 +153,7 @@ public sealed partial class RuleEngine
     {
         if (!states.TryGetValue(stateKey, out ConditionState? state))
         {
-            state = new ConditionState(spec) { StateKey = StateKey(rn, condition, stateKey, m.Quantity) };
+            state = new ConditionState(spec) { StateKey = StateKey(rn, condition, stateKey, m.Quantity), Site = rn.Site };
             states.Add(stateKey, state);
         }
 

@@ -6,9 +6,9 @@ namespace SensorKit.Gateway.Rules;
 /// <summary>Rule state after a restart: hazard condition states from the store, operator conditions from their active alerts.</summary>
 public sealed partial class RuleEngine
 {
-    private void RestoreHazardStates()
+    private void RestoreHazardStates(string? site)
     {
-        foreach ((string key, byte[] data) in _store.LoadStates())
+        foreach ((string key, byte[] data) in _store.LoadStates(site))
         {
             // h|rule|site|condition|node|sensor|quantity
             string[] p = key.Split('|');
@@ -31,7 +31,7 @@ public sealed partial class RuleEngine
             }
 
             RuleNode rn = RuleNodeFor(rule, p[2], p[4]);
-            var state = new ConditionState(spec) { StateKey = key };
+            var state = new ConditionState(spec) { StateKey = key, Site = p[2] };
             using JsonDocument doc = JsonDocument.Parse(data);
             if (!state.Restore(doc.RootElement))
             {

@@ -74,22 +74,23 @@ public sealed partial class RuleEngine : ITelemetryEvaluator, IAlertCommands
 
     /// <summary>
     /// Loads what the state store holds: node statuses, active alerts (and queues what a restart must resend),
-    /// and the rule state; withdraws alerts whose rule is no longer configured.
+    /// and the rule state; withdraws alerts whose rule is no longer configured. A member of a gateway group loads
+    /// one <paramref name="site"/> when it takes the site over, and continues where the previous holder left it.
     /// </summary>
-    public void Restore()
+    public void Restore(string? site = null)
     {
         lock (_lock)
         {
             DateTimeOffset now = _time.GetUtcNow();
-            foreach (NodeStatusMessage s in _fleet.Restore())
+            foreach (NodeStatusMessage s in _fleet.Restore(site))
             {
                 NodeWatch w = Watch(s.Site, s.Node, now);
                 w.State = s.State;
                 w.Status = s;
             }
 
-            IReadOnlyList<ActiveAlert> active = _alerts.Restore();
-            RestoreHazardStates();
+            IReadOnlyList<ActiveAlert> active = _alerts.Restore(site);
+            RestoreHazardStates(site);
             var orphans = new List<ActiveAlert>();
             foreach (ActiveAlert a in active)
             {
@@ -120,10 +121,54 @@ public sealed partial class RuleEngine : ITelemetryEvaluator, IAlertCommands
 
             // A change that had not gone out when the gateway stopped (an area still settling) goes out with the
             // next window of data, never on stored state alone.
-            foreach (HazardSubject s in _subjects.Values)
+            foreach (HazardSubject s in _subjects.Values.Where(s => site is null || s.Site == site))
             {
                 s.Dirty = GradeOf(s) != _alerts.Current(s.Rule.Id, s.Site, s.Subject);
             }
+        }
+    }
+
+    /// <summary>
+    /// Lets go of a site another gateway of the group serves from now on: its rule state is written first when
+    /// <paramref name="handOver"/> (a rebalance; a lost lease writes nothing, the store would refuse it), then
+    /// everything the engine holds of the site is dropped.
+    /// </summary>
+    public void Release(string site, bool handOver)
+    {
+        lock (_lock)
+        {
+            List<IPersistentState> states = [.. _dirty.Where(s => s.Site == site)];
+            if (handOver && states.Count > 0)
+            {
+                try
+                {
+                    _store.SaveStates(states);
+                }
+                catch (Exception e) when (e is StateStoreException or SiteNotHeldException)
+                {
+                    // The next holder continues from the last stored step: at most this flush interval of rate history is lost.
+                    LogFlushFailed(e.Message);
+                }
+            }
+
+            _dirty.ExceptWith(states);
+            foreach (var key in _nodes.Keys.Where(k => k.Site == site).ToList())
+            {
+                _nodes.Remove(key);
+            }
+
+            foreach (var key in _ruleNodes.Keys.Where(k => k.Site == site).ToList())
+            {
+                _ruleNodes.Remove(key);
+            }
+
+            foreach (var key in _subjects.Keys.Where(k => k.Site == site).ToList())
+            {
+                _subjects.Remove(key);
+            }
+
+            _pending.RemoveAll(s => s.Site == site);
+            _alerts.Forget(site);
         }
     }
 

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using SensorKit.Gateway.Alerts.Cap;
 using SensorKit.Gateway.Contracts;
@@ -23,14 +22,14 @@ namespace SensorKit.Gateway.Alerts;
 public sealed partial class AlertLifecycle : IAlertSink, IDisposable
 {
     private readonly Dictionary<(string Rule, string Site, string Subject), StoredAlert> _active = [];
-    private readonly AlertStore _store;
+    private readonly IAlertStore _store;
     private readonly IAlertMessageSink[] _sinks;
     private readonly CapMessageFactory _cap;
     private readonly TimeProvider _time;
     private readonly ILogger<AlertLifecycle> _logger;
     private readonly PayloadBuffer _json = new();
 
-    internal AlertLifecycle(AlertStore store, IEnumerable<IAlertMessageSink> sinks, CapMessageFactory cap, TimeProvider time, ILogger<AlertLifecycle> logger)
+    internal AlertLifecycle(IAlertStore store, IEnumerable<IAlertMessageSink> sinks, CapMessageFactory cap, TimeProvider time, ILogger<AlertLifecycle> logger)
     {
         _store = store;
         _sinks = [.. sinks];
@@ -41,6 +40,9 @@ public sealed partial class AlertLifecycle : IAlertSink, IDisposable
 
     /// <summary>CAP documents that failed schema validation or signing (a defect): their step went out as JSON only.</summary>
     public long CapInvalid { get; private set; }
+
+    /// <summary>Steps refused by the store's fencing: the site's lease had passed to another gateway of the group. Never published.</summary>
+    public long FencedSteps { get; private set; }
 
     /// <summary>Steps the state store could not write; they were published anyway, since an alert must not wait for a disk.</summary>
     public long StoreFailures { get; private set; }
@@ -55,15 +57,17 @@ public sealed partial class AlertLifecycle : IAlertSink, IDisposable
         _active.TryGetValue((rule, site, subject), out StoredAlert? a) ? new Grade(a.Level, a.Confirmed, a.Members) : Grade.None;
 
     /// <summary>Loads active alerts and queues what a restart must resend: unsent steps, and the retained state of active alerts.</summary>
-    public IReadOnlyList<ActiveAlert> Restore()
+    public IReadOnlyList<ActiveAlert> Restore(string? site = null)
     {
-        foreach (StoredAlert a in _store.LoadAlerts())
+        var restored = new List<StoredAlert>();
+        foreach (StoredAlert a in _store.LoadAlerts(site))
         {
             _active[(a.Rule, a.Site, a.Subject)] = a;
+            restored.Add(a);
         }
 
         var resent = new HashSet<string>(StringComparer.Ordinal);
-        foreach (StoredMessage m in _store.LoadUnpublished())
+        foreach (StoredMessage m in _store.LoadUnpublished(site))
         {
             foreach (IAlertMessageSink sink in _sinks)
             {
@@ -73,7 +77,7 @@ public sealed partial class AlertLifecycle : IAlertSink, IDisposable
             resent.Add(m.Identifier);
         }
 
-        foreach (StoredAlert a in _active.Values.Where(a => !a.Cancelled && !resent.Contains(a.LastIdentifier)))
+        foreach (StoredAlert a in restored.Where(a => !a.Cancelled && !resent.Contains(a.LastIdentifier)))
         {
             // The embedded broker keeps retained messages in memory only: after a restart it has forgotten them.
             if (_store.LoadMessage(a.LastIdentifier) is { } last)
@@ -85,12 +89,20 @@ public sealed partial class AlertLifecycle : IAlertSink, IDisposable
             }
         }
 
-        if (_active.Count > 0)
+        if (restored.Count > 0 || resent.Count > 0)
         {
-            LogRestored(_active.Count, resent.Count);
+            LogRestored(restored.Count, resent.Count, site ?? "all sites");
         }
 
-        return [.. _active.Values.Select(View)];
+        return [.. restored.Select(View)];
+    }
+
+    public void Forget(string site)
+    {
+        foreach (var key in _active.Keys.Where(k => k.Site == site).ToList())
+        {
+            _active.Remove(key);
+        }
     }
 
     public ActiveAlert? Find(string alertId) =>
@@ -265,8 +277,7 @@ public sealed partial class AlertLifecycle : IAlertSink, IDisposable
             alert.References.Add(new StoredReference(capAlert.Sender, capAlert.Identifier, capAlert.Sent));
         }
 
-        Commit(alert, ended: false, stored, []);
-        if (cap is not null)
+        if (Commit(alert, ended: false, stored, []) && cap is not null)
         {
             foreach (IAlertMessageSink sink in _sinks)
             {
@@ -387,7 +398,11 @@ public sealed partial class AlertLifecycle : IAlertSink, IDisposable
             alert.References.Add(new StoredReference(capAlert.Sender, capAlert.Identifier, capAlert.Sent));
         }
 
-        Commit(alert, ended: state == AlertState.Cleared, stored, dirty);
+        if (!Commit(alert, ended: state == AlertState.Cleared, stored, dirty))
+        {
+            return;
+        }
+
         foreach (IAlertMessageSink sink in _sinks)
         {
             sink.OnStep(message, json, cap, identifier, receivedTimestamp);
@@ -426,17 +441,26 @@ public sealed partial class AlertLifecycle : IAlertSink, IDisposable
         return (alert, null);
     }
 
-    private void Commit(StoredAlert alert, bool ended, StoredMessage? message, IReadOnlyCollection<IPersistentState> dirty)
+    /// <summary>Stores a step; false when the store refused it because another gateway holds the site now: then it must not go out.</summary>
+    private bool Commit(StoredAlert alert, bool ended, StoredMessage? message, IReadOnlyCollection<IPersistentState> dirty)
     {
         try
         {
             _store.CommitStep(alert, ended, message, dirty);
         }
-        catch (SqliteException e)
+        catch (StateStoreException e)
         {
             StoreFailures++;
             LogStoreFailed(alert.AlertId, e.Message);
         }
+        catch (SiteNotHeldException e)
+        {
+            FencedSteps++;
+            LogFenced(alert.AlertId, e.Message);
+            return false;
+        }
+
+        return true;
     }
 
     public void Dispose() => _json.Dispose();
@@ -456,6 +480,9 @@ public sealed partial class AlertLifecycle : IAlertSink, IDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "Alert {AlertId}: the state store failed ({Reason}); the step is published but will not survive a restart")]
     private partial void LogStoreFailed(string alertId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Restored {Count} active alerts from the state store; {Resent} unsent messages queued again")]
-    private partial void LogRestored(int count, int resent);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Alert {AlertId}: step not published, this gateway no longer holds the site ({Reason})")]
+    private partial void LogFenced(string alertId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Restored {Count} active alerts of {Sites} from the state store; {Resent} unsent messages queued again")]
+    private partial void LogRestored(int count, int resent, string sites);
 }

@@ -10,7 +10,8 @@ public interface INodeStatusStore
 {
     void SaveNode(string site, string node, byte[] status);
 
-    IReadOnlyList<byte[]> LoadNodes();
+    /// <summary>The stored statuses: of one site, or of all when <paramref name="site"/> is null.</summary>
+    IReadOnlyList<byte[]> LoadNodes(string? site = null);
 }
 
 /// <summary>
@@ -45,10 +46,10 @@ public sealed partial class NodeDirectory(INodeStatusStore store, ILogger<NodeDi
         }
     }
 
-    public IReadOnlyCollection<NodeStatusMessage> Restore()
+    public IReadOnlyCollection<NodeStatusMessage> Restore(string? site = null)
     {
         var restored = new List<NodeStatusMessage>();
-        foreach (byte[] status in store.LoadNodes())
+        foreach (byte[] status in store.LoadNodes(site))
         {
             if (ProtocolJson.TryReadStatus(status, out NodeStatusMessage? s, out _))
             {

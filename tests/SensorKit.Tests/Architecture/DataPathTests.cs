@@ -109,7 +109,7 @@ public sealed class DataPathTests
         Assert.Contains("later stage", DataPath.Violation(Use("SensorKit.Gateway.Ingest.TelemetryIngest", "SensorKit.Gateway.Rules.RuleEngine"), shapes));
         Assert.Contains("later stage", DataPath.Violation(Use("SensorKit.Gateway.Rules.RuleEngine", "SensorKit.Gateway.Alerts.AlertLifecycle"), shapes));
         Assert.Contains("implementation", DataPath.Violation(Use("SensorKit.Gateway.Alerts.AlertLifecycle", "SensorKit.Gateway.Ingest.TelemetryIngest"), shapes));
-        Assert.Null(DataPath.Violation(Use("SensorKit.Gateway.State.AlertStore", "SensorKit.Gateway.Fleet.INodeStatusStore"), shapes));
+        Assert.Null(DataPath.Violation(Use("SensorKit.Gateway.State.SqliteAlertStore", "SensorKit.Gateway.Fleet.INodeStatusStore"), shapes));
         Assert.Null(DataPath.Violation(Use("SensorKit.Gateway.Alerts.AlertLifecycle", "SensorKit.Gateway.Contracts.IAlertSink"), shapes));
     }
 }

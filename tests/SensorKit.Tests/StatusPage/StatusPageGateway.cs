@@ -69,7 +69,7 @@ public sealed class StatusPageGateway : IAsyncLifetime
         await PublishAsync("n1", NodeState.Online, now, 50.9400, 6.9600, SensorHealth.Ok, day: true, last: 41, QualityFlags.None);
         await PublishAsync("n2", NodeState.Lost, now.AddMinutes(-20), 50.9460, 6.9700, SensorHealth.Failed, day: false, last: 22, QualityFlags.None);
         await PublishAsync("n3", NodeState.Online, now, 50.9350, 6.9520, SensorHealth.Degraded, day: false, last: 23.5, QualityFlags.Gaps | QualityFlags.ReadErrors);
-        AlertStore store = Host.Services.GetRequiredService<AlertStore>();
+        IAlertStore store = Host.Services.GetRequiredService<IAlertStore>();
         await Wait.UntilAsync(() => store.LoadAlerts().Any(a => a.Rule == "hot"), TimeSpan.FromSeconds(10), "the heat alert at n1");
         await Host.Services.GetRequiredService<HistoryRecorder>().FlushAsync().WaitAsync(TimeSpan.FromSeconds(10), ct);
     }

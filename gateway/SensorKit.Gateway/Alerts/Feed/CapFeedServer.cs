@@ -24,7 +24,7 @@ public sealed partial class CapFeedServer(
     GatewayHttpEndpoint http,
     IOptions<CapFeedOptions> options,
     IOptions<CapOptions> cap,
-    AlertStore store,
+    IAlertStore store,
     IAlertCommands commands,
     TimeProvider time,
     ILogger<CapFeedServer> logger) : IGatewayOutput
@@ -82,7 +82,7 @@ public sealed partial class CapFeedServer(
             return;
         }
 
-        List<StoredMessage> messages = store.LoadFeed(now - _options.Recent, _options.MaxEntries);
+        IReadOnlyList<StoredMessage> messages = store.LoadFeed(now - _options.Recent, _options.MaxEntries);
         if (place is not null)
         {
             messages = [.. messages.Where(m => m.Cap is { } cap && CapDigest.Read(cap) is { } digest && digest.Areas.Any(place.Touches))];

@@ -20,7 +20,7 @@ internal sealed record LatestValue(string Sensor, string Quantity, string Unit, 
 /// arrived, and a loop that notices alert steps by comparing the store's active alerts after new data and every few
 /// seconds (steps also come from timers and operator cancels, not only from telemetry).
 /// </summary>
-internal sealed partial class LiveHub(AlertStore store, IOptions<StatusPageOptions> options, TimeProvider time, ILogger<LiveHub> logger) : BackgroundService, ITelemetryConsumer
+internal sealed partial class LiveHub(IAlertStore store, IOptions<StatusPageOptions> options, TimeProvider time, ILogger<LiveHub> logger) : BackgroundService, ITelemetryConsumer
 {
     private readonly LogLimiter _logLimit = new(time, TimeSpan.FromMinutes(1));
     private static readonly TimeSpan AlertPoll = TimeSpan.FromSeconds(2);
@@ -130,7 +130,7 @@ internal sealed partial class LiveHub(AlertStore store, IOptions<StatusPageOptio
             // The store is not open yet (the gateway is still starting) or already closed.
             return _alertSignature;
         }
-        catch (Exception e) when (e is SqliteException or JsonException)
+        catch (Exception e) when (e is StateStoreException or JsonException)
         {
             // A store that cannot be read now must not end the live updates (nor, through this service, the gateway).
             if (_logLimit.TryEnter("alert-store", out long suppressed))

@@ -22,7 +22,7 @@ internal sealed record ChannelSeries(HistoryChannel Channel, IReadOnlyList<PlotP
 
 /// <summary>Reads what the pages show from the gateway's stores; every call is a fresh look.</summary>
 internal sealed class StatusData(
-    AlertStore store,
+    IAlertStore store,
     IFleet nodes,
     ITelemetryHistory history,
     LiveHub live,

@@ -60,7 +60,7 @@ internal sealed class AlertingHarness : IDisposable
         Engine = _host.Services.GetRequiredService<RuleEngine>();
         Ingest = _host.Services.GetRequiredService<TelemetryIngest>();
         Lifecycle = _host.Services.GetRequiredService<AlertLifecycle>();
-        Store = _host.Services.GetRequiredService<AlertStore>();
+        Store = _host.Services.GetRequiredService<IAlertStore>();
         Publisher = _host.Services.GetRequiredService<AlertPublisher>();
         Signer = _host.Services.GetRequiredService<CapSigner>();
         Publisher.Published += m => Alerts.Add(m);
@@ -79,7 +79,7 @@ internal sealed class AlertingHarness : IDisposable
 
     public AlertLifecycle Lifecycle { get; }
 
-    public AlertStore Store { get; }
+    public IAlertStore Store { get; }
 
     public AlertPublisher Publisher { get; }
 

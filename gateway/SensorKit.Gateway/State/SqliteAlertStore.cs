@@ -12,7 +12,7 @@ using SensorKit.Gateway.Storage;
 namespace SensorKit.Gateway.State;
 
 /// <summary>An active alert as stored: enough to continue its lifecycle after a restart.</summary>
-internal sealed class StoredAlert
+public sealed class StoredAlert
 {
     public required string AlertId { get; set; }
 
@@ -65,13 +65,13 @@ internal sealed class StoredAlert
     public bool Cancelled { get; set; }
 }
 
-internal sealed record StoredReference(string Sender, string Identifier, DateTimeOffset Sent);
+public sealed record StoredReference(string Sender, string Identifier, DateTimeOffset Sent);
 
 /// <summary>
 /// One alert message as published: its JSON, its CAP document and what the feed shows of it. A CAP re-issue
 /// (<see cref="Reissued"/>) has no JSON of its own.
 /// </summary>
-internal sealed record StoredMessage
+public sealed record StoredMessage
 {
     public required string Identifier { get; init; }
 
@@ -110,22 +110,25 @@ internal sealed record StoredMessage
 internal sealed partial class StateJsonContext : JsonSerializerContext;
 
 /// <summary>
-/// The gateway's durable state in one SQLite file: active alerts, every alert message (JSON and CAP, with a flag
+/// The gateway's durable state in one SQLite file (the default for a single gateway; a gateway group keeps it in
+/// PostgreSQL): active alerts, every alert message (JSON and CAP, with a flag
 /// once it reached the broker), rule state (rate-of-change windows, baselines, hold timers) and the last status of
 /// every node. An alert step is one transaction together with the rule state that produced it, so a restart
 /// resumes exactly after the last published step. WAL with synchronous=FULL: a committed step survives a power cut.
 /// </summary>
-public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDisposable
+public sealed partial class SqliteAlertStore : IAlertStore
 {
     public const string FileName = "gateway-state.db";
     private const int SchemaVersion = 1;
 
+    public string Location => DatabasePath;
+
     private readonly Lock _lock = new();
     private readonly ArrayBufferWriter<byte> _snapshot = new(4096);
-    private readonly ILogger<AlertStore> _logger;
+    private readonly ILogger<SqliteAlertStore> _logger;
     private SqliteConnection? _db;
 
-    public AlertStore(IOptions<StateOptions> options, IHostEnvironment environment, ILogger<AlertStore> logger)
+    public SqliteAlertStore(IOptions<StateOptions> options, IHostEnvironment environment, ILogger<SqliteAlertStore> logger)
     {
         _logger = logger;
         DatabasePath = Path.Combine(options.Value.ResolveDirectory(environment.ContentRootPath), FileName);
@@ -158,22 +161,41 @@ public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDis
                     json BLOB NOT NULL, cap BLOB, published INTEGER NOT NULL DEFAULT 0);
                 CREATE INDEX IF NOT EXISTS messages_alert ON messages (alert_id, sent_ms);
                 CREATE INDEX IF NOT EXISTS messages_sent ON messages (sent_ms);
-                CREATE TABLE IF NOT EXISTS rule_state (key TEXT PRIMARY KEY, data BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS rule_state (key TEXT PRIMARY KEY, data BLOB NOT NULL, site TEXT NOT NULL DEFAULT '');
                 CREATE TABLE IF NOT EXISTS nodes (site TEXT NOT NULL, node TEXT NOT NULL, status BLOB NOT NULL, PRIMARY KEY (site, node));
                 """, SchemaVersion, "state", schemaFailureIsUnusable: false);
 
+            AddSiteColumn(db);
             _db = db;
             LogOpened(DatabasePath);
         }
     }
 
-    internal List<StoredAlert> LoadAlerts()
+    /// <summary>Files written before rule state knew its site get the column; their rows belong to the one gateway (site '').</summary>
+    private static void AddSiteColumn(SqliteConnection db)
+    {
+        using SqliteCommand cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT COUNT(*) FROM pragma_table_info('rule_state') WHERE name = 'site'";
+        if ((long)cmd.ExecuteScalar()! == 0)
+        {
+            StateDatabase.Execute(db, "ALTER TABLE rule_state ADD COLUMN site TEXT NOT NULL DEFAULT ''");
+        }
+    }
+
+    public IReadOnlyList<StoredAlert> LoadAlerts(string? site = null)
     {
         lock (_lock)
         {
             var list = new List<StoredAlert>();
             using SqliteCommand cmd = Db.CreateCommand();
-            cmd.CommandText = "SELECT record FROM alerts ORDER BY site, rule, subject";
+            cmd.CommandText = site is null
+                ? "SELECT record FROM alerts ORDER BY site, rule, subject"
+                : "SELECT record FROM alerts WHERE site = $site ORDER BY rule, subject";
+            if (site is not null)
+            {
+                cmd.Parameters.AddWithValue("$site", site);
+            }
+
             using SqliteDataReader r = cmd.ExecuteReader();
             while (r.Read())
             {
@@ -188,42 +210,54 @@ public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDis
     /// Stores one alert step atomically: the message, the alert's new record (or its removal when it ended)
     /// and the dirty rule state that led to it.
     /// </summary>
-    internal void CommitStep(StoredAlert alert, bool ended, StoredMessage? message, IEnumerable<IPersistentState> dirty)
+    public void CommitStep(StoredAlert alert, bool ended, StoredMessage? message, IEnumerable<IPersistentState> dirty)
     {
         lock (_lock)
         {
-            using SqliteTransaction tx = Db.BeginTransaction();
-            using (SqliteCommand cmd = Db.CreateCommand())
+            try
             {
-                cmd.Transaction = tx;
-                if (ended)
-                {
-                    cmd.CommandText = "DELETE FROM alerts WHERE site = $site AND rule = $rule AND subject = $subject";
-                }
-                else
-                {
-                    cmd.CommandText = """
-                        INSERT INTO alerts (site, rule, subject, alert_id, record) VALUES ($site, $rule, $subject, $id, $record)
-                        ON CONFLICT (site, rule, subject) DO UPDATE SET alert_id = excluded.alert_id, record = excluded.record
-                        """;
-                    cmd.Parameters.AddWithValue("$id", alert.AlertId);
-                    cmd.Parameters.AddWithValue("$record", JsonSerializer.Serialize(alert, StateJsonContext.Default.StoredAlert));
-                }
-
-                cmd.Parameters.AddWithValue("$site", alert.Site);
-                cmd.Parameters.AddWithValue("$rule", alert.Rule);
-                cmd.Parameters.AddWithValue("$subject", alert.Subject);
-                cmd.ExecuteNonQuery();
+                CommitStepLocked(alert, ended, message, dirty);
             }
-
-            if (message is not null)
+            catch (SqliteException e)
             {
-                InsertMessage(tx, message);
+                throw new StateStoreException(e.Message, e);
             }
-
-            WriteStates(tx, dirty);
-            tx.Commit();
         }
+    }
+
+    private void CommitStepLocked(StoredAlert alert, bool ended, StoredMessage? message, IEnumerable<IPersistentState> dirty)
+    {
+        using SqliteTransaction tx = Db.BeginTransaction();
+        using (SqliteCommand cmd = Db.CreateCommand())
+        {
+            cmd.Transaction = tx;
+            if (ended)
+            {
+                cmd.CommandText = "DELETE FROM alerts WHERE site = $site AND rule = $rule AND subject = $subject";
+            }
+            else
+            {
+                cmd.CommandText = """
+                    INSERT INTO alerts (site, rule, subject, alert_id, record) VALUES ($site, $rule, $subject, $id, $record)
+                    ON CONFLICT (site, rule, subject) DO UPDATE SET alert_id = excluded.alert_id, record = excluded.record
+                    """;
+                cmd.Parameters.AddWithValue("$id", alert.AlertId);
+                cmd.Parameters.AddWithValue("$record", JsonSerializer.Serialize(alert, StateJsonContext.Default.StoredAlert));
+            }
+
+            cmd.Parameters.AddWithValue("$site", alert.Site);
+            cmd.Parameters.AddWithValue("$rule", alert.Rule);
+            cmd.Parameters.AddWithValue("$subject", alert.Subject);
+            cmd.ExecuteNonQuery();
+        }
+
+        if (message is not null)
+        {
+            InsertMessage(tx, message);
+        }
+
+        WriteStates(tx, dirty);
+        tx.Commit();
     }
 
     private void InsertMessage(SqliteTransaction tx, StoredMessage m)
@@ -252,7 +286,7 @@ public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDis
     }
 
     /// <summary>Notes that a message reached the broker, so a restart does not send it again.</summary>
-    internal void MarkPublished(string identifier)
+    public void MarkPublished(string identifier)
     {
         lock (_lock)
         {
@@ -261,24 +295,33 @@ public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDis
                 return;
             }
 
-            using SqliteCommand cmd = _db.CreateCommand();
-            cmd.CommandText = "UPDATE messages SET published = 1 WHERE identifier = $identifier";
-            cmd.Parameters.AddWithValue("$identifier", identifier);
-            cmd.ExecuteNonQuery();
+            try
+            {
+                using SqliteCommand cmd = _db.CreateCommand();
+                cmd.CommandText = "UPDATE messages SET published = 1 WHERE identifier = $identifier";
+                cmd.Parameters.AddWithValue("$identifier", identifier);
+                cmd.ExecuteNonQuery();
+            }
+            catch (SqliteException e)
+            {
+                throw new StateStoreException(e.Message, e);
+            }
         }
     }
 
     /// <summary>Messages stored but not yet acknowledged by the broker, oldest first.</summary>
-    internal List<StoredMessage> LoadUnpublished() => QueryMessages("WHERE published = 0 ORDER BY sent_ms, rowid", null);
+    public IReadOnlyList<StoredMessage> LoadUnpublished(string? site = null) => site is null
+        ? QueryMessages("WHERE published = 0 ORDER BY sent_ms, rowid", null)
+        : QueryMessages("WHERE published = 0 AND site = $site ORDER BY sent_ms, rowid", cmd => cmd.Parameters.AddWithValue("$site", site));
 
-    internal StoredMessage? LoadMessage(string identifier) =>
+    public StoredMessage? LoadMessage(string identifier) =>
         QueryMessages("WHERE identifier = $identifier", cmd => cmd.Parameters.AddWithValue("$identifier", identifier)).FirstOrDefault();
 
     /// <summary>
     /// Messages of the alerts that are active or ended at or after <paramref name="since"/>, newest first, with
     /// CAP documents only: what the Atom feed lists.
     /// </summary>
-    internal List<StoredMessage> LoadFeed(DateTimeOffset since, int max) => QueryMessages(
+    public IReadOnlyList<StoredMessage> LoadFeed(DateTimeOffset since, int max) => QueryMessages(
         """
         WHERE cap IS NOT NULL AND (alert_id IN (SELECT alert_id FROM alerts)
             OR alert_id IN (SELECT alert_id FROM messages GROUP BY alert_id HAVING MAX(sent_ms) >= $since))
@@ -325,13 +368,18 @@ public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDis
     }
 
     /// <summary>The persisted rule state by key.</summary>
-    public IReadOnlyDictionary<string, byte[]> LoadStates()
+    public IReadOnlyDictionary<string, byte[]> LoadStates(string? site = null)
     {
         lock (_lock)
         {
             var states = new Dictionary<string, byte[]>(StringComparer.Ordinal);
             using SqliteCommand cmd = Db.CreateCommand();
-            cmd.CommandText = "SELECT key, data FROM rule_state";
+            cmd.CommandText = site is null ? "SELECT key, data FROM rule_state" : "SELECT key, data FROM rule_state WHERE site = $site";
+            if (site is not null)
+            {
+                cmd.Parameters.AddWithValue("$site", site);
+            }
+
             using SqliteDataReader r = cmd.ExecuteReader();
             while (r.Read())
             {
@@ -342,8 +390,7 @@ public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDis
         }
     }
 
-    /// <summary>Writes rule state outside an alert step (the periodic flush and shutdown).</summary>
-    /// <summary>Writes the given states in one transaction; returns the keys of states that could not be serialised.</summary>
+    /// <summary>Writes rule state outside an alert step (the periodic flush and shutdown) in one transaction; returns the keys of states that could not be serialised.</summary>
     public IReadOnlyList<string> SaveStates(IEnumerable<IPersistentState> dirty)
     {
         lock (_lock)
@@ -372,8 +419,9 @@ public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDis
         var failed = new List<string>();
         using SqliteCommand cmd = Db.CreateCommand();
         cmd.Transaction = tx;
-        cmd.CommandText = "INSERT INTO rule_state (key, data) VALUES ($key, $data) ON CONFLICT (key) DO UPDATE SET data = excluded.data";
+        cmd.CommandText = "INSERT INTO rule_state (key, data, site) VALUES ($key, $data, $site) ON CONFLICT (key) DO UPDATE SET data = excluded.data, site = excluded.site";
         SqliteParameter key = cmd.Parameters.Add("$key", SqliteType.Text);
+        SqliteParameter site = cmd.Parameters.Add("$site", SqliteType.Text);
         SqliteParameter data = cmd.Parameters.Add("$data", SqliteType.Blob);
         using var writer = new Utf8JsonWriter(_snapshot);
         foreach (IPersistentState s in dirty)
@@ -393,6 +441,7 @@ public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDis
             }
 
             key.Value = s.StateKey;
+            site.Value = s.Site;
             data.Value = _snapshot.WrittenSpan.ToArray();
             cmd.ExecuteNonQuery();
         }
@@ -420,13 +469,18 @@ public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDis
         }
     }
 
-    public IReadOnlyList<byte[]> LoadNodes()
+    public IReadOnlyList<byte[]> LoadNodes(string? site = null)
     {
         lock (_lock)
         {
             var list = new List<byte[]>();
             using SqliteCommand cmd = Db.CreateCommand();
-            cmd.CommandText = "SELECT status FROM nodes";
+            cmd.CommandText = site is null ? "SELECT status FROM nodes" : "SELECT status FROM nodes WHERE site = $site";
+            if (site is not null)
+            {
+                cmd.Parameters.AddWithValue("$site", site);
+            }
+
             using SqliteDataReader r = cmd.ExecuteReader();
             while (r.Read())
             {
@@ -438,7 +492,7 @@ public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDis
     }
 
     /// <summary>Deletes the messages of alerts that ended before <paramref name="before"/>.</summary>
-    internal int Prune(DateTimeOffset before)
+    public int Prune(DateTimeOffset before)
     {
         lock (_lock)
         {
@@ -447,14 +501,26 @@ public sealed partial class AlertStore : IRuleStateStore, INodeStatusStore, IDis
                 return 0;
             }
 
-            using SqliteCommand cmd = _db.CreateCommand();
-            cmd.CommandText = """
-                DELETE FROM messages WHERE published = 1 AND alert_id NOT IN (SELECT alert_id FROM alerts)
-                    AND alert_id IN (SELECT alert_id FROM messages GROUP BY alert_id HAVING MAX(sent_ms) < $before)
-                """;
-            cmd.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
-            return cmd.ExecuteNonQuery();
+            try
+            {
+                return PruneLocked(_db, before);
+            }
+            catch (SqliteException e)
+            {
+                throw new StateStoreException(e.Message, e);
+            }
         }
+    }
+
+    private static int PruneLocked(SqliteConnection db, DateTimeOffset before)
+    {
+        using SqliteCommand cmd = db.CreateCommand();
+        cmd.CommandText = """
+            DELETE FROM messages WHERE published = 1 AND alert_id NOT IN (SELECT alert_id FROM alerts)
+                AND alert_id IN (SELECT alert_id FROM messages GROUP BY alert_id HAVING MAX(sent_ms) < $before)
+            """;
+        cmd.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
+        return cmd.ExecuteNonQuery();
     }
 
     public void Dispose()
