@@ -8,6 +8,7 @@ using SensorKit.Gateway.Ingest;
 using SensorKit.Gateway.Rules;
 using SensorKit.Gateway.State;
 using SensorKit.Gateway.Storage;
+using SensorKit.Gateway.Storage.Group;
 using SensorKit.Hosting;
 
 namespace SensorKit.Gateway;
@@ -24,6 +25,7 @@ public sealed partial class AlertingService(
     AlertPublisher publisher,
     TelemetryIngest ingest,
     IOptions<StateOptions> state,
+    IOptions<GroupOptions> group,
     TimeProvider time,
     ILogger<AlertingService> logger) : BackgroundService
 {
@@ -35,7 +37,12 @@ public sealed partial class AlertingService(
     {
         store.Open();
         publisher.Sent += OnSent;
-        engine.Restore();
+        if (!group.Value.Enabled)
+        {
+            // A group member restores each site when it takes it over (GatewayGroup).
+            engine.Restore();
+        }
+
         ingest.MarkReady();
         LogRules(engine.Catalog.RuleCount, string.Join(", ", engine.Catalog.RuleIds));
         return base.StartAsync(cancellationToken);

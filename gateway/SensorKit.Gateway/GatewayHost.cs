@@ -19,6 +19,7 @@ using SensorKit.Gateway.Outputs.StatusPage;
 using SensorKit.Hosting;
 using SensorKit.Gateway.State;
 using SensorKit.Gateway.Storage;
+using SensorKit.Gateway.Storage.Group;
 
 namespace SensorKit.Gateway;
 
@@ -40,6 +41,8 @@ public static class GatewayHost
         services.AddOptions<CapFeedOptions>().BindStrictly(CapFeedOptions.Section).ValidateOnStart();
         services.AddOptions<StateOptions>().BindStrictly(StateOptions.Section).ValidateOnStart();
         services.AddOptions<HistoryOptions>().BindStrictly(HistoryOptions.Section).ValidateOnStart();
+        services.AddOptions<GroupOptions>().BindStrictly(GroupOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GroupOptions>, GroupOptionsValidator>();
         services.AddSingleton<IValidateOptions<BrokerOptions>, BrokerOptionsValidator>();
         services.AddSingleton<IValidateOptions<RulesOptions>, RulesOptionsValidator>();
         services.AddSingleton<IValidateOptions<CapOptions>, CapOptionsValidator>();
@@ -50,6 +53,7 @@ public static class GatewayHost
 
         services.AddSingleton(sp => RuleCatalog.Create(sp.GetRequiredService<IOptions<RulesOptions>>(), sp.GetRequiredService<IHostEnvironment>()));
         services.AddSingleton<IAlertStore, SqliteAlertStore>();
+        services.AddGatewayGroup();
         services.AddSingleton<INodeStatusStore>(sp => sp.GetRequiredService<IAlertStore>());
         services.AddSingleton<IRuleStateStore>(sp => sp.GetRequiredService<IAlertStore>());
         services.AddSingleton<NodeDirectory>();
@@ -70,6 +74,7 @@ public static class GatewayHost
             sp.GetRequiredService<IAlertStore>(),
             sp.GetServices<IAlertMessageSink>(),
             sp.GetRequiredService<CapMessageFactory>(),
+            sp.GetRequiredService<ISiteOwnership>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<AlertLifecycle>>()));
         services.AddSingleton<IAlertSink>(sp => sp.GetRequiredService<AlertLifecycle>());
@@ -107,6 +112,9 @@ public static class GatewayHost
         services.AddHostedService(sp => sp.GetRequiredService<EmbeddedBroker>());
         services.AddHostedService(sp => sp.GetRequiredService<AlertingService>());
         services.AddHostedService(sp => sp.GetRequiredService<GatewayConnection>());
+        // A group member's lease loop (docs/scale-out.md) starts after the alert connection and stops before it, so
+        // the last steps of the sites it hands over still go out.
+        services.AddHostedService<GroupMembership>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayHttpHost>());
         return services;
     }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using SensorKit.Gateway.Alerts.Cap;
 using SensorKit.Gateway.Contracts;
 using SensorKit.Gateway.State;
+using SensorKit.Gateway.Storage;
 using SensorKit.Protocol;
 
 namespace SensorKit.Gateway.Alerts;
@@ -23,15 +24,17 @@ public sealed partial class AlertLifecycle : IAlertSink, IDisposable
 {
     private readonly Dictionary<(string Rule, string Site, string Subject), StoredAlert> _active = [];
     private readonly IAlertStore _store;
+    private readonly ISiteOwnership _ownership;
     private readonly IAlertMessageSink[] _sinks;
     private readonly CapMessageFactory _cap;
     private readonly TimeProvider _time;
     private readonly ILogger<AlertLifecycle> _logger;
     private readonly PayloadBuffer _json = new();
 
-    internal AlertLifecycle(IAlertStore store, IEnumerable<IAlertMessageSink> sinks, CapMessageFactory cap, TimeProvider time, ILogger<AlertLifecycle> logger)
+    internal AlertLifecycle(IAlertStore store, IEnumerable<IAlertMessageSink> sinks, CapMessageFactory cap, ISiteOwnership ownership, TimeProvider time, ILogger<AlertLifecycle> logger)
     {
         _store = store;
+        _ownership = ownership;
         _sinks = [.. sinks];
         _cap = cap;
         _time = time;
@@ -447,6 +450,16 @@ public sealed partial class AlertLifecycle : IAlertSink, IDisposable
         try
         {
             _store.CommitStep(alert, ended, message, dirty);
+        }
+        catch (StateStoreException e) when (_ownership.Member is not null)
+        {
+            // In a group an unstored step must not go out: the site is dropped, its message stays unacknowledged at
+            // the broker, and whoever holds the site next (this member again, once the database answers) takes it
+            // from the last stored step.
+            StoreFailures++;
+            _ownership.Lost(alert.Site, $"the state store failed: {e.Message}");
+            LogFenced(alert.AlertId, e.Message);
+            return false;
         }
         catch (StateStoreException e)
         {

@@ -45,14 +45,14 @@ public sealed class AlertPublisher : IMqttOutbound, IAlertMessageSink
 
     internal void Enqueue(AlertMessage alert, byte[] json, byte[]? cap, string identifier, long receivedTimestamp)
     {
-        Write(Build(Topics.AlertEvent(alert.Site, alert.Rule, alert.Subject), json, retain: false, "application/json"), receivedTimestamp, null, isEvent: true);
+        Write(alert.Site, Build(Topics.AlertEvent(alert.Site, alert.Rule, alert.Subject), json, retain: false, "application/json"), receivedTimestamp, null, isEvent: true);
 
         // Retained current state; an empty retained payload deletes it (MQTT 5.0 §3.3.1.3).
         bool ended = alert.State is AlertState.Cleared or AlertState.Cancelled;
-        Write(Build(Topics.AlertActive(alert.Site, alert.Rule, alert.Subject), ended ? [] : json, retain: true, "application/json"), 0, cap is null ? identifier : null, isEvent: false);
+        Write(alert.Site, Build(Topics.AlertActive(alert.Site, alert.Rule, alert.Subject), ended ? [] : json, retain: true, "application/json"), 0, cap is null ? identifier : null, isEvent: false);
         if (cap is not null)
         {
-            Write(Build(Topics.AlertCap(alert.Site, alert.Rule, alert.Subject), cap, retain: false, CapWriter.MediaType), 0, identifier, isEvent: false);
+            Write(alert.Site, Build(Topics.AlertCap(alert.Site, alert.Rule, alert.Subject), cap, retain: false, CapWriter.MediaType), 0, identifier, isEvent: false);
         }
 
         GatewayMetrics.AlertSteps.Add(1, new("state", ProtocolJson.Name(alert.State)), new("audience", ProtocolJson.Name(alert.Audience)));
@@ -62,7 +62,7 @@ public sealed class AlertPublisher : IMqttOutbound, IAlertMessageSink
     /// <summary>Queues a CAP re-issue: the cap topic only, as the alert's JSON state has not changed.</summary>
     internal void EnqueueCap(string site, string rule, string subject, byte[] cap, string identifier)
     {
-        Write(Build(Topics.AlertCap(site, rule, subject), cap, retain: false, CapWriter.MediaType), 0, identifier, isEvent: false);
+        Write(site, Build(Topics.AlertCap(site, rule, subject), cap, retain: false, CapWriter.MediaType), 0, identifier, isEvent: false);
         GatewayMetrics.CapReissues.Add(1);
     }
 
@@ -71,22 +71,22 @@ public sealed class AlertPublisher : IMqttOutbound, IAlertMessageSink
     {
         if (m.State == StoredMessage.Reissued)
         {
-            Write(Build(Topics.AlertCap(m.Site, m.Rule, m.Subject), m.Cap!, retain: false, CapWriter.MediaType), 0, m.Identifier, isEvent: false);
+            Write(m.Site, Build(Topics.AlertCap(m.Site, m.Rule, m.Subject), m.Cap!, retain: false, CapWriter.MediaType), 0, m.Identifier, isEvent: false);
             return;
         }
 
         bool ended = m.State is "cleared" or "cancelled";
-        Write(Build(Topics.AlertEvent(m.Site, m.Rule, m.Subject), m.Json, retain: false, "application/json"), 0, null, isEvent: true);
-        Write(Build(Topics.AlertActive(m.Site, m.Rule, m.Subject), ended ? [] : m.Json, retain: true, "application/json"), 0, m.Cap is null ? m.Identifier : null, isEvent: false);
+        Write(m.Site, Build(Topics.AlertEvent(m.Site, m.Rule, m.Subject), m.Json, retain: false, "application/json"), 0, null, isEvent: true);
+        Write(m.Site, Build(Topics.AlertActive(m.Site, m.Rule, m.Subject), ended ? [] : m.Json, retain: true, "application/json"), 0, m.Cap is null ? m.Identifier : null, isEvent: false);
         if (m.Cap is not null)
         {
-            Write(Build(Topics.AlertCap(m.Site, m.Rule, m.Subject), m.Cap, retain: false, CapWriter.MediaType), 0, m.Identifier, isEvent: false);
+            Write(m.Site, Build(Topics.AlertCap(m.Site, m.Rule, m.Subject), m.Cap, retain: false, CapWriter.MediaType), 0, m.Identifier, isEvent: false);
         }
     }
 
     /// <summary>Queues the retained state of an alert that is still active, e.g. after a restart with a fresh broker.</summary>
     internal void EnqueueRetained(string site, string rule, string subject, byte[] json) =>
-        Write(Build(Topics.AlertActive(site, rule, subject), json, retain: true, "application/json"), 0, null, isEvent: false);
+        Write(site, Build(Topics.AlertActive(site, rule, subject), json, retain: true, "application/json"), 0, null, isEvent: false);
 
     /// <summary>Called by the connection once the broker accepted <paramref name="message"/>.</summary>
     public void OnSent(OutgoingAlert message)
@@ -102,8 +102,8 @@ public sealed class AlertPublisher : IMqttOutbound, IAlertMessageSink
         }
     }
 
-    private void Write(MqttApplicationMessage message, long receivedTimestamp, string? identifier, bool isEvent) =>
-        _queue.Writer.TryWrite(new OutgoingAlert(message, receivedTimestamp, identifier, isEvent));
+    private void Write(string site, MqttApplicationMessage message, long receivedTimestamp, string? identifier, bool isEvent) =>
+        _queue.Writer.TryWrite(new OutgoingAlert(message, receivedTimestamp, identifier, isEvent, site));
 
     private static MqttApplicationMessage Build(string topic, byte[] payload, bool retain, string contentType) =>
         new MqttApplicationMessageBuilder()

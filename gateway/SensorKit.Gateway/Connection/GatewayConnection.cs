@@ -6,6 +6,9 @@ using MQTTnet.Exceptions;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using SensorKit.Gateway.Broker;
+using SensorKit.Gateway.Storage;
+using SensorKit.Gateway.Storage.Group;
+using SensorKit.Gateway.Health;
 using SensorKit.Mqtt;
 using SensorKit.Protocol;
 
@@ -14,7 +17,9 @@ namespace SensorKit.Gateway.Connection;
 /// <summary>
 /// The gateway's MQTT client: publishes alerts and, on an external broker, subscribes to node telemetry and status
 /// and feeds the <see cref="IBrokerIntake"/> (the embedded broker feeds it directly). <see cref="MqttConnectionLoop"/>
-/// reconnects with backoff; alerts wait in the <see cref="IMqttOutbound"/> queue meanwhile.
+/// reconnects with backoff; alerts wait in the <see cref="IMqttOutbound"/> queue meanwhile. A member of a gateway
+/// group takes node messages through its <see cref="SiteSessions"/> instead, and publishes only for the sites it
+/// holds (<see cref="ISiteOwnership"/>).
 /// </summary>
 public sealed partial class GatewayConnection(
     IOptions<BrokerOptions> options,
@@ -22,6 +27,8 @@ public sealed partial class GatewayConnection(
     BrokerAuthorization authorization,
     IBrokerIntake ingest,
     IMqttOutbound alerts,
+    IOptions<GroupOptions> group,
+    ISiteOwnership ownership,
     TimeProvider time,
     ILogger<GatewayConnection> logger) : BackgroundService, IMqttWorker
 {
@@ -29,6 +36,7 @@ public sealed partial class GatewayConnection(
     private static readonly TimeSpan ReconnectMin = TimeSpan.FromMilliseconds(250);
 
     private readonly BrokerOptions _options = options.Value;
+    private readonly string? _member = group.Value.Member;
     private readonly MqttConnectionLoop _connection = new(new ReconnectBackoff(ReconnectMin, options.Value.ReconnectMax), time);
     private readonly TaskCompletionSource _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -65,61 +73,37 @@ public sealed partial class GatewayConnection(
         await _connection.RunAsync(this, stoppingToken);
     }
 
-    async ValueTask<MqttConnectPlan> IMqttWorker.PlanAsync(CancellationToken ct)
+    ValueTask<MqttConnectPlan> IMqttWorker.PlanAsync(CancellationToken ct)
     {
-        string host;
-        int port;
-        string? user = null;
-        string? password = null;
-        bool tls = false;
-        if (_options.Mode == BrokerMode.Embedded)
+        if (_options.Mode == BrokerMode.External)
         {
-            System.Net.IPAddress ip = BrokerOptions.ParseAddress(_options.Address)!;
-            host = ip.Equals(System.Net.IPAddress.Any) || ip.Equals(System.Net.IPAddress.IPv6Any) ? "127.0.0.1" : ip.ToString();
-            port = _options.Port;
-            if (broker.InternalAccount is { } account)
-            {
-                (user, password) = account;
-            }
-        }
-        else
-        {
-            var uri = new Uri(_options.Uri!);
-            host = uri.Host;
-            tls = uri.Scheme == "mqtts";
-            port = uri.IsDefaultPort || uri.Port <= 0 ? (tls ? 8883 : 1883) : uri.Port;
-            user = _options.Username;
-            password = _options.PasswordFile is null ? null : (await File.ReadAllTextAsync(_options.PasswordFile, ct)).TrimEnd('\r', '\n');
+            // A group member's own id: its alert connection must not take over another member's session.
+            return ExternalBrokerPlan.CreateAsync(_options, _member is null ? _options.ClientId : $"{_options.ClientId}-{_member}", ct);
         }
 
-        bool embedded = _options.Mode == BrokerMode.Embedded;
+        System.Net.IPAddress ip = BrokerOptions.ParseAddress(_options.Address)!;
+        string host = ip.Equals(System.Net.IPAddress.Any) || ip.Equals(System.Net.IPAddress.IPv6Any) ? "127.0.0.1" : ip.ToString();
         var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(host, port)
-            // Embedded: random per start, and the only sensorkit-gateway id the embedded broker accepts, so nobody can
-            // guess it to take the session over. External: a fixed id, so the broker keeps the persistent session.
-            .WithClientId(embedded ? authorization.InternalClientId : _options.ClientId)
+            .WithTcpServer(host, _options.Port)
+            // Random per start, and the only sensorkit-gateway id the embedded broker accepts, so nobody can guess it
+            // to take the session over.
+            .WithClientId(authorization.InternalClientId)
             .WithProtocolVersion(MqttProtocolVersion.V500)
-            // External: a persistent session, so the broker queues node messages while the gateway restarts.
-            .WithCleanStart(embedded)
-            .WithSessionExpiryInterval(embedded ? 0 : (uint)_options.SessionExpiry.TotalSeconds)
+            .WithCleanStart(true)
+            .WithSessionExpiryInterval(0)
             .WithTimeout(TimeSpan.FromSeconds(10));
-        if (tls)
+        if (broker.InternalAccount is { } account)
         {
-            builder.WithTlsOptions(o => o.UseTls());
+            builder.WithCredentials(account.Username, account.Password);
         }
 
-        if (user is not null)
-        {
-            builder.WithCredentials(user, password ?? string.Empty);
-        }
-
-        return new MqttConnectPlan(host, port, builder.Build());
+        return ValueTask.FromResult(new MqttConnectPlan(host, _options.Port, builder.Build()));
     }
 
     async Task IMqttWorker.OnConnectedAsync(MqttConnectPlan plan, CancellationToken ct)
     {
         bool embedded = _options.Mode == BrokerMode.Embedded;
-        if (!embedded)
+        if (!embedded && _member is null)
         {
             var subscribe = new MqttClientSubscribeOptionsBuilder()
                 .WithTopicFilter(Topics.AllTelemetryFilter, MqttQualityOfServiceLevel.AtLeastOnce)
@@ -128,7 +112,7 @@ public sealed partial class GatewayConnection(
             await Client.SubscribeAsync(subscribe, ct);
         }
 
-        LogConnected(plan.Host, plan.Port, embedded ? "node messages are taken inside the embedded broker" : "subscribed to node topics");
+        LogConnected(plan.Host, plan.Port, embedded ? "node messages are taken inside the embedded broker" : _member is null ? "subscribed to node topics" : $"group member {_member}, node messages come through the sessions of the sites it holds");
         _subscribed.TrySetResult();
     }
 
@@ -153,6 +137,14 @@ public sealed partial class GatewayConnection(
 
             while (Client.IsConnected && alerts.Outgoing.TryPeek(out OutgoingAlert? message))
             {
+                if (!ownership.TryGetToken(message.Site, out _))
+                {
+                    // The lease ran out while this waited: the step is stored unsent, and the site's next holder sends it.
+                    alerts.Outgoing.TryRead(out _);
+                    GatewayMetrics.FencedPublishes.Add(1);
+                    continue;
+                }
+
                 await Client.PublishAsync(message.Message, ct);
                 alerts.Outgoing.TryRead(out _);
                 alerts.OnSent(message);

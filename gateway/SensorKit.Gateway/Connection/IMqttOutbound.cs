@@ -8,7 +8,8 @@ namespace SensorKit.Gateway.Connection;
 /// <param name="ReceivedTimestamp">Stopwatch timestamp of the telemetry that caused the step; 0 when none did (a timer, a restart).</param>
 /// <param name="Identifier">The step's CAP identifier on the last message of the step, so the store can mark it sent.</param>
 /// <param name="IsEvent">True for the event message, whose arrival at the broker counts as "alert published".</param>
-public sealed record OutgoingAlert(MqttApplicationMessage Message, long ReceivedTimestamp, string? Identifier, bool IsEvent);
+/// <param name="Site">The alert's site: a group member publishes only while it holds the site.</param>
+public sealed record OutgoingAlert(MqttApplicationMessage Message, long ReceivedTimestamp, string? Identifier, bool IsEvent, string Site);
 
 /// <summary>
 /// What the gateway's MQTT connection publishes: a queue an output fills (Alerts/AlertPublisher.cs) and the

@@ -27,6 +27,10 @@ public static class GatewayMetrics
     public static readonly Counter<long> Dropped = Meter.CreateCounter<long>("sensorkit.gateway.messages.dropped", "{message}", "Messages dropped from a slow subscriber's queue");
 
     /// <summary>Alert steps (raise, update, all-clear, cancel), by state and audience.</summary>
+    public static readonly Counter<long> SiteTakeovers = Meter.CreateCounter<long>("sensorkit.gateway.group.sites_taken", "{site}", "Sites this group member took over");
+
+    public static readonly Counter<long> FencedPublishes = Meter.CreateCounter<long>("sensorkit.gateway.group.fenced_publishes", "{message}", "Alert messages not published because the site's lease had run out; the next holder sends them");
+
     public static readonly Counter<long> AlertSteps = Meter.CreateCounter<long>("sensorkit.gateway.alert.steps", "{step}", "Alert steps taken");
 
     /// <summary>CAP messages of long-running alerts re-issued before they expire (no alert step: nothing changed).</summary>

@@ -13,6 +13,15 @@ public sealed class StateOptions
     /// </summary>
     public string? Directory { get; set; }
 
+    /// <summary>Where the state is kept: an SQLite file (one gateway) or PostgreSQL (a gateway group).</summary>
+    public StateProvider Provider { get; set; } = StateProvider.Sqlite;
+
+    /// <summary>PostgreSQL only: the Npgsql connection string, without the password.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>PostgreSQL only: a file holding the database password.</summary>
+    public string? PasswordFile { get; set; }
+
     /// <summary>How often rule history (rate-of-change windows, baselines) is written between alert steps.</summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -23,6 +32,12 @@ public sealed class StateOptions
     public string ResolveDirectory(string contentRoot) => Path.GetFullPath(
         Directory ?? Environment.GetEnvironmentVariable("STATE_DIRECTORY")?.Split(':')[0] ?? "state",
         contentRoot);
+}
+
+public enum StateProvider
+{
+    Sqlite,
+    PostgreSql,
 }
 
 public sealed class StateOptionsValidator : IValidateOptions<StateOptions>
