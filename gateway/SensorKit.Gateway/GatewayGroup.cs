@@ -24,6 +24,7 @@ public sealed partial class GatewayGroup(
     SiteLeases leases,
     LeaseOwnership ownership,
     SiteSessions sessions,
+    GatewayConnection connection,
     RuleEngine engine,
     IOptions<GroupOptions> options,
     TimeProvider time,
@@ -85,14 +86,18 @@ public sealed partial class GatewayGroup(
         List<string> wanted = [.. desired.Except(keep)];
         long started = time.GetTimestamp();
         LeaseRound? round = null;
+        if (!connection.IsConnected)
+        {
+            // Without the broker this member can publish nothing: no heartbeat, so its sites expire and move to
+            // members that can. When the broker is gone for everyone, nobody serves until it returns.
+            await ExpireAsync("its lease ran out while this gateway had no broker connection");
+            return;
+        }
+
         if (!await TryAsync("lease-round", async () => round = await leases.RoundAsync(keep, wanted, ct)))
         {
             // The database is out of reach: serve on while the leases last by this member's clock, then stop.
-            foreach (string site in Serving.Where(s => !ownership.Holds(s)))
-            {
-                await StopServingAsync(site, handOver: false, "its lease ran out while the database was unreachable");
-            }
-
+            await ExpireAsync("its lease ran out while the database was unreachable");
             return;
         }
 
@@ -120,6 +125,14 @@ public sealed partial class GatewayGroup(
         }
 
         await DropLostAsync();
+    }
+
+    private async Task ExpireAsync(string why)
+    {
+        foreach (string site in Serving.Where(s => !ownership.Holds(s)))
+        {
+            await StopServingAsync(site, handOver: false, why);
+        }
     }
 
     private void StartServing(string site, long token)

@@ -43,6 +43,9 @@ public sealed partial class GatewayConnection(
     /// <summary>Completes once the gateway is connected and subscribed.</summary>
     public Task Ready => _subscribed.Task;
 
+    /// <summary>Whether the alert connection is up now: a group member takes part in the group only while it is.</summary>
+    public bool IsConnected => _connection.IsConnected;
+
     private IMqttClient Client => _connection.Client;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
