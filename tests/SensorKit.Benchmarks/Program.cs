@@ -38,6 +38,11 @@ if (args.Length > 0 && args[0] is "history-size" or "history-generate")
     return args[0] == "history-size" ? HistoryRuns.Size(args[1..]) : HistoryRuns.Generate(args[1..]);
 }
 
+if (args.Length > 0 && args[0] is "group-takeover" or "group-load")
+{
+    return args[0] == "group-takeover" ? await SensorKit.Benchmarks.Group.GroupRuns.TakeoverAsync(args[1..]) : await SensorKit.Benchmarks.Group.GroupRuns.LoadAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "opendata-query")
 {
     return await OpenDataRuns.QueryAsync(args[1..]);
