@@ -34,6 +34,7 @@ public sealed partial class GatewayGroup(
     private readonly LogLimiter _logLimit = new(time, TimeSpan.FromMinutes(1), burst: 3);
     private readonly Dictionary<string, long> _serving = new(StringComparer.Ordinal);
     private IReadOnlyList<string> _members = [options.Value.Member!];
+    private bool _seenMembers;
 
     /// <summary>The live members the last round saw, sorted.</summary>
     public IReadOnlyList<string> Members => Volatile.Read(ref _members);
@@ -76,12 +77,11 @@ public sealed partial class GatewayGroup(
     {
         await DropLostAsync();
         string me = _options.Member!;
-        List<string> desired = [.. _options.Sites.Where(s => SiteLeases.OwnerOf(s, Members) == me)];
-        List<string> keep;
-        lock (_serving)
-        {
-            keep = [.. desired.Where(_serving.ContainsKey)];
-        }
+        // The first round only announces this member and learns the others: members that start together would
+        // otherwise each take every site first and hand most of them over in the next round.
+        List<string> desired = _seenMembers ? [.. _options.Sites.Where(s => SiteLeases.OwnerOf(s, Members) == me)] : [];
+        // Everything served is renewed, also what is to be handed over: its lease must outlast the hand-over.
+        List<string> keep = [.. Serving];
 
         List<string> wanted = [.. desired.Except(keep)];
         long started = time.GetTimestamp();
@@ -102,6 +102,7 @@ public sealed partial class GatewayGroup(
         }
 
         Volatile.Write(ref _members, round!.Members.Count > 0 ? round.Members : [me]);
+        _seenMembers = true;
         var renewed = new HashSet<string>(StringComparer.Ordinal);
         foreach (HeldLease lease in round.Held)
         {

@@ -30,6 +30,9 @@ public sealed partial class SiteSessions(
 {
     private static readonly TimeSpan ReconnectMin = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How long stopping a session may take before the group loop goes on without it.</summary>
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(5);
+
     private readonly ConcurrentDictionary<string, SiteSession> _sessions = new(StringComparer.Ordinal);
     private readonly BrokerOptions _options = options.Value;
     private readonly IBrokerIntake _ingest = ingest;
@@ -173,17 +176,19 @@ public sealed partial class SiteSessions(
 
             await drained;
             await _stop.CancelAsync();
-            await _run;
-            if (_loop.Client.IsConnected)
+            try
             {
-                try
+                await _run.WaitAsync(StopTimeout);
+                if (_loop.Client.IsConnected)
                 {
-                    await _loop.Client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build());
+                    using var timeout = new CancellationTokenSource(StopTimeout);
+                    await _loop.Client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(), timeout.Token);
                 }
-                catch (MqttCommunicationException e)
-                {
-                    _owner.LogLost(_site, e.Message);
-                }
+            }
+            catch (Exception e) when (e is MqttCommunicationException or TimeoutException or OperationCanceledException)
+            {
+                // The broker keeps the session either way; a stop must not hold up the group's lease loop.
+                _owner.LogLost(_site, e.Message);
             }
         }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Microsoft.Extensions.Options;
 
 namespace SensorKit.Gateway.Storage.Group;
 
@@ -9,12 +10,13 @@ namespace SensorKit.Gateway.Storage.Group;
 /// was sent, so a member that was paused, or whose renewal is slow, stops publishing no later than the database lets
 /// another member take the site.
 /// </summary>
-public sealed class LeaseOwnership(GroupOptions options, TimeProvider time) : ISiteOwnership
+public sealed class LeaseOwnership(IOptions<GroupOptions> group, TimeProvider time) : ISiteOwnership
 {
+    private readonly GroupOptions _options = group.Value;
     private readonly ConcurrentDictionary<string, (long Token, long Until)> _held = new(StringComparer.Ordinal);
     private readonly Channel<(string Site, string Reason)> _lost = Channel.CreateUnbounded<(string, string)>();
 
-    public string? Member => options.Member;
+    public string? Member => _options.Member;
 
     /// <summary>Sites the store gave up on (a refused write, an unreachable database): the group loop stops serving them.</summary>
     public ChannelReader<(string Site, string Reason)> LostSites => _lost.Reader;
@@ -43,7 +45,7 @@ public sealed class LeaseOwnership(GroupOptions options, TimeProvider time) : IS
 
     /// <summary>Records a lease the round just renewed or took; <paramref name="roundStarted"/> is the timestamp from before the round.</summary>
     internal void Hold(string site, long token, long roundStarted) =>
-        _held[site] = (token, roundStarted + (long)(options.LeaseTime.TotalSeconds * time.TimestampFrequency));
+        _held[site] = (token, roundStarted + (long)(_options.LeaseTime.TotalSeconds * time.TimestampFrequency));
 
     /// <summary>Forgets a site: handed over, or found lost by the group loop.</summary>
     internal bool Drop(string site) => _held.TryRemove(site, out _);

@@ -28,8 +28,20 @@ public sealed class SiteLeases(NpgsqlDataSource db, GroupOptions options)
 
     public async Task EnsureSchemaAsync(CancellationToken ct)
     {
-        await using NpgsqlCommand cmd = db.CreateCommand(Schema);
-        await cmd.ExecuteNonQueryAsync(ct);
+        // CREATE TABLE IF NOT EXISTS is not safe against itself: members that start together take turns.
+        await using NpgsqlConnection c = await db.OpenConnectionAsync(ct);
+        await using NpgsqlTransaction tx = await c.BeginTransactionAsync(ct);
+        await using (NpgsqlCommand cmd = new("SELECT pg_advisory_xact_lock(hashtext('sensorkit-schema'))", c, tx))
+        {
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+
+        await using (NpgsqlCommand cmd = new(Schema, c, tx))
+        {
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+
+        await tx.CommitAsync(ct);
     }
 
     /// <summary>
