@@ -20,6 +20,9 @@ public sealed record NodeStatusMessage
 
     /// <summary>The node's store-and-forward outbox; absent in a last will built before the node knew it.</summary>
     public OutboxStatus? Outbox { get; init; }
+
+    /// <summary>The broker the node is connected to (in the will: the one it registered the will with), e.g. mqtts://10.0.0.2:8883.</summary>
+    public string? Broker { get; init; }
 }
 
 /// <summary>How much the node holds back and what it lost (docs/protocol.md, "node status").</summary>

@@ -137,6 +137,11 @@ public static class ProtocolJson
             w.WriteEndObject();
         }
 
+        if (m.Broker is not null)
+        {
+            w.WriteString("broker"u8, m.Broker);
+        }
+
         w.WriteEndObject();
     }
 
@@ -356,6 +361,7 @@ public static class ProtocolJson
                 Location = location,
                 Sensors = sensors,
                 Outbox = outbox,
+                Broker = r.OptionalString("broker"),
             };
             if (r.Error is null && m.UptimeSeconds is < 0)
             {

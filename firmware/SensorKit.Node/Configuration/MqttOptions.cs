@@ -1,12 +1,24 @@
 namespace SensorKit.Node.Configuration;
 
-/// <summary>Configuration section "Mqtt": the broker the node publishes to, and how it proves who it is.</summary>
+/// <summary>Configuration section "Mqtt": the broker (or brokers, in order) the node publishes to, and how it proves who it is.</summary>
 public sealed class MqttOptions
 {
     public const string Section = "Mqtt";
 
-    /// <summary>mqtt://host:port or mqtts://host:port (TLS).</summary>
-    public string Broker { get; set; } = "mqtt://127.0.0.1:1883";
+    /// <summary>The broker when neither <see cref="Broker"/> nor <see cref="Brokers"/> is set.</summary>
+    public const string DefaultBroker = "mqtt://127.0.0.1:1883";
+
+    /// <summary>The most entries <see cref="Brokers"/> may have: each costs a connect timeout in a round.</summary>
+    public const int MaxBrokers = 8;
+
+    /// <summary>mqtt://host:port or mqtts://host:port (TLS): the one broker. For failover, <see cref="Brokers"/> instead.</summary>
+    public string? Broker { get; set; }
+
+    /// <summary>Brokers in order of preference, tried in turn (docs/node-connection.md, "Broker failover"); instead of <see cref="Broker"/>.</summary>
+    public List<string> Brokers { get; set; } = [];
+
+    /// <summary>On a later broker of <see cref="Brokers"/>: how often to look whether the first one is back, and return to it. Zero: never.</summary>
+    public TimeSpan PreferPrimaryAfter { get; set; } = TimeSpan.FromMinutes(5);
 
     public string? Username { get; set; }
 
@@ -37,17 +49,38 @@ public sealed class MqttOptions
     /// </summary>
     public TimeSpan TelemetryExpiry { get; set; } = TimeSpan.FromDays(1);
 
-    /// <summary>Parses <see cref="Broker"/>; null when it is malformed.</summary>
-    public Uri? ParseBroker()
+    /// <summary>The configured brokers in order, each with the key it comes from (Mqtt:Broker, or Mqtt:Brokers:0, :1 …).</summary>
+    public IReadOnlyList<(string Key, string? Value)> BrokerEntries() => Brokers.Count > 0
+        ? [.. Brokers.Select((b, i) => ($"{Section}:Brokers:{i}", (string?)b))]
+        : [($"{Section}:Broker", Broker ?? DefaultBroker)];
+
+    /// <summary>The configured brokers, parsed; call only on validated options.</summary>
+    public IReadOnlyList<Uri> ParseBrokers() => [.. BrokerEntries().Select(e => ParseBroker(e.Value, out _)!)];
+
+    /// <summary>
+    /// Parses one broker URI: mqtt:// or mqtts://, a host, an optional port, nothing else. Null with the reason when it
+    /// is not one; a URI with credentials in it is not repeated in the reason, so the password lands in no log.
+    /// </summary>
+    public static Uri? ParseBroker(string? value, out string? problem)
     {
-        if (!Uri.TryCreate(Broker, UriKind.Absolute, out Uri? uri))
+        problem = null;
+        if (Uri.TryCreate(value, UriKind.Absolute, out Uri? uri) && uri.UserInfo.Length > 0)
         {
+            problem = $"holds a user name or password (not repeated here); put them in {Section}:Username and {Section}:PasswordFile instead";
             return null;
         }
 
-        bool schemeOk = uri.Scheme is "mqtt" or "mqtts" or "tcp";
-        return schemeOk && !string.IsNullOrEmpty(uri.Host) && uri.AbsolutePath is "" or "/" ? uri : null;
+        if (uri is null || uri.Scheme is not ("mqtt" or "mqtts") || string.IsNullOrEmpty(uri.Host) || uri.AbsolutePath is not ("" or "/") || uri.Query.Length > 0 || uri.Fragment.Length > 0)
+        {
+            problem = $"'{value}' is not a broker URI like mqtt://127.0.0.1:1883 or mqtts://broker.example:8883";
+            return null;
+        }
+
+        return uri;
     }
+
+    /// <summary>The broker as the node names it in logs and its status: scheme, host and port, e.g. mqtts://10.0.0.2:8883.</summary>
+    public static string Name(Uri broker) => $"{broker.Scheme}://{broker.Host}:{Port(broker)}";
 
     public static int Port(Uri broker) => broker.IsDefaultPort || broker.Port <= 0 ? (broker.Scheme == "mqtts" ? 8883 : 1883) : broker.Port;
 

@@ -140,21 +140,17 @@ public sealed class NodeOptionsValidator(IConfiguration configuration) : IValida
 }
 
 /// <summary>Checks the "Mqtt" section at start; files it names must exist, secrets are checked but never echoed.</summary>
-public sealed class MqttOptionsValidator : IValidateOptions<MqttOptions>
+public sealed class MqttOptionsValidator(IConfiguration? configuration = null) : IValidateOptions<MqttOptions>
 {
     public ValidateOptionsResult Validate(string? name, MqttOptions o)
     {
         var errors = new List<string>();
         const string s = MqttOptions.Section;
-        Uri? broker = o.ParseBroker();
+        List<(string Value, Uri Uri)> brokers = ValidateBrokers(o, errors);
         bool hasPassword = !string.IsNullOrEmpty(o.PasswordFile) || !string.IsNullOrEmpty(o.PasswordEnvironmentVariable);
-        if (broker is null)
+        if (brokers.FirstOrDefault(b => !IsLoopback(b.Uri)).Value is { } remote && (string.IsNullOrEmpty(o.Username) || !hasPassword))
         {
-            errors.Add($"{s}:Broker: '{o.Broker}' is not a broker URI like mqtt://127.0.0.1:1883 or mqtts://broker.example:8883");
-        }
-        else if ((string.IsNullOrEmpty(o.Username) || !hasPassword) && !IsLoopback(broker))
-        {
-            errors.Add($"{s}:Username: the broker {o.Broker} is not on this machine; set {s}:Username and {s}:PasswordFile or {s}:PasswordEnvironmentVariable (no anonymous publishing over a network). " +
+            errors.Add($"{s}:Username: the broker {remote} is not on this machine; set {s}:Username and {s}:PasswordFile or {s}:PasswordEnvironmentVariable (no anonymous publishing over a network). " +
                 $"Put the user name in the configuration and the password alone in a root-owned file with mode 0600: on a Pi, " +
                 $"hardware/install.sh --mqtt-username NAME --mqtt-password-file FILE stores it so, and the service reads it through systemd LoadCredential " +
                 $"(by hand: Environment={s}__PasswordFile=/path/to/file, or --{s}:PasswordFile /path/to/file)");
@@ -179,7 +175,7 @@ public sealed class MqttOptionsValidator : IValidateOptions<MqttOptions>
             errors.Add($"{s}:PasswordEnvironmentVariable: the environment variable '{o.PasswordEnvironmentVariable}' is not set");
         }
 
-        bool tls = broker?.Scheme == "mqtts";
+        bool tls = brokers.Any(b => b.Uri.Scheme == "mqtts");
         if (!string.IsNullOrEmpty(o.CaFile))
         {
             if (!tls)
@@ -219,7 +215,56 @@ public sealed class MqttOptionsValidator : IValidateOptions<MqttOptions>
             errors.Add($"{s}:TelemetryExpiry: {o.TelemetryExpiry} must be zero (never) or a positive time");
         }
 
+        if (o.PreferPrimaryAfter < TimeSpan.Zero)
+        {
+            errors.Add($"{s}:PreferPrimaryAfter: {o.PreferPrimaryAfter} must be zero (never) or a positive time");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>Mqtt:Broker, or the list Mqtt:Brokers: each entry a broker URI, at most <see cref="MqttOptions.MaxBrokers"/>, none twice.</summary>
+    private List<(string Value, Uri Uri)> ValidateBrokers(MqttOptions o, List<string> errors)
+    {
+        const string s = MqttOptions.Section;
+        var brokers = new List<(string Value, Uri Uri)>();
+        if (configuration?.GetSection($"{s}:Brokers").Value is not null)
+        {
+            // The binder would ignore a plain value here, and the node would quietly use the default broker.
+            errors.Add($"{s}:Brokers: a list, one key per broker ({s}:Brokers:0, {s}:Brokers:1 …; in the environment {s}__Brokers__0); for one broker use {s}:Broker");
+            return brokers;
+        }
+
+        if (!string.IsNullOrEmpty(o.Broker) && o.Brokers.Count > 0)
+        {
+            errors.Add($"{s}:Brokers: set either {s}:Broker (one broker) or {s}:Brokers (a list in order of preference), not both; an empty {s}:Broker (--{s}:Broker=) clears one set elsewhere");
+            return brokers;
+        }
+
+        if (o.Brokers.Count > MqttOptions.MaxBrokers)
+        {
+            errors.Add($"{s}:Brokers: {o.Brokers.Count} brokers; at most {MqttOptions.MaxBrokers}");
+            return brokers;
+        }
+
+        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach ((string key, string? value) in o.BrokerEntries())
+        {
+            if (MqttOptions.ParseBroker(value, out string? problem) is not { } uri)
+            {
+                errors.Add($"{key}: {problem}");
+            }
+            else if (!seen.TryAdd($"{uri.Host}:{MqttOptions.Port(uri)}", key))
+            {
+                errors.Add($"{key}: {value} is the same broker as {seen[$"{uri.Host}:{MqttOptions.Port(uri)}"]}");
+            }
+            else
+            {
+                brokers.Add((value!, uri));
+            }
+        }
+
+        return brokers;
     }
 
     private static bool IsLoopback(Uri broker) =>

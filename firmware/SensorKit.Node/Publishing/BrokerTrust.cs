@@ -23,8 +23,11 @@ public sealed class BrokerTrust
         _pin = options.ParseFingerprint();
     }
 
-    /// <summary>Why the last certificate was refused; null when it was accepted.</summary>
+    /// <summary>Why the last certificate was refused; null when it was accepted, or after <see cref="Forget"/>.</summary>
     public string? LastRejection { get; private set; }
+
+    /// <summary>Before a new handshake: an earlier refusal must not be reported for a failure that has nothing to do with TLS.</summary>
+    public void Forget() => LastRejection = null;
 
     /// <summary>Loads the certificates of a PEM file; null with a reason when it cannot be read or holds none.</summary>
     public static X509Certificate2Collection? LoadCaFile(string path, out string? error)

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Exceptions;
 using MQTTnet.Protocol;
+using SensorKit.Hosting;
 using SensorKit.Mqtt;
 using SensorKit.Node.Configuration;
 using SensorKit.Node.Sampling;
@@ -20,6 +21,9 @@ namespace SensorKit.Node.Publishing;
 /// while newer telemetry goes out at once and alerts go before everything.
 /// On a clean stop it publishes "offline" itself, because a broker discards the will on a normal
 /// disconnect (MQTT 5.0 §3.14.4), and MQTTnet's broker ignores "disconnect with will" too.
+/// With several brokers (Mqtt:Brokers) the loop's <see cref="BrokerRotation"/> picks the next one after a failure; on a
+/// later broker the pump looks every Mqtt:PreferPrimaryAfter whether the first answers, and returns to it when it does.
+/// A new broker holds no session of the node's: whatever the outbox still holds is sent again there (the backlog).
 /// </summary>
 public sealed partial class MqttPublisher(
     IOptions<MqttOptions> mqttOptions,
@@ -35,17 +39,31 @@ public sealed partial class MqttPublisher(
     private const string Json = "application/json";
     private static readonly TimeSpan DrainOnStop = TimeSpan.FromSeconds(3);
 
+    /// <summary>How long the look at the first broker waits for its TCP handshake; the pump goes on meanwhile.</summary>
+    private static readonly TimeSpan FirstBrokerLookTimeout = TimeSpan.FromSeconds(3);
+
     private readonly MqttOptions _mqtt = mqttOptions.Value;
     private readonly NodeOptions _node = nodeOptions.Value;
     private readonly HomeAssistantOptions _homeAssistant = homeAssistantOptions.Value;
     private readonly TimeSpan _replayInterval = TimeSpan.FromSeconds(1 / outboxOptions.Value.ReplayRate);
     private readonly NodeConnectOptions _connectOptions = new(mqttOptions.Value, nodeOptions.Value);
-    private readonly MqttConnectionLoop _connection = new(new ReconnectBackoff(mqttOptions.Value.ReconnectMin, mqttOptions.Value.ReconnectMax), time);
+    private readonly MqttConnectionLoop _connection = new(
+        new ReconnectBackoff(mqttOptions.Value.ReconnectMin, mqttOptions.Value.ReconnectMax),
+        time,
+        new BrokerRotation(mqttOptions.Value.ParseBrokers().Count, mqttOptions.Value.PreferPrimaryAfter, time));
+
+    // Connects and losses repeat while a link flaps: a few lines per reason and period, then a count.
+    private readonly LogLimiter _connectionLog = new(time, TimeSpan.FromMinutes(10), burst: 5);
     private readonly PayloadBuffer _buffer = new();
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private Task<bool>? _woken;
     private volatile bool _statusDirty = true;
     private bool _loggedBadStoredPayload;
+    private volatile string? _broker;
+
+    // On a later broker: the running look at the first one, and whether its silence was logged during this stay.
+    private Task<bool>? _firstAnswers;
+    private bool _loggedFirstSilent;
 
     // Per connection: records below _liveFrom are the backlog, sent paced and marked backfill.
     private long _liveFrom;
@@ -54,6 +72,9 @@ public sealed partial class MqttPublisher(
     private DateTimeOffset _nextReplay;
 
     public bool IsConnected => _connection.IsConnected;
+
+    /// <summary>The broker connected to, as in the status (e.g. mqtts://10.0.0.2:8883); null while not connected.</summary>
+    public string? Broker => IsConnected ? _broker : null;
 
     private IMqttClient Client => _connection.Client;
 
@@ -82,13 +103,23 @@ public sealed partial class MqttPublisher(
         }
     }
 
-    ValueTask<MqttConnectPlan> IMqttWorker.PlanAsync(CancellationToken ct) =>
-        ValueTask.FromResult(_connectOptions.Plan(status.Topic, _buffer.Status(status.Build(NodeState.Lost)).ToArray()));
+    ValueTask<MqttConnectPlan> IMqttWorker.PlanAsync(CancellationToken ct)
+    {
+        int index = _connection.Rotation.Current;
+        byte[] will = _buffer.Status(status.Build(NodeState.Lost, MqttOptions.Name(_connectOptions.Brokers[index]))).ToArray();
+        return ValueTask.FromResult(_connectOptions.Plan(index, status.Topic, will));
+    }
 
     Task IMqttWorker.OnConnectedAsync(MqttConnectPlan plan, CancellationToken ct)
     {
-        LogConnected(plan.Host, plan.Port, outbox.Figures.Queued);
+        _broker = MqttOptions.Name(_connectOptions.Brokers[_connection.Rotation.Current]);
+        if (_connectionLog.TryEnter("connected", out long held))
+        {
+            LogConnected(Position(_connection.Rotation.Current), outbox.Figures.Queued, Held(held));
+        }
+
         _statusDirty = true;
+        _loggedFirstSilent = false;
         StartConnection();
         return Task.CompletedTask;
     }
@@ -101,7 +132,13 @@ public sealed partial class MqttPublisher(
 
     void IMqttWorker.OnConnectFailed(MqttConnectPlan plan, string reason) => LogConnectFailed(plan.Host, plan.Port, reason);
 
-    void IMqttWorker.OnConnectionLost(string reason) => LogConnectionLost(reason, outbox.Figures.Queued);
+    void IMqttWorker.OnConnectionLost(string reason)
+    {
+        if (_connectionLog.TryEnter("lost", out long held))
+        {
+            LogConnectionLost(_broker ?? "?", reason, outbox.Figures.Queued, Held(held));
+        }
+    }
 
     string IMqttWorker.DescribeRefusal(MqttClientConnectResultCode code) => _connectOptions.DescribeRefusal(code);
 
@@ -155,7 +192,60 @@ public sealed partial class MqttPublisher(
         _liveCursor = _liveFrom;
         _backlogCursor = 0;
         _nextReplay = time.GetUtcNow();
+        _firstAnswers = null;
     }
+
+    /// <summary>
+    /// On a later broker, once Mqtt:PreferPrimaryAfter is up: starts a TCP look at the first broker without waiting
+    /// for it, and when the first answers, leaves the current broker cleanly for it. True when it left.
+    /// </summary>
+    private async Task<bool> ReturnToFirstAsync(CancellationToken ct)
+    {
+        if (_firstAnswers is null)
+        {
+            if (_connection.Rotation.ReturnAt is not { } due || time.GetUtcNow() < due)
+            {
+                return false;
+            }
+
+            _firstAnswers = NodeConnectOptions.AnswersAsync(_connectOptions.Brokers[0], FirstBrokerLookTimeout, time, ct);
+        }
+
+        if (!_firstAnswers.IsCompleted)
+        {
+            return false;
+        }
+
+        bool answers = await _firstAnswers;
+        _firstAnswers = null;
+        string first = MqttOptions.Name(_connectOptions.Brokers[0]);
+        if (!answers)
+        {
+            _connection.Rotation.Postpone();
+            if (!_loggedFirstSilent)
+            {
+                _loggedFirstSilent = true;
+                LogFirstSilent(first, Position(_connection.Rotation.Current), _mqtt.PreferPrimaryAfter);
+            }
+
+            return false;
+        }
+
+        if (_connectionLog.TryEnter("return", out long held))
+        {
+            LogReturning(first, Position(_connection.Rotation.Current), Held(held));
+        }
+
+        await _connection.ReturnToFirstAsync(ct);
+        return true;
+    }
+
+    /// <summary>A broker for the log: its name, and with several its place in the list.</summary>
+    private string Position(int index) => _connectOptions.Brokers.Count == 1
+        ? MqttOptions.Name(_connectOptions.Brokers[index])
+        : $"{MqttOptions.Name(_connectOptions.Brokers[index])} ({index + 1} of {_connectOptions.Brokers.Count} in Mqtt:Brokers)";
+
+    private string Held(long held) => held == 0 ? string.Empty : $"; {held} more such lines held back in the last {_connectionLog.Period.TotalMinutes:0} minutes";
 
     /// <summary>The retained birth status, and the Home Assistant discovery configs when enabled.</summary>
     private async Task AnnounceAsync(CancellationToken ct)
@@ -176,6 +266,11 @@ public sealed partial class MqttPublisher(
         DateTimeOffset nextStatus = time.GetUtcNow();
         while (Client.IsConnected && !ct.IsCancellationRequested)
         {
+            if (await ReturnToFirstAsync(ct))
+            {
+                return;
+            }
+
             if (_statusDirty || time.GetUtcNow() >= nextStatus)
             {
                 _statusDirty = false;
@@ -204,13 +299,19 @@ public sealed partial class MqttPublisher(
                 wait = TimeSpan.FromTicks(Math.Max(1, Math.Min(wait.Ticks, (_nextReplay - now).Ticks)));
             }
 
+            if (_firstAnswers is null && _connection.Rotation.ReturnAt is { } returnAt)
+            {
+                // Time to look whether the first broker is back.
+                wait = TimeSpan.FromTicks(Math.Max(1, Math.Min(wait.Ticks, (returnAt - now).Ticks)));
+            }
+
             // No cancelled waits: a cancelled SemaphoreSlim.WaitAsync throws inside (an exception per loop, issue 16).
             // The wake-up wait is kept across loops until it completes; the others end, without throwing, when cancelled.
             using var waiting = CancellationTokenSource.CreateLinkedTokenSource(ct);
             Task appended = outbox.WaitForAppendAsync(appendedUpTo, waiting.Token).AsTask();
             _woken ??= _wake.WaitAsync(Timeout.Infinite, CancellationToken.None);
             Task due = Task.Delay(wait, time, waiting.Token);
-            await Task.WhenAny(appended, _woken, due);
+            await Task.WhenAny(appended, _woken, due, _firstAnswers ?? due);
             if (_woken.IsCompleted)
             {
                 _woken = null;
@@ -307,7 +408,7 @@ public sealed partial class MqttPublisher(
 
     private async Task PublishStatusAsync(NodeState state, CancellationToken ct)
     {
-        byte[] payload = _buffer.Status(status.Build(state)).ToArray();
+        byte[] payload = _buffer.Status(status.Build(state, _broker)).ToArray();
         await Client.PublishAsync(JsonMessage(status.Topic, payload, retain: true).Build(), ct);
     }
 
@@ -328,14 +429,20 @@ public sealed partial class MqttPublisher(
         base.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Connected to MQTT broker {Host}:{Port}; {Queued} records waiting in the outbox")]
-    private partial void LogConnected(string host, int port, int queued);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connected to MQTT broker {Broker}; {Queued} records waiting in the outbox{Held}")]
+    private partial void LogConnected(string broker, int queued, string held);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The first MQTT broker {First} answers again; leaving {Current} for it{Held}")]
+    private partial void LogReturning(string first, string current, string held);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The first MQTT broker {First} does not answer yet; staying on {Current}, looking again every {Interval}")]
+    private partial void LogFirstSilent(string first, string current, TimeSpan interval);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot connect to MQTT broker {Host}:{Port}: {Reason}; retrying with backoff, data stays in the outbox")]
     private partial void LogConnectFailed(string host, int port, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT connection lost: {Reason}; {Queued} records stay in the outbox")]
-    private partial void LogConnectionLost(string reason, int queued);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT connection lost ({Broker}): {Reason}; {Queued} records stay in the outbox{Held}")]
+    private partial void LogConnectionLost(string broker, string reason, int queued, string held);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Broker rejected message on {Topic}: {ReasonCode} {ReasonString}")]
     private partial void LogRejected(string topic, string reasonCode, string? reasonString);

@@ -8,9 +8,10 @@ using SensorKit.Node.Configuration;
 namespace SensorKit.Node.Publishing;
 
 /// <summary>
-/// What the node connects to its broker with: the endpoint of Mqtt:Broker, the client id, a clean MQTT 5 session, the
-/// retained will that says "lost", TLS checked by <see cref="BrokerTrust"/>, and credentials whose password is read
-/// at every connect so a rotated secret is picked up (and is never logged).
+/// What the node connects to its brokers with: the endpoints of Mqtt:Broker or Mqtt:Brokers, the client id, a clean
+/// MQTT 5 session, the retained will that says "lost", TLS checked by <see cref="BrokerTrust"/>, and credentials whose
+/// password is read at every connect so a rotated secret is picked up (and is never logged). The same client id,
+/// account and trust serve every broker of the list.
 /// </summary>
 internal sealed class NodeConnectOptions(MqttOptions mqtt, NodeOptions node)
 {
@@ -18,11 +19,15 @@ internal sealed class NodeConnectOptions(MqttOptions mqtt, NodeOptions node)
 
     private readonly BrokerTrust _trust = new(mqtt);
 
+    /// <summary>The brokers in order of preference.</summary>
+    public IReadOnlyList<Uri> Brokers { get; } = mqtt.ParseBrokers();
+
+    /// <param name="index">Which of <see cref="Brokers"/>.</param>
     /// <param name="willTopic">The node's status topic.</param>
     /// <param name="willPayload">The "lost" status the broker publishes when the node vanishes.</param>
-    public MqttConnectPlan Plan(string willTopic, byte[] willPayload)
+    public MqttConnectPlan Plan(int index, string willTopic, byte[] willPayload)
     {
-        Uri broker = mqtt.ParseBroker()!;
+        Uri broker = Brokers[index];
         string host = broker.Host;
         int port = MqttOptions.Port(broker);
         var builder = new MqttClientOptionsBuilder()
@@ -38,6 +43,8 @@ internal sealed class NodeConnectOptions(MqttOptions mqtt, NodeOptions node)
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithWillContentType(Json)
             .WithWillPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData);
+        // Why the last handshake failed belongs to that attempt, not to this one.
+        _trust.Forget();
         if (broker.Scheme == "mqtts")
         {
             builder.WithTlsOptions(o => o
@@ -68,6 +75,26 @@ internal sealed class NodeConnectOptions(MqttOptions mqtt, NodeOptions node)
             (mqtt.PasswordEnvironmentVariable is { Length: > 0 } v ? $"the environment variable '{v}'" : $"{MqttOptions.Section}:PasswordFile"),
         _ => $"refused with reason code {code}",
     };
+
+    /// <summary>
+    /// Whether <paramref name="broker"/> accepts a TCP connection within <paramref name="timeout"/>: the cheap look
+    /// before leaving a working broker for it. Not a full MQTT connect: that would need a second client id.
+    /// </summary>
+    public static async Task<bool> AnswersAsync(Uri broker, TimeSpan timeout, TimeProvider time, CancellationToken ct)
+    {
+        using var cts = new CancellationTokenSource(timeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cts.Token, ct);
+        using var socket = new System.Net.Sockets.TcpClient();
+        try
+        {
+            await socket.ConnectAsync(broker.Host, MqttOptions.Port(broker), linked.Token);
+            return true;
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            return false;
+        }
+    }
 
     /// <summary>A refused certificate says why; anything else is the socket's or the timeout's message.</summary>
     public string DescribeFailure(Exception e) => _trust.LastRejection is { } tls ? $"TLS: {tls}" : e.InnerException?.Message ?? e.Message;

@@ -16,7 +16,8 @@ public sealed class NodeStatusSource(IOptions<NodeOptions> options, SensorRegist
 
     public string Topic => Topics.Status(_node.Site, _node.Id);
 
-    public NodeStatusMessage Build(NodeState state)
+    /// <param name="broker">The broker the status goes to (<see cref="Configuration.MqttOptions.Name"/>).</param>
+    public NodeStatusMessage Build(NodeState state, string? broker = null)
     {
         DateTimeOffset now = time.GetUtcNow();
         OutboxFigures figures = outbox.Figures;
@@ -38,6 +39,7 @@ public sealed class NodeStatusSource(IOptions<NodeOptions> options, SensorRegist
                 Dropped = figures.Dropped,
                 CorruptRecords = figures.CorruptRecords,
             },
+            Broker = broker,
         };
     }
 }

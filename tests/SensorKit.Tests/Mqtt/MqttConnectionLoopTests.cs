@@ -6,7 +6,10 @@ using SensorKit.Tests.Support;
 
 namespace SensorKit.Tests.Mqtt;
 
-/// <summary>The connection loop the node and the gateway share: backoff and jitter bounds, one report per reason, a reset after success.</summary>
+/// <summary>
+/// The connection loop the node and the gateway share: backoff and jitter bounds, one report per reason, a reset after
+/// success; with several brokers, their order, a backoff per round, and the return to the first.
+/// </summary>
 public sealed class MqttConnectionLoopTests
 {
     private static readonly TimeSpan Min = TimeSpan.FromMilliseconds(100);
@@ -48,7 +51,7 @@ public sealed class MqttConnectionLoopTests
         var backoff = new ReconnectBackoff(Min, Max);
         using var loop = new MqttConnectionLoop(backoff, clock);
         int port = FreePort.Get();
-        var worker = new RecordingWorker(loop.Client, port);
+        var worker = new RecordingWorker(loop, port);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         Task running = loop.RunAsync(worker, stop.Token);
         try
@@ -95,6 +98,81 @@ public sealed class MqttConnectionLoopTests
         }
     }
 
+    [Fact]
+    public async Task Two_brokers_are_tried_in_order_a_failed_round_backs_off_a_loss_moves_on_at_once_and_the_first_is_returned_to()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 7, 1, 12, 0, 0, TimeSpan.Zero));
+        var backoff = new ReconnectBackoff(Min, Max);
+        TimeSpan preferFirstAfter = TimeSpan.FromMinutes(5);
+        using var loop = new MqttConnectionLoop(backoff, clock, new BrokerRotation(2, preferFirstAfter, clock));
+        int first = FreePort.Get();
+        int second = FreePort.Get();
+        var worker = new RecordingWorker(loop, first, second);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        Task running = loop.RunAsync(worker, stop.Token);
+        TestBroker? atFirst = null;
+        TestBroker? atSecond = null;
+        try
+        {
+            // Neither listens: each round tries the first, then the second, and only then backs off, longer each round.
+            for (int round = 0; round < 3; round++)
+            {
+                TimeSpan delay = await BackingOffAsync(loop, clock, running);
+                Assert.InRange(delay, backoff.Ceiling(round) / 2, backoff.Ceiling(round));
+                Assert.Equal(Enumerable.Repeat(new[] { first, second }, round + 1).SelectMany(p => p), worker.Ports);
+                clock.Advance(delay);
+                await Wait.UntilAsync(() => worker.Attempts > (2 * round) + 2, Timeout, $"round {round + 2}");
+            }
+
+            // Reported once per broker, not once per round.
+            await BackingOffAsync(loop, clock, running);
+            Assert.Equal(2, worker.Failures.Count);
+
+            // The second comes up: the next round ends there, and the first is due for a look in five minutes.
+            atSecond = await TestBroker.StartAsync(second);
+            clock.Advance(await BackingOffAsync(loop, clock, running));
+            await Wait.UntilAsync(() => loop.Rotation.ReturnAt is not null, Timeout, "a connection to the second broker");
+            Assert.Equal(second, Assert.Single(worker.ConnectedPorts));
+            Assert.Equal(clock.GetUtcNow() + preferFirstAfter, loop.Rotation.ReturnAt);
+
+            // The first is back and the worker leaves for it: straight there, no backoff (the clock stands still).
+            atFirst = await TestBroker.StartAsync(first);
+            await loop.ReturnToFirstAsync(ct);
+            await Wait.UntilAsync(() => worker.Connected == 2, Timeout, "a connection to the first broker");
+            Assert.Equal(first, worker.ConnectedPorts[^1]);
+            Assert.Null(loop.Rotation.ReturnAt);
+
+            // The first dies: on to the second at once.
+            await atFirst.DisposeAsync();
+            atFirst = null;
+            await Wait.UntilAsync(() => worker.Connected == 3, Timeout, "a connection to the second broker after losing the first");
+            Assert.Equal(second, worker.ConnectedPorts[^1]);
+
+            // The second dies too: the first is tried at once and refuses; the round (the lost second, the first) is over, so the loop backs off from the bottom.
+            int attempts = worker.Attempts;
+            await atSecond.DisposeAsync();
+            atSecond = null;
+            TimeSpan afterLoss = await BackingOffAsync(loop, clock, running);
+            Assert.InRange(afterLoss, Min / 2, Min);
+            Assert.Equal([first], worker.Ports.Skip(attempts));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await running;
+            if (atFirst is not null)
+            {
+                await atFirst.DisposeAsync();
+            }
+
+            if (atSecond is not null)
+            {
+                await atSecond.DisposeAsync();
+            }
+        }
+    }
+
     /// <summary>Waits until the loop backs off and returns how long it is going to wait.</summary>
     private static async Task<TimeSpan> BackingOffAsync(MqttConnectionLoop loop, FakeTimeProvider clock, Task running)
     {
@@ -109,15 +187,39 @@ public sealed class MqttConnectionLoopTests
         public override double NextDouble() => value;
     }
 
-    /// <summary>A worker that connects to a loopback port and, once connected, waits for the connection to go.</summary>
-    private sealed class RecordingWorker(IMqttClient client, int port) : IMqttWorker
+    /// <summary>A worker that connects to the loopback port of the loop's current broker and, once connected, waits for the connection to go.</summary>
+    private sealed class RecordingWorker(MqttConnectionLoop loop, params int[] ports) : IMqttWorker
     {
-        private volatile int _attempts;
+        private readonly IMqttClient _client = loop.Client;
+        private readonly List<int> _ports = [];
         private volatile int _connected;
 
-        public int Attempts => _attempts;
+        public int Attempts
+        {
+            get
+            {
+                lock (_ports)
+                {
+                    return _ports.Count;
+                }
+            }
+        }
+
+        /// <summary>The port of every attempt, in order.</summary>
+        public int[] Ports
+        {
+            get
+            {
+                lock (_ports)
+                {
+                    return [.. _ports];
+                }
+            }
+        }
 
         public int Connected => _connected;
+
+        public List<int> ConnectedPorts { get; } = [];
 
         public int Lost { get; private set; }
 
@@ -127,7 +229,12 @@ public sealed class MqttConnectionLoopTests
 
         public ValueTask<MqttConnectPlan> PlanAsync(CancellationToken ct)
         {
-            _attempts++;
+            int port = ports[loop.Rotation.Current];
+            lock (_ports)
+            {
+                _ports.Add(port);
+            }
+
             MqttClientOptions options = new MqttClientOptionsBuilder()
                 .WithTcpServer("127.0.0.1", port)
                 .WithClientId("loop-test")
@@ -138,6 +245,7 @@ public sealed class MqttConnectionLoopTests
 
         public Task OnConnectedAsync(MqttConnectPlan plan, CancellationToken ct)
         {
+            ConnectedPorts.Add(plan.Port);
             _connected++;
             return Task.CompletedTask;
         }
@@ -145,12 +253,12 @@ public sealed class MqttConnectionLoopTests
         public async Task RunAsync(CancellationToken ct)
         {
             var gone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            client.DisconnectedAsync += _ =>
+            _client.DisconnectedAsync += _ =>
             {
                 gone.TrySetResult();
                 return Task.CompletedTask;
             };
-            if (client.IsConnected)
+            if (_client.IsConnected)
             {
                 await gone.Task.WaitAsync(ct);
             }

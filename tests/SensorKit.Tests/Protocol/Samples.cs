@@ -57,6 +57,7 @@ internal static class Samples
             new SensorStatus { Id = "bme280", Type = "bme280", Bus = 1, Address = 0x76, Health = SensorHealth.Degraded, ConsecutiveFailures = 2, LastError = "IOException: no acknowledge" },
         ],
         Outbox = new OutboxStatus { Queued = 12, Bytes = 5120, Dropped = 3, CorruptRecords = 1 },
+        Broker = "mqtts://10.0.0.2:8883",
     };
 
     public static AlertMessage Alert() => new()

@@ -87,13 +87,31 @@ internal sealed class MosquittoBroker : IAsyncDisposable
             return;
         }
 
-        using (Process kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-        }
-
+        await SignalAsync("TERM");
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await _process.WaitForExitAsync(timeout.Token);
+    }
+
+    /// <summary>
+    /// SIGSTOP by PID: the broker is frozen (a hung machine). The kernel still takes what clients send, so a node's
+    /// publish goes out and waits for an acknowledgement that does not come.
+    /// </summary>
+    public Task FreezeAsync() => SignalAsync("STOP");
+
+    /// <summary>kill -9 by PID: the broker dies on the spot, with no goodbye to its clients and nothing saved.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    private async Task SignalAsync(string signal)
+    {
+        using Process kill = Process.Start("kill", [$"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        await kill.WaitForExitAsync();
     }
 
     public async ValueTask DisposeAsync()
