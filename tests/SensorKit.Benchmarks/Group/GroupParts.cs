@@ -149,6 +149,11 @@ internal sealed class GatewayMember : IAsyncDisposable
             "--Rules:Threshold:0:Id", "flood",
             "--Rules:Threshold:0:Quantity", "temperature",
             "--Rules:Threshold:0:Above", "30",
+            // One window decides, so each step of the tests is one message.
+            "--Rules:Threshold:0:MinWindows", "1",
+            // One alert per node, so every crossing of the load is one step to time.
+            "--Rules:Threshold:0:Scope", "Node",
+            "--Rules:Threshold:0:ScopeReason", "load measurement: one alert per node",
             "--Rules:Threshold:0:Stages:0:Above", "40",
             "--Rules:Threshold:0:Stages:0:Severity", "Severe",
             "--Logging:LogLevel:Default", "Warning",

@@ -84,6 +84,8 @@ internal sealed class GroupCluster : IAsyncDisposable
             "--Rules:Threshold:0:Id", Rule,
             "--Rules:Threshold:0:Quantity", Quantities.Temperature,
             "--Rules:Threshold:0:Above", "30",
+            // One window decides, so each step of the tests is one message.
+            "--Rules:Threshold:0:MinWindows", "1",
             "--Rules:Threshold:0:Stages:0:Above", "40",
             "--Rules:Threshold:0:Stages:0:Severity", "Severe",
             "--Logging:LogLevel:Default", "Warning",
@@ -192,16 +194,16 @@ internal sealed class GroupCluster : IAsyncDisposable
         Assert.True((await Nodes.PublishAsync(Topics.Telemetry(site, node, "bme280", Quantities.Temperature), _buffer.Telemetry(m).ToArray())).IsSuccess);
     }
 
-    /// <summary>The alert events of a site's flood alert so far, in arrival order.</summary>
-    public List<AlertMessage> Events(string site, string node = "n1") =>
-        [.. Alerts.All.Where(m => m.Topic == Topics.AlertEvent(site, Rule, node))
+    /// <summary>The alert events of a site's flood alert so far, in arrival order; a public rule alerts once per site, so the site is its subject.</summary>
+    public List<AlertMessage> Events(string site) =>
+        [.. Alerts.All.Where(m => m.Topic == Topics.AlertEvent(site, Rule, site))
             .Select(m => ProtocolJson.TryReadAlert(m.Payload, out AlertMessage? a, out string error) ? a : throw new InvalidOperationException(error))];
 
-    public Task<MqttProbe.Received> WaitForEventAsync(string site, AlertState state, int revision, string node = "n1") =>
+    public Task<MqttProbe.Received> WaitForEventAsync(string site, AlertState state, int revision) =>
         Alerts.WaitForAsync(
-            m => m.Topic == Topics.AlertEvent(site, Rule, node) && ProtocolJson.TryReadAlert(m.Payload, out AlertMessage? a, out _) && a.State == state && a.Revision == revision,
+            m => m.Topic == Topics.AlertEvent(site, Rule, site) && ProtocolJson.TryReadAlert(m.Payload, out AlertMessage? a, out _) && a.State == state && a.Revision == revision,
             Timeout,
-            $"{state} revision {revision} of {site}/{node}",
+            $"{state} revision {revision} of {site}",
             Logs);
 
     /// <summary>
