@@ -36,13 +36,30 @@ internal static class Requires
     internal static string NotInstalled(string name, string install, string? untested) =>
         $"{name} is not installed ({install}; .ci/run installs it): {untested ?? "the test did not run"}";
 
+    /// <summary>
+    /// <see cref="Program(string, string, string?)"/> for a program that may also live in <paramref name="alsoIn"/>,
+    /// folders off PATH (Debian's PostgreSQL binaries are in /usr/lib/postgresql/VERSION/bin).
+    /// </summary>
+    /// <param name="what">The product to name in the skip message, e.g. "PostgreSQL".</param>
+    public static string Program(string name, IEnumerable<string> alsoIn, string what, string install, string? untested = null)
+    {
+        if (Locate([name], Environment.GetEnvironmentVariable(HideVariable), alsoIn) is { } path)
+        {
+            return path;
+        }
+
+        Assert.Skip(NotInstalled(what, install, untested));
+        return null!;
+    }
+
     /// <summary>The full path of the first of <paramref name="names"/> found and not listed in <paramref name="hidden"/> (comma-separated).</summary>
-    internal static string? Locate(string[] names, string? hidden)
+    internal static string? Locate(string[] names, string? hidden, IEnumerable<string>? alsoIn = null)
     {
         string[] hide = (hidden ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         IEnumerable<string> directories = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Concat(SystemDirectories);
+            .Concat(SystemDirectories)
+            .Concat(alsoIn ?? []);
         return names.Where(n => !hide.Contains(n, StringComparer.Ordinal))
             .SelectMany(n => directories.Select(d => Path.Combine(d, n)))
             .FirstOrDefault(System.IO.File.Exists);
