@@ -72,6 +72,8 @@ public sealed partial class PostgresTelemetryHistory(StateOptions state, History
 
     public string Location => PostgresDatabase.Describe(state);
 
+    private bool IsOpen => Volatile.Read(ref _db) is not null;
+
     private NpgsqlDataSource Db => Volatile.Read(ref _db) ?? throw new InvalidOperationException("The history is not open.");
 
     public void Open()
@@ -228,12 +230,19 @@ public sealed partial class PostgresTelemetryHistory(StateOptions state, History
         return cmd.ExecuteNonQuery();
     }
 
+    // Before Open the history holds nothing, as the SQLite one's catalog is empty until it is read: outputs that start
+    // before the history (the open-data archive) see no channels rather than an error.
     public IReadOnlyList<HistoryChannel> Channels(string? site = null, string? node = null, string? sensor = null, string? quantity = null) =>
-        Read(c => ReadChannels(c, site, node, sensor, quantity));
+        IsOpen ? Read(c => ReadChannels(c, site, node, sensor, quantity)) : [];
 
     public HistoryPage Query(HistoryQuery query)
     {
         HistorySql.Check(query);
+        if (!IsOpen)
+        {
+            return new HistoryPage([], null);
+        }
+
         long rawFrom = RawFromMs(time.GetUtcNow());
         return Read(c => HistorySql.Page(c, query, ReadChannels(c, query.Site, query.Node, query.Sensor, query.Quantity), rawFrom));
     }
@@ -241,7 +250,7 @@ public sealed partial class PostgresTelemetryHistory(StateOptions state, History
     public IEnumerable<HistoryRow> Scan(HistoryScan scan, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(scan);
-        if (scan.Channels.Count == 0 || scan.Limit is <= 0)
+        if (scan.Channels.Count == 0 || scan.Limit is <= 0 || !IsOpen)
         {
             yield break;
         }
@@ -263,7 +272,7 @@ public sealed partial class PostgresTelemetryHistory(StateOptions state, History
     public long Count(HistoryScan scan)
     {
         ArgumentNullException.ThrowIfNull(scan);
-        if (scan.Channels.Count == 0)
+        if (scan.Channels.Count == 0 || !IsOpen)
         {
             return 0;
         }
