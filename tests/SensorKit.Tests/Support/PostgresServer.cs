@@ -137,7 +137,6 @@ public sealed class PostgresServer : IAsyncLifetime
         }
 
         _running = false;
-        NpgsqlConnection.ClearAllPools();
         await RunAsync(Path.Combine(_bin!, "pg_ctl"), ["-D", DataDirectory, "-m", "fast", "-w", "-t", "60", "-s", "stop"]);
     }
 

@@ -4,7 +4,7 @@ using static SensorKit.Tests.Gateway.Alerting.AlertingHarness;
 namespace SensorKit.Tests.Gateway.Alerting;
 
 /// <summary>k-of-n corroboration across the nodes of a site, and the operator alerts about the network itself.</summary>
-public sealed class CorroborationAndOperatorTests
+public class CorroborationAndOperatorTests : AlertingTests
 {
     private const string Site = "test";
 
@@ -21,7 +21,7 @@ public sealed class CorroborationAndOperatorTests
         }
     }
 
-    private static AlertingHarness ThreeNodes(string rules, Dictionary<string, string?>? config = null)
+    private AlertingHarness ThreeNodes(string rules, Dictionary<string, string?>? config = null)
     {
         AlertingHarness h = Start(rules, config);
         h.Status(Site, "n1", lat: 50.930, lon: 6.950);

@@ -9,7 +9,7 @@ namespace SensorKit.Tests.Gateway.Alerting;
 /// Bad messages on node topics are dropped and counted by reason; they never throw, never reach rule state,
 /// and a run with garbage in between gives exactly the alerts of the same run without it.
 /// </summary>
-public sealed class MalformedInputTests
+public class MalformedInputTests : AlertingTests
 {
     private const string Site = "test";
 
@@ -61,7 +61,7 @@ public sealed class MalformedInputTests
 
     private static double Temperature(int m) => m < 10 ? 30 : m < 20 ? 36 : m < 30 ? 39 : m < 40 ? 36 : 30;
 
-    private static AlertingHarness Run(bool withGarbage)
+    private AlertingHarness Run(bool withGarbage)
     {
         AlertingHarness h = Start(Rules);
         h.Status(Site, "n1");

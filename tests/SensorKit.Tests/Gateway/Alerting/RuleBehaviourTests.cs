@@ -7,7 +7,7 @@ namespace SensorKit.Tests.Gateway.Alerting;
 /// Rule behaviour as tables: a series of window means (minute, value) against the alert steps it must give,
 /// through the gateway's real ingest, rules and lifecycle on fake time.
 /// </summary>
-public sealed class RuleBehaviourTests
+public class RuleBehaviourTests : AlertingTests
 {
     private const string Site = "test";
 

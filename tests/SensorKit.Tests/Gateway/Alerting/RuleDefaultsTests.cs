@@ -8,7 +8,7 @@ namespace SensorKit.Tests.Gateway.Alerting;
 /// The product defaults for public rules (Rules:Defaults): one alert per site and hazard, listing its nodes, and never
 /// raised on a single window. Most other tests pin the per-node, one-window behaviour they were written for.
 /// </summary>
-public sealed class RuleDefaultsTests
+public class RuleDefaultsTests : AlertingTests
 {
     private const string Site = "test";
 

@@ -12,7 +12,7 @@ namespace SensorKit.Tests.Gateway.Alerting;
 /// the simulation's shipped scenarios; flood and wildfire smoke are generated here. Window means are taken from
 /// six samples per one-minute window, as a node would.
 /// </summary>
-public sealed class ScenarioReplayTests
+public class ScenarioReplayTests : AlertingTests
 {
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan Tolerance = TimeSpan.FromMinutes(2);
