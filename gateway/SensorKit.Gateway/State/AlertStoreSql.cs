@@ -25,12 +25,12 @@ internal static class AlertStoreSql
         """;
 
     /// <summary>The columns <see cref="ReadMessage"/> reads, in its order.</summary>
-    public const string SelectMessages = "SELECT identifier, alert_id, site, rule, subject, revision, state, sent, title, summary, language, json, cap, published FROM messages";
+    private const string SelectMessages = "SELECT identifier, alert_id, site, rule, subject, revision, state, sent, title, summary, language, json, cap, published FROM messages";
 
     public const string MarkPublished = "UPDATE messages SET published = @published WHERE identifier = @identifier";
 
     /// <summary>Messages of alerts active or ended at or after @since, CAP only, newest first: the Atom feed.</summary>
-    public const string FeedWhere = """
+    private const string FeedWhere = """
         WHERE cap IS NOT NULL AND (alert_id IN (SELECT alert_id FROM alerts)
             OR alert_id IN (SELECT alert_id FROM messages GROUP BY alert_id HAVING MAX(sent_ms) >= @since))
         ORDER BY sent_ms DESC, revision DESC LIMIT @max
@@ -70,7 +70,7 @@ internal static class AlertStoreSql
         Bind(cmd, "@subject", alert.Subject);
     }
 
-    public static StoredAlert ReadAlert(string record) => JsonSerializer.Deserialize(record, StateJsonContext.Default.StoredAlert)!;
+    private static StoredAlert ReadAlert(string record) => JsonSerializer.Deserialize(record, StateJsonContext.Default.StoredAlert)!;
 
     public static void BindMessage(DbCommand cmd, StoredMessage m)
     {
@@ -94,7 +94,7 @@ internal static class AlertStoreSql
     }
 
     /// <summary>One row of <see cref="SelectMessages"/>.</summary>
-    public static StoredMessage ReadMessage(DbDataReader r) => new()
+    private static StoredMessage ReadMessage(DbDataReader r) => new()
     {
         Identifier = r.GetString(0),
         AlertId = r.GetString(1),
@@ -112,7 +112,35 @@ internal static class AlertStoreSql
         Published = r.GetBoolean(13),
     };
 
-    public static List<StoredMessage> ReadMessages(DbCommand cmd)
+    /// <summary>Messages not acknowledged yet, of one site or all, oldest first, then by <paramref name="insertionOrder"/> (a column).</summary>
+    public static List<StoredMessage> Unpublished(DbCommand cmd, string? site, string insertionOrder)
+    {
+        cmd.CommandText = $"{SelectMessages} WHERE published = @published{(site is null ? string.Empty : " AND site = @site")} ORDER BY sent_ms, {insertionOrder}";
+        Bind(cmd, "@published", false);
+        if (site is not null)
+        {
+            Bind(cmd, "@site", site);
+        }
+
+        return ReadMessages(cmd);
+    }
+
+    public static StoredMessage? Message(DbCommand cmd, string identifier)
+    {
+        cmd.CommandText = $"{SelectMessages} WHERE identifier = @identifier";
+        Bind(cmd, "@identifier", identifier);
+        return ReadMessages(cmd).FirstOrDefault();
+    }
+
+    public static List<StoredMessage> Feed(DbCommand cmd, DateTimeOffset since, int max)
+    {
+        cmd.CommandText = $"{SelectMessages} {FeedWhere}";
+        Bind(cmd, "@since", since.ToUnixTimeMilliseconds());
+        Bind(cmd, "@max", max);
+        return ReadMessages(cmd);
+    }
+
+    private static List<StoredMessage> ReadMessages(DbCommand cmd)
     {
         var list = new List<StoredMessage>();
         using DbDataReader r = cmd.ExecuteReader();
@@ -161,9 +189,54 @@ internal static class AlertStoreSql
         return failed;
     }
 
-    /// <summary>Reads (key, data) rows into the state dictionary.</summary>
-    public static Dictionary<string, byte[]> ReadStates(DbCommand cmd)
+    public static int MarkPublishedOn(DbCommand cmd, string identifier)
     {
+        cmd.CommandText = MarkPublished;
+        Bind(cmd, "@published", true);
+        Bind(cmd, "@identifier", identifier);
+        return cmd.ExecuteNonQuery();
+    }
+
+    public static int PruneOn(DbCommand cmd, DateTimeOffset before)
+    {
+        cmd.CommandText = Prune;
+        Bind(cmd, "@published", true);
+        Bind(cmd, "@before", before.ToUnixTimeMilliseconds());
+        return cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>The active alerts of one site, or of all, by site, rule and subject.</summary>
+    public static List<StoredAlert> ReadAlerts(DbCommand cmd, string? site)
+    {
+        BySite(cmd, "SELECT record FROM alerts", site, order: "ORDER BY site, rule, subject");
+        var list = new List<StoredAlert>();
+        using DbDataReader r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            list.Add(ReadAlert(r.GetString(0)));
+        }
+
+        return list;
+    }
+
+    /// <summary>The node statuses of one site, or of all.</summary>
+    public static List<byte[]> ReadNodes(DbCommand cmd, string? site)
+    {
+        BySite(cmd, "SELECT status FROM nodes", site);
+        var list = new List<byte[]>();
+        using DbDataReader r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            list.Add((byte[])r[0]);
+        }
+
+        return list;
+    }
+
+    /// <summary>The rule state of one site, or of all, by key.</summary>
+    public static Dictionary<string, byte[]> ReadStates(DbCommand cmd, string? site)
+    {
+        BySite(cmd, "SELECT key, data FROM rule_state", site);
         var states = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         using DbDataReader r = cmd.ExecuteReader();
         while (r.Read())
@@ -174,10 +247,10 @@ internal static class AlertStoreSql
         return states;
     }
 
-    /// <summary>A query on one site, or on all when <paramref name="site"/> is null: <paramref name="where"/> is the site's condition.</summary>
-    public static void BySite(DbCommand cmd, string select, string? site, string where = "site = @site", string order = "")
+    /// <summary>A query on one site, or on all when <paramref name="site"/> is null.</summary>
+    private static void BySite(DbCommand cmd, string select, string? site, string order = "")
     {
-        cmd.CommandText = site is null ? $"{select} {order}" : $"{select} WHERE {where} {order}";
+        cmd.CommandText = site is null ? $"{select} {order}" : $"{select} WHERE site = @site {order}";
         if (site is not null)
         {
             Bind(cmd, "@site", site);

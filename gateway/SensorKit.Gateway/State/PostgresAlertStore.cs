@@ -64,19 +64,7 @@ public sealed partial class PostgresAlertStore(IOptions<StateOptions> options, I
         }
     }
 
-    public IReadOnlyList<StoredAlert> LoadAlerts(string? site = null) => Run(c =>
-    {
-        using NpgsqlCommand cmd = c.CreateCommand();
-        AlertStoreSql.BySite(cmd, "SELECT record FROM alerts", site, order: "ORDER BY site, rule, subject");
-        var list = new List<StoredAlert>();
-        using NpgsqlDataReader r = cmd.ExecuteReader();
-        while (r.Read())
-        {
-            list.Add(AlertStoreSql.ReadAlert(r.GetString(0)));
-        }
-
-        return list;
-    });
+    public IReadOnlyList<StoredAlert> LoadAlerts(string? site = null) => Query(cmd => AlertStoreSql.ReadAlerts(cmd, site));
 
     public void CommitStep(StoredAlert alert, bool ended, StoredMessage? message, IEnumerable<IPersistentState> dirty)
     {
@@ -123,45 +111,16 @@ public sealed partial class PostgresAlertStore(IOptions<StateOptions> options, I
             return;
         }
 
-        Run(c =>
-        {
-            using NpgsqlCommand cmd = c.CreateCommand();
-            cmd.CommandText = AlertStoreSql.MarkPublished;
-            AlertStoreSql.Bind(cmd, "@published", true);
-            AlertStoreSql.Bind(cmd, "@identifier", identifier);
-            return cmd.ExecuteNonQuery();
-        });
+        Query(cmd => AlertStoreSql.MarkPublishedOn(cmd, identifier));
     }
 
-    public IReadOnlyList<StoredMessage> LoadUnpublished(string? site = null) => site is null
-        ? QueryMessages("WHERE NOT published ORDER BY sent_ms, position", null)
-        : QueryMessages("WHERE NOT published AND site = @site ORDER BY sent_ms, position", cmd => AlertStoreSql.Bind(cmd, "@site", site));
+    public IReadOnlyList<StoredMessage> LoadUnpublished(string? site = null) => Query(cmd => AlertStoreSql.Unpublished(cmd, site, "position"));
 
-    public StoredMessage? LoadMessage(string identifier) =>
-        QueryMessages("WHERE identifier = @identifier", cmd => AlertStoreSql.Bind(cmd, "@identifier", identifier)).FirstOrDefault();
+    public StoredMessage? LoadMessage(string identifier) => Query(cmd => AlertStoreSql.Message(cmd, identifier));
 
-    public IReadOnlyList<StoredMessage> LoadFeed(DateTimeOffset since, int max) => QueryMessages(
-        AlertStoreSql.FeedWhere,
-        cmd =>
-        {
-            AlertStoreSql.Bind(cmd, "@since", since.ToUnixTimeMilliseconds());
-            AlertStoreSql.Bind(cmd, "@max", max);
-        });
+    public IReadOnlyList<StoredMessage> LoadFeed(DateTimeOffset since, int max) => Query(cmd => AlertStoreSql.Feed(cmd, since, max));
 
-    private List<StoredMessage> QueryMessages(string where, Action<NpgsqlCommand>? parameters) => Run(c =>
-    {
-        using NpgsqlCommand cmd = c.CreateCommand();
-        cmd.CommandText = $"{AlertStoreSql.SelectMessages} {where}";
-        parameters?.Invoke(cmd);
-        return AlertStoreSql.ReadMessages(cmd);
-    });
-
-    public IReadOnlyDictionary<string, byte[]> LoadStates(string? site = null) => Run(c =>
-    {
-        using NpgsqlCommand cmd = c.CreateCommand();
-        AlertStoreSql.BySite(cmd, "SELECT key, data FROM rule_state", site);
-        return AlertStoreSql.ReadStates(cmd);
-    });
+    public IReadOnlyDictionary<string, byte[]> LoadStates(string? site = null) => Query(cmd => AlertStoreSql.ReadStates(cmd, site));
 
     /// <summary>
     /// Writes rule state in one transaction; in a group, the states of a site this gateway no longer holds are left
@@ -233,19 +192,7 @@ public sealed partial class PostgresAlertStore(IOptions<StateOptions> options, I
         }
     }
 
-    public IReadOnlyList<byte[]> LoadNodes(string? site = null) => Run(c =>
-    {
-        using NpgsqlCommand cmd = c.CreateCommand();
-        AlertStoreSql.BySite(cmd, "SELECT status FROM nodes", site);
-        var list = new List<byte[]>();
-        using NpgsqlDataReader r = cmd.ExecuteReader();
-        while (r.Read())
-        {
-            list.Add((byte[])r[0]);
-        }
-
-        return list;
-    });
+    public IReadOnlyList<byte[]> LoadNodes(string? site = null) => Query(cmd => AlertStoreSql.ReadNodes(cmd, site));
 
     public int Prune(DateTimeOffset before)
     {
@@ -254,24 +201,10 @@ public sealed partial class PostgresAlertStore(IOptions<StateOptions> options, I
             return 0;
         }
 
-        return Run(c =>
-        {
-            using NpgsqlCommand cmd = c.CreateCommand();
-            cmd.CommandText = AlertStoreSql.Prune;
-            AlertStoreSql.Bind(cmd, "@published", true);
-            AlertStoreSql.Bind(cmd, "@before", before.ToUnixTimeMilliseconds());
-            return cmd.ExecuteNonQuery();
-        });
+        return Query(cmd => AlertStoreSql.PruneOn(cmd, before));
     }
 
-    public void Dispose()
-    {
-        lock (_lock)
-        {
-            _db?.Dispose();
-            _db = null;
-        }
-    }
+    public void Dispose() => Interlocked.Exchange(ref _db, null)?.Dispose();
 
     /// <summary>
     /// Whether this gateway may write for <paramref name="site"/> in <paramref name="tx"/>: alone always; in a group
@@ -314,6 +247,13 @@ public sealed partial class PostgresAlertStore(IOptions<StateOptions> options, I
     private static NpgsqlCommand Command(NpgsqlConnection c, NpgsqlTransaction tx) => new(null, c, tx);
 
     private T Run<T>(Func<NpgsqlConnection, T> work) => PostgresDatabase.Run(Db, Location, work);
+
+    /// <summary>One statement outside a transaction: a read, or a write that needs no fencing.</summary>
+    private T Query<T>(Func<NpgsqlCommand, T> query) => Run(c =>
+    {
+        using NpgsqlCommand cmd = c.CreateCommand();
+        return query(cmd);
+    });
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Alert state in {Location}")]
     private partial void LogOpened(string location);

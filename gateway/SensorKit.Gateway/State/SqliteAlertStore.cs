@@ -182,22 +182,7 @@ public sealed partial class SqliteAlertStore : IAlertStore
         }
     }
 
-    public IReadOnlyList<StoredAlert> LoadAlerts(string? site = null)
-    {
-        lock (_lock)
-        {
-            var list = new List<StoredAlert>();
-            using SqliteCommand cmd = Db.CreateCommand();
-            AlertStoreSql.BySite(cmd, "SELECT record FROM alerts", site, order: "ORDER BY site, rule, subject");
-            using SqliteDataReader r = cmd.ExecuteReader();
-            while (r.Read())
-            {
-                list.Add(AlertStoreSql.ReadAlert(r.GetString(0)));
-            }
-
-            return list;
-        }
-    }
+    public IReadOnlyList<StoredAlert> LoadAlerts(string? site = null) => Query(cmd => AlertStoreSql.ReadAlerts(cmd, site));
 
     /// <summary>
     /// Stores one alert step atomically: the message, the alert's new record (or its removal when it ended)
@@ -253,10 +238,7 @@ public sealed partial class SqliteAlertStore : IAlertStore
             try
             {
                 using SqliteCommand cmd = _db.CreateCommand();
-                cmd.CommandText = AlertStoreSql.MarkPublished;
-                AlertStoreSql.Bind(cmd, "@published", true);
-                AlertStoreSql.Bind(cmd, "@identifier", identifier);
-                cmd.ExecuteNonQuery();
+                AlertStoreSql.MarkPublishedOn(cmd, identifier);
             }
             catch (SqliteException e)
             {
@@ -266,46 +248,27 @@ public sealed partial class SqliteAlertStore : IAlertStore
     }
 
     /// <summary>Messages stored but not yet acknowledged by the broker, oldest first.</summary>
-    public IReadOnlyList<StoredMessage> LoadUnpublished(string? site = null) => site is null
-        ? QueryMessages("WHERE published = 0 ORDER BY sent_ms, rowid", null)
-        : QueryMessages("WHERE published = 0 AND site = @site ORDER BY sent_ms, rowid", cmd => AlertStoreSql.Bind(cmd, "@site", site));
+    public IReadOnlyList<StoredMessage> LoadUnpublished(string? site = null) => Query(cmd => AlertStoreSql.Unpublished(cmd, site, "rowid"));
 
-    public StoredMessage? LoadMessage(string identifier) =>
-        QueryMessages("WHERE identifier = @identifier", cmd => AlertStoreSql.Bind(cmd, "@identifier", identifier)).FirstOrDefault();
+    public StoredMessage? LoadMessage(string identifier) => Query(cmd => AlertStoreSql.Message(cmd, identifier));
 
     /// <summary>
     /// Messages of the alerts that are active or ended at or after <paramref name="since"/>, newest first, with
     /// CAP documents only: what the Atom feed lists.
     /// </summary>
-    public IReadOnlyList<StoredMessage> LoadFeed(DateTimeOffset since, int max) => QueryMessages(
-        AlertStoreSql.FeedWhere,
-        cmd =>
-        {
-            AlertStoreSql.Bind(cmd, "@since", since.ToUnixTimeMilliseconds());
-            AlertStoreSql.Bind(cmd, "@max", max);
-        });
+    public IReadOnlyList<StoredMessage> LoadFeed(DateTimeOffset since, int max) => Query(cmd => AlertStoreSql.Feed(cmd, since, max));
 
-    private List<StoredMessage> QueryMessages(string where, Action<SqliteCommand>? parameters)
+    private T Query<T>(Func<SqliteCommand, T> query)
     {
         lock (_lock)
         {
             using SqliteCommand cmd = Db.CreateCommand();
-            cmd.CommandText = $"{AlertStoreSql.SelectMessages} {where}";
-            parameters?.Invoke(cmd);
-            return AlertStoreSql.ReadMessages(cmd);
+            return query(cmd);
         }
     }
 
     /// <summary>The persisted rule state by key.</summary>
-    public IReadOnlyDictionary<string, byte[]> LoadStates(string? site = null)
-    {
-        lock (_lock)
-        {
-            using SqliteCommand cmd = Db.CreateCommand();
-            AlertStoreSql.BySite(cmd, "SELECT key, data FROM rule_state", site);
-            return AlertStoreSql.ReadStates(cmd);
-        }
-    }
+    public IReadOnlyDictionary<string, byte[]> LoadStates(string? site = null) => Query(cmd => AlertStoreSql.ReadStates(cmd, site));
 
     /// <summary>Writes rule state outside an alert step (the periodic flush and shutdown) in one transaction; returns the keys of states that could not be serialised.</summary>
     public IReadOnlyList<string> SaveStates(IEnumerable<IPersistentState> dirty)
@@ -358,23 +321,7 @@ public sealed partial class SqliteAlertStore : IAlertStore
         }
     }
 
-    public IReadOnlyList<byte[]> LoadNodes(string? site = null)
-    {
-        lock (_lock)
-        {
-            var list = new List<byte[]>();
-            using SqliteCommand cmd = Db.CreateCommand();
-            AlertStoreSql.BySite(cmd, "SELECT status FROM nodes", site);
-
-            using SqliteDataReader r = cmd.ExecuteReader();
-            while (r.Read())
-            {
-                list.Add((byte[])r[0]);
-            }
-
-            return list;
-        }
-    }
+    public IReadOnlyList<byte[]> LoadNodes(string? site = null) => Query(cmd => AlertStoreSql.ReadNodes(cmd, site));
 
     /// <summary>Deletes the messages of alerts that ended before <paramref name="before"/>.</summary>
     public int Prune(DateTimeOffset before)
@@ -400,10 +347,7 @@ public sealed partial class SqliteAlertStore : IAlertStore
     private static int PruneLocked(SqliteConnection db, DateTimeOffset before)
     {
         using SqliteCommand cmd = db.CreateCommand();
-        cmd.CommandText = AlertStoreSql.Prune;
-        AlertStoreSql.Bind(cmd, "@published", true);
-        AlertStoreSql.Bind(cmd, "@before", before.ToUnixTimeMilliseconds());
-        return cmd.ExecuteNonQuery();
+        return AlertStoreSql.PruneOn(cmd, before);
     }
 
     public void Dispose()

@@ -344,3 +344,9 @@ public class AlertLifecycleTests : AlertingTests
         }
     }
 }
+
+/// <summary>The same tests with the gateways' state in PostgreSQL.</summary>
+public sealed class AlertLifecycleOnPostgresTests(PostgresServer postgres) : AlertLifecycleTests
+{
+    protected override PostgresServer? Postgres => postgres;
+}

@@ -253,3 +253,9 @@ public class CapQualityTests : AlertingTests
         Assert.Equal(text, SensorKit.Gateway.Contracts.AlertText.Format(unit, value, german: false, magnitude: unit == "%"));
     }
 }
+
+/// <summary>The same tests with the gateways' state in PostgreSQL.</summary>
+public sealed class CapQualityOnPostgresTests(PostgresServer postgres) : CapQualityTests
+{
+    protected override PostgresServer? Postgres => postgres;
+}

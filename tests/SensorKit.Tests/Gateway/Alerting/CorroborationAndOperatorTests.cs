@@ -1,5 +1,6 @@
 using SensorKit.Protocol;
 using static SensorKit.Tests.Gateway.Alerting.AlertingHarness;
+using SensorKit.Tests.Support;
 
 namespace SensorKit.Tests.Gateway.Alerting;
 
@@ -263,4 +264,10 @@ public class CorroborationAndOperatorTests : AlertingTests
         Assert.All(h.Cap, xml => Assert.Contains("<status>System</status>", xml, StringComparison.Ordinal));
         Assert.All(h.Cap, xml => Assert.Contains("<scope>Restricted</scope>", xml, StringComparison.Ordinal));
     }
+}
+
+/// <summary>The same tests with the gateways' state in PostgreSQL.</summary>
+public sealed class CorroborationAndOperatorOnPostgresTests(PostgresServer postgres) : CorroborationAndOperatorTests
+{
+    protected override PostgresServer? Postgres => postgres;
 }

@@ -2,6 +2,7 @@ using System.Text;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Protocol;
 using static SensorKit.Tests.Gateway.Alerting.AlertingHarness;
+using SensorKit.Tests.Support;
 
 namespace SensorKit.Tests.Gateway.Alerting;
 
@@ -149,4 +150,10 @@ public class MalformedInputTests : AlertingTests
 
         Assert.Equal(accepted + 10, h.Ingest.Accepted);
     }
+}
+
+/// <summary>The same tests with the gateways' state in PostgreSQL.</summary>
+public sealed class MalformedInputOnPostgresTests(PostgresServer postgres) : MalformedInputTests
+{
+    protected override PostgresServer? Postgres => postgres;
 }

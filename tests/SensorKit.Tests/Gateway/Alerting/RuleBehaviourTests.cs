@@ -1,5 +1,6 @@
 using SensorKit.Protocol;
 using static SensorKit.Tests.Gateway.Alerting.AlertingHarness;
+using SensorKit.Tests.Support;
 
 namespace SensorKit.Tests.Gateway.Alerting;
 
@@ -255,4 +256,10 @@ public class RuleBehaviourTests : AlertingTests
             h.Timeline());
         Assert.Equal(39, h.Alerts[1].Value);
     }
+}
+
+/// <summary>The same tests with the gateways' state in PostgreSQL.</summary>
+public sealed class RuleBehaviourOnPostgresTests(PostgresServer postgres) : RuleBehaviourTests
+{
+    protected override PostgresServer? Postgres => postgres;
 }

@@ -1,6 +1,7 @@
 using SensorKit.Gateway.Rules;
 using SensorKit.Protocol;
 using static SensorKit.Tests.Gateway.Alerting.AlertingHarness;
+using SensorKit.Tests.Support;
 
 namespace SensorKit.Tests.Gateway.Alerting;
 
@@ -133,4 +134,10 @@ public class RuleDefaultsTests : AlertingTests
         h.Telemetry(Site, "r1", "co2", 2000, Day.AddMinutes(2), sensor: "scd4x");
         Assert.Equal(["R r1 Moderate/Observed [r1] @00:02"], h.Timeline("co2"));
     }
+}
+
+/// <summary>The same tests with the gateways' state in PostgreSQL.</summary>
+public sealed class RuleDefaultsOnPostgresTests(PostgresServer postgres) : RuleDefaultsTests
+{
+    protected override PostgresServer? Postgres => postgres;
 }

@@ -3,6 +3,7 @@ using SensorKit.Protocol;
 using SensorKit.Simulation;
 using SensorKit.Simulation.Scenarios;
 using static SensorKit.Tests.Gateway.Alerting.AlertingHarness;
+using SensorKit.Tests.Support;
 
 namespace SensorKit.Tests.Gateway.Alerting;
 
@@ -215,4 +216,10 @@ public class ScenarioReplayTests : AlertingTests
         Assert.Contains("<circle>", h.Cap[0], StringComparison.Ordinal);
         Assert.Contains("<polygon>", h.Cap[1], StringComparison.Ordinal);
     }
+}
+
+/// <summary>The same tests with the gateways' state in PostgreSQL.</summary>
+public sealed class ScenarioReplayOnPostgresTests(PostgresServer postgres) : ScenarioReplayTests
+{
+    protected override PostgresServer? Postgres => postgres;
 }
