@@ -263,7 +263,7 @@ internal static class GatewayGroupRegistration
         services.AddSingleton<ISiteOwnership>(sp => sp.GetRequiredService<IOptions<GroupOptions>>().Value.Enabled
             ? sp.GetRequiredService<LeaseOwnership>()
             : new SoleGateway());
-        services.AddSingleton(sp => PostgresDataSource.Create(sp.GetRequiredService<IOptions<StateOptions>>().Value));
+        services.AddSingleton(sp => PostgresDatabase.Source(sp.GetRequiredService<IOptions<StateOptions>>().Value));
         services.AddSingleton(sp => new SiteLeases(sp.GetRequiredService<Npgsql.NpgsqlDataSource>(), sp.GetRequiredService<IOptions<GroupOptions>>().Value));
         services.AddSingleton<SiteSessions>();
         services.AddSingleton<GatewayGroup>();

@@ -52,8 +52,11 @@ public static class GatewayHost
         services.TryAddSingleton(TimeProvider.System);
 
         services.AddSingleton(sp => RuleCatalog.Create(sp.GetRequiredService<IOptions<RulesOptions>>(), sp.GetRequiredService<IHostEnvironment>()));
-        services.AddSingleton<IAlertStore, SqliteAlertStore>();
+        // Alone, every site is this gateway's (SoleGateway); a group member's are those it holds by lease.
         services.AddGatewayGroup();
+        services.AddSingleton<IAlertStore>(sp => sp.GetRequiredService<IOptions<StateOptions>>().Value.Provider == StateProvider.PostgreSql
+            ? ActivatorUtilities.CreateInstance<PostgresAlertStore>(sp)
+            : ActivatorUtilities.CreateInstance<SqliteAlertStore>(sp));
         services.AddSingleton<INodeStatusStore>(sp => sp.GetRequiredService<IAlertStore>());
         services.AddSingleton<IRuleStateStore>(sp => sp.GetRequiredService<IAlertStore>());
         services.AddSingleton<NodeDirectory>();
@@ -82,11 +85,19 @@ public static class GatewayHost
         services.AddSingleton<ITelemetryEvaluator>(sp => sp.GetRequiredService<RuleEngine>());
         services.AddSingleton<IAlertCommands>(sp => sp.GetRequiredService<RuleEngine>());
         // Telemetry consumers beside the rules: each gets every validated window (Contracts: ITelemetryConsumer).
-        services.AddSingleton<ITelemetryHistory>(sp => new SqliteTelemetryHistory(
-            Path.Combine(sp.GetRequiredService<IOptions<StateOptions>>().Value.ResolveDirectory(sp.GetRequiredService<IHostEnvironment>().ContentRootPath), SqliteTelemetryHistory.FileName),
-            sp.GetRequiredService<IOptions<HistoryOptions>>().Value,
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<SqliteTelemetryHistory>>()));
+        services.AddSingleton<ITelemetryHistory>(sp =>
+        {
+            StateOptions state = sp.GetRequiredService<IOptions<StateOptions>>().Value;
+            HistoryOptions history = sp.GetRequiredService<IOptions<HistoryOptions>>().Value;
+            TimeProvider time = sp.GetRequiredService<TimeProvider>();
+            return state.Provider == StateProvider.PostgreSql
+                ? new PostgresTelemetryHistory(state, history, time, sp.GetRequiredService<ILogger<PostgresTelemetryHistory>>())
+                : new SqliteTelemetryHistory(
+                    Path.Combine(state.ResolveDirectory(sp.GetRequiredService<IHostEnvironment>().ContentRootPath), SqliteTelemetryHistory.FileName),
+                    history,
+                    time,
+                    sp.GetRequiredService<ILogger<SqliteTelemetryHistory>>());
+        });
         services.AddSingleton<HistoryRecorder>();
         services.AddSingleton<ITelemetryConsumer>(sp => sp.GetRequiredService<HistoryRecorder>());
         services.AddSingleton<TelemetryIngest>();

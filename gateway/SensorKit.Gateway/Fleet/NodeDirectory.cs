@@ -40,8 +40,9 @@ public sealed partial class NodeDirectory(INodeStatusStore store, ILogger<NodeDi
         {
             store.SaveNode(status.Site, status.Node, payload.ToArray());
         }
-        catch (StateStoreException e)
+        catch (Exception e) when (e is StateStoreException or SiteNotHeldException)
         {
+            // Not stored (the database is away, or another gateway of the group holds the site now); the status still counts.
             LogNodeNotSaved(status.Node, e.Message);
         }
     }

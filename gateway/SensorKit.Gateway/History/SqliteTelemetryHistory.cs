@@ -14,7 +14,6 @@ namespace SensorKit.Gateway.History;
 public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
 {
     public const string FileName = "history.db";
-    public const long HourMs = 3_600_000;
     private const int SchemaVersion = 1;
 
     /// <summary>Channels per retention transaction, so the writer never holds the database for long.</summary>
@@ -47,33 +46,6 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
     }
 
     public string DatabasePath { get; }
-
-    /// <summary>
-    /// A raw window from <paramref name="r"/>, whose columns from <paramref name="at"/> on are end, duration, seq,
-    /// count, min, max, mean, stddev, first, last, flags, backfill (the order both the query and the scan select).
-    /// </summary>
-    private static HistoryRow ReadWindow(SqliteDataReader r, int at, HistoryChannel channel)
-    {
-        long end = r.GetInt64(at);
-        return new HistoryRow
-        {
-            Channel = channel,
-            Kind = HistoryRowKind.Window,
-            Start = DateTimeOffset.FromUnixTimeMilliseconds(end - r.GetInt64(at + 1)),
-            End = DateTimeOffset.FromUnixTimeMilliseconds(end),
-            Windows = 1,
-            Sequence = r.GetInt64(at + 2),
-            Count = r.GetInt64(at + 3),
-            Min = r.GetDouble(at + 4),
-            Max = r.GetDouble(at + 5),
-            Mean = r.GetDouble(at + 6),
-            StdDev = r.GetDouble(at + 7),
-            First = r.GetDouble(at + 8),
-            Last = r.GetDouble(at + 9),
-            Flags = (QualityFlags)r.GetInt32(at + 10),
-            Backfill = r.GetInt32(at + 11) != 0,
-        };
-    }
 
     private SqliteConnection Db => _db ?? throw new InvalidOperationException("The history is not open.");
 
@@ -136,7 +108,7 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
     }
 
     /// <summary>The start of the oldest hour still kept raw at <paramref name="now"/>.</summary>
-    public long RawFromMs(DateTimeOffset now) => FloorHour(now.ToUnixTimeMilliseconds() - (long)_options.RawRetention.TotalMilliseconds);
+    public long RawFromMs(DateTimeOffset now) => HistorySql.FloorHour(now.ToUnixTimeMilliseconds() - (long)_options.RawRetention.TotalMilliseconds);
 
     public HistoryAppendResult Append(ReadOnlySpan<TelemetryMessage> windows)
     {
@@ -182,7 +154,7 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
                     }
 
                     stored++;
-                    ref RollupMath r = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_rollups, (channel.Channel.Id, FloorHour(start)), out _);
+                    ref RollupMath r = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_rollups, (channel.Channel.Id, HistorySql.FloorHour(start)), out _);
                     r.AddWindow(m.Count, m.Min, m.Max, m.Mean, m.StdDev, m.Flags);
                 }
 
@@ -216,7 +188,7 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
     public HistoryRetentionResult ApplyRetention(DateTimeOffset now)
     {
         long rawBefore = RawFromMs(now);
-        long rollupsBefore = FloorHour(now.ToUnixTimeMilliseconds() - (long)_options.RollupRetention.TotalMilliseconds);
+        long rollupsBefore = HistorySql.FloorHour(now.ToUnixTimeMilliseconds() - (long)_options.RollupRetention.TotalMilliseconds);
         long raw = 0, rollups = 0;
         lock (_writeLock)
         {
@@ -264,107 +236,14 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
     }
 
     public IReadOnlyList<HistoryChannel> Channels(string? site = null, string? node = null, string? sensor = null, string? quantity = null) =>
-        [.. Volatile.Read(ref _list).Where(c => Matches(c, site, node, sensor, quantity))];
+        [.. Volatile.Read(ref _list).Where(c => HistorySql.Matches(c, site, node, sensor, quantity))];
 
     public HistoryPage Query(HistoryQuery query)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        if (query.To <= query.From)
-        {
-            throw new ArgumentException($"the range {query.From:O} to {query.To:O} is empty", nameof(query));
-        }
-
-        if (query.Limit is < 1 or > HistoryQuery.MaxLimit)
-        {
-            throw new ArgumentException($"limit {query.Limit} is not between 1 and {HistoryQuery.MaxLimit}", nameof(query));
-        }
-
-        long from = query.From.ToUnixTimeMilliseconds();
-        long to = query.To.ToUnixTimeMilliseconds();
-        long rawFrom = RawFromMs(_time.GetUtcNow());
-        long hoursTo = query.Resolution == HistoryResolution.Hourly ? to : Math.Min(to, rawFrom);
-        long hoursFrom = FloorHour(from);
-        long windowsFrom = Math.Max(from, rawFrom);
-        var rows = new List<HistoryRow>(Math.Min(query.Limit, 2048));
-        HistoryCursor? after = query.After;
-
+        HistorySql.Check(query);
         using var db = new SqliteConnection(_readConnection);
         db.Open();
-        using SqliteCommand hours = db.CreateCommand();
-        hours.CommandText = """
-            SELECT hour_ms, windows, count, min, max, mean, m2, flags FROM rollups
-            WHERE channel = $c AND hour_ms >= $from AND hour_ms < $to ORDER BY hour_ms LIMIT $n
-            """;
-        SqliteParameter hc = hours.Parameters.Add("$c", SqliteType.Integer);
-        SqliteParameter hf = hours.Parameters.Add("$from", SqliteType.Integer);
-        hours.Parameters.AddWithValue("$to", hoursTo);
-        SqliteParameter hn = hours.Parameters.Add("$n", SqliteType.Integer);
-        using SqliteCommand raw = db.CreateCommand();
-        raw.CommandText = """
-            SELECT end_ms, length_ms, seq, count, min, max, mean, stddev, first, last, flags, backfill FROM windows
-            WHERE channel = $c AND end_ms > $after AND end_ms <= $to AND end_ms - length_ms >= $from ORDER BY end_ms LIMIT $n
-            """;
-        SqliteParameter rc = raw.Parameters.Add("$c", SqliteType.Integer);
-        SqliteParameter ra = raw.Parameters.Add("$after", SqliteType.Integer);
-        raw.Parameters.AddWithValue("$to", to);
-        raw.Parameters.AddWithValue("$from", windowsFrom);
-        SqliteParameter rn = raw.Parameters.Add("$n", SqliteType.Integer);
-
-        foreach (HistoryChannel channel in Volatile.Read(ref _list))
-        {
-            if ((after is { } a && channel.Id < a.Channel) || !Matches(channel, query.Site, query.Node, query.Sensor, query.Quantity))
-            {
-                continue;
-            }
-
-            long afterEnd = after is { } c && c.Channel == channel.Id ? c.EndMs : long.MinValue;
-            if (hoursFrom < hoursTo)
-            {
-                hc.Value = channel.Id;
-                // Keyset: an hour's row ends an hour after it starts.
-                hf.Value = afterEnd == long.MinValue ? hoursFrom : Math.Max(hoursFrom, afterEnd - HourMs + 1);
-                hn.Value = query.Limit - rows.Count;
-                using SqliteDataReader r = hours.ExecuteReader();
-                while (r.Read())
-                {
-                    long hour = r.GetInt64(0);
-                    long count = r.GetInt64(2);
-                    rows.Add(new HistoryRow
-                    {
-                        Channel = channel,
-                        Kind = HistoryRowKind.Hour,
-                        Start = DateTimeOffset.FromUnixTimeMilliseconds(hour),
-                        End = DateTimeOffset.FromUnixTimeMilliseconds(hour + HourMs),
-                        Windows = r.GetInt32(1),
-                        Count = count,
-                        Min = r.GetDouble(3),
-                        Max = r.GetDouble(4),
-                        Mean = r.GetDouble(5),
-                        StdDev = Math.Sqrt(Math.Max(0, r.GetDouble(6) / count)),
-                        Flags = (QualityFlags)r.GetInt32(7),
-                    });
-                }
-            }
-
-            if (query.Resolution == HistoryResolution.Auto && rows.Count < query.Limit && windowsFrom < to)
-            {
-                rc.Value = channel.Id;
-                ra.Value = Math.Max(afterEnd, windowsFrom);
-                rn.Value = query.Limit - rows.Count;
-                using SqliteDataReader r = raw.ExecuteReader();
-                while (r.Read())
-                {
-                    rows.Add(ReadWindow(r, 0, channel));
-                }
-            }
-
-            if (rows.Count == query.Limit)
-            {
-                return new HistoryPage(rows, new HistoryCursor(channel.Id, rows[^1].End.ToUnixTimeMilliseconds()));
-            }
-        }
-
-        return new HistoryPage(rows, null);
+        return HistorySql.Page(db, query, Volatile.Read(ref _list), RawFromMs(_time.GetUtcNow()));
     }
 
     public void Dispose()
@@ -382,11 +261,6 @@ public sealed partial class SqliteTelemetryHistory : ITelemetryHistory
         using var pooled = new SqliteConnection(_readConnection);
         SqliteConnection.ClearPool(pooled);
     }
-
-    public static long FloorHour(long ms) => Math.DivRem(ms, HourMs, out long rem) * HourMs - (rem < 0 ? HourMs : 0);
-
-    private static bool Matches(HistoryChannel c, string? site, string? node, string? sensor, string? quantity) =>
-        (site is null || c.Site == site) && (node is null || c.Node == node) && (sensor is null || c.Sensor == sensor) && (quantity is null || c.Quantity == quantity);
 
     private Entry Channel(in TelemetryMessage m, SqliteTransaction tx)
     {

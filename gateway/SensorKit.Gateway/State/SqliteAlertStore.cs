@@ -182,29 +182,7 @@ public sealed partial class SqliteAlertStore : IAlertStore
         }
     }
 
-    public IReadOnlyList<StoredAlert> LoadAlerts(string? site = null)
-    {
-        lock (_lock)
-        {
-            var list = new List<StoredAlert>();
-            using SqliteCommand cmd = Db.CreateCommand();
-            cmd.CommandText = site is null
-                ? "SELECT record FROM alerts ORDER BY site, rule, subject"
-                : "SELECT record FROM alerts WHERE site = $site ORDER BY rule, subject";
-            if (site is not null)
-            {
-                cmd.Parameters.AddWithValue("$site", site);
-            }
-
-            using SqliteDataReader r = cmd.ExecuteReader();
-            while (r.Read())
-            {
-                list.Add(JsonSerializer.Deserialize(r.GetString(0), StateJsonContext.Default.StoredAlert)!);
-            }
-
-            return list;
-        }
-    }
+    public IReadOnlyList<StoredAlert> LoadAlerts(string? site = null) => Query(cmd => AlertStoreSql.ReadAlerts(cmd, site));
 
     /// <summary>
     /// Stores one alert step atomically: the message, the alert's new record (or its removal when it ended)
@@ -231,58 +209,20 @@ public sealed partial class SqliteAlertStore : IAlertStore
         using (SqliteCommand cmd = Db.CreateCommand())
         {
             cmd.Transaction = tx;
-            if (ended)
-            {
-                cmd.CommandText = "DELETE FROM alerts WHERE site = $site AND rule = $rule AND subject = $subject";
-            }
-            else
-            {
-                cmd.CommandText = """
-                    INSERT INTO alerts (site, rule, subject, alert_id, record) VALUES ($site, $rule, $subject, $id, $record)
-                    ON CONFLICT (site, rule, subject) DO UPDATE SET alert_id = excluded.alert_id, record = excluded.record
-                    """;
-                cmd.Parameters.AddWithValue("$id", alert.AlertId);
-                cmd.Parameters.AddWithValue("$record", JsonSerializer.Serialize(alert, StateJsonContext.Default.StoredAlert));
-            }
-
-            cmd.Parameters.AddWithValue("$site", alert.Site);
-            cmd.Parameters.AddWithValue("$rule", alert.Rule);
-            cmd.Parameters.AddWithValue("$subject", alert.Subject);
+            AlertStoreSql.BindAlert(cmd, alert, ended);
             cmd.ExecuteNonQuery();
         }
 
         if (message is not null)
         {
-            InsertMessage(tx, message);
+            using SqliteCommand cmd = Db.CreateCommand();
+            cmd.Transaction = tx;
+            AlertStoreSql.BindMessage(cmd, message);
+            cmd.ExecuteNonQuery();
         }
 
         WriteStates(tx, dirty);
         tx.Commit();
-    }
-
-    private void InsertMessage(SqliteTransaction tx, StoredMessage m)
-    {
-        using SqliteCommand cmd = Db.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = """
-            INSERT INTO messages (identifier, alert_id, site, rule, subject, revision, state, sent_ms, sent, title, summary, language, json, cap, published)
-            VALUES ($identifier, $alert, $site, $rule, $subject, $revision, $state, $sentMs, $sent, $title, $summary, $language, $json, $cap, 0)
-            """;
-        cmd.Parameters.AddWithValue("$identifier", m.Identifier);
-        cmd.Parameters.AddWithValue("$alert", m.AlertId);
-        cmd.Parameters.AddWithValue("$site", m.Site);
-        cmd.Parameters.AddWithValue("$rule", m.Rule);
-        cmd.Parameters.AddWithValue("$subject", m.Subject);
-        cmd.Parameters.AddWithValue("$revision", m.Revision);
-        cmd.Parameters.AddWithValue("$state", m.State);
-        cmd.Parameters.AddWithValue("$sentMs", m.Sent.ToUnixTimeMilliseconds());
-        cmd.Parameters.AddWithValue("$sent", m.Sent.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-        cmd.Parameters.AddWithValue("$title", m.Title);
-        cmd.Parameters.AddWithValue("$summary", (object?)m.Summary ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$language", (object?)m.Language ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$json", m.Json);
-        cmd.Parameters.AddWithValue("$cap", (object?)m.Cap ?? DBNull.Value);
-        cmd.ExecuteNonQuery();
     }
 
     /// <summary>Notes that a message reached the broker, so a restart does not send it again.</summary>
@@ -298,9 +238,7 @@ public sealed partial class SqliteAlertStore : IAlertStore
             try
             {
                 using SqliteCommand cmd = _db.CreateCommand();
-                cmd.CommandText = "UPDATE messages SET published = 1 WHERE identifier = $identifier";
-                cmd.Parameters.AddWithValue("$identifier", identifier);
-                cmd.ExecuteNonQuery();
+                AlertStoreSql.MarkPublishedOn(cmd, identifier);
             }
             catch (SqliteException e)
             {
@@ -310,85 +248,27 @@ public sealed partial class SqliteAlertStore : IAlertStore
     }
 
     /// <summary>Messages stored but not yet acknowledged by the broker, oldest first.</summary>
-    public IReadOnlyList<StoredMessage> LoadUnpublished(string? site = null) => site is null
-        ? QueryMessages("WHERE published = 0 ORDER BY sent_ms, rowid", null)
-        : QueryMessages("WHERE published = 0 AND site = $site ORDER BY sent_ms, rowid", cmd => cmd.Parameters.AddWithValue("$site", site));
+    public IReadOnlyList<StoredMessage> LoadUnpublished(string? site = null) => Query(cmd => AlertStoreSql.Unpublished(cmd, site, "rowid"));
 
-    public StoredMessage? LoadMessage(string identifier) =>
-        QueryMessages("WHERE identifier = $identifier", cmd => cmd.Parameters.AddWithValue("$identifier", identifier)).FirstOrDefault();
+    public StoredMessage? LoadMessage(string identifier) => Query(cmd => AlertStoreSql.Message(cmd, identifier));
 
     /// <summary>
     /// Messages of the alerts that are active or ended at or after <paramref name="since"/>, newest first, with
     /// CAP documents only: what the Atom feed lists.
     /// </summary>
-    public IReadOnlyList<StoredMessage> LoadFeed(DateTimeOffset since, int max) => QueryMessages(
-        """
-        WHERE cap IS NOT NULL AND (alert_id IN (SELECT alert_id FROM alerts)
-            OR alert_id IN (SELECT alert_id FROM messages GROUP BY alert_id HAVING MAX(sent_ms) >= $since))
-        ORDER BY sent_ms DESC, revision DESC LIMIT $max
-        """,
-        cmd =>
-        {
-            cmd.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
-            cmd.Parameters.AddWithValue("$max", max);
-        });
+    public IReadOnlyList<StoredMessage> LoadFeed(DateTimeOffset since, int max) => Query(cmd => AlertStoreSql.Feed(cmd, since, max));
 
-    private List<StoredMessage> QueryMessages(string where, Action<SqliteCommand>? parameters)
+    private T Query<T>(Func<SqliteCommand, T> query)
     {
         lock (_lock)
         {
-            var list = new List<StoredMessage>();
             using SqliteCommand cmd = Db.CreateCommand();
-            cmd.CommandText = $"SELECT identifier, alert_id, site, rule, subject, revision, state, sent, title, summary, language, json, cap, published FROM messages {where}";
-            parameters?.Invoke(cmd);
-            using SqliteDataReader r = cmd.ExecuteReader();
-            while (r.Read())
-            {
-                list.Add(new StoredMessage
-                {
-                    Identifier = r.GetString(0),
-                    AlertId = r.GetString(1),
-                    Site = r.GetString(2),
-                    Rule = r.GetString(3),
-                    Subject = r.GetString(4),
-                    Revision = r.GetInt32(5),
-                    State = r.GetString(6),
-                    Sent = DateTimeOffset.Parse(r.GetString(7), System.Globalization.CultureInfo.InvariantCulture),
-                    Title = r.GetString(8),
-                    Summary = r.IsDBNull(9) ? null : r.GetString(9),
-                    Language = r.IsDBNull(10) ? null : r.GetString(10),
-                    Json = (byte[])r[11],
-                    Cap = r.IsDBNull(12) ? null : (byte[])r[12],
-                    Published = r.GetInt64(13) != 0,
-                });
-            }
-
-            return list;
+            return query(cmd);
         }
     }
 
     /// <summary>The persisted rule state by key.</summary>
-    public IReadOnlyDictionary<string, byte[]> LoadStates(string? site = null)
-    {
-        lock (_lock)
-        {
-            var states = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            using SqliteCommand cmd = Db.CreateCommand();
-            cmd.CommandText = site is null ? "SELECT key, data FROM rule_state" : "SELECT key, data FROM rule_state WHERE site = $site";
-            if (site is not null)
-            {
-                cmd.Parameters.AddWithValue("$site", site);
-            }
-
-            using SqliteDataReader r = cmd.ExecuteReader();
-            while (r.Read())
-            {
-                states[r.GetString(0)] = (byte[])r[1];
-            }
-
-            return states;
-        }
-    }
+    public IReadOnlyDictionary<string, byte[]> LoadStates(string? site = null) => Query(cmd => AlertStoreSql.ReadStates(cmd, site));
 
     /// <summary>Writes rule state outside an alert step (the periodic flush and shutdown) in one transaction; returns the keys of states that could not be serialised.</summary>
     public IReadOnlyList<string> SaveStates(IEnumerable<IPersistentState> dirty)
@@ -416,37 +296,9 @@ public sealed partial class SqliteAlertStore : IAlertStore
 
     private List<string> WriteStates(SqliteTransaction tx, IEnumerable<IPersistentState> dirty)
     {
-        var failed = new List<string>();
         using SqliteCommand cmd = Db.CreateCommand();
         cmd.Transaction = tx;
-        cmd.CommandText = "INSERT INTO rule_state (key, data, site) VALUES ($key, $data, $site) ON CONFLICT (key) DO UPDATE SET data = excluded.data, site = excluded.site";
-        SqliteParameter key = cmd.Parameters.Add("$key", SqliteType.Text);
-        SqliteParameter site = cmd.Parameters.Add("$site", SqliteType.Text);
-        SqliteParameter data = cmd.Parameters.Add("$data", SqliteType.Blob);
-        using var writer = new Utf8JsonWriter(_snapshot);
-        foreach (IPersistentState s in dirty)
-        {
-            _snapshot.ResetWrittenCount();
-            writer.Reset(_snapshot);
-            try
-            {
-                s.WriteSnapshot(writer);
-                writer.Flush();
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-            {
-                // One state that cannot be written (Utf8JsonWriter refuses NaN and infinity) must not cost the others.
-                failed.Add(s.StateKey);
-                continue;
-            }
-
-            key.Value = s.StateKey;
-            site.Value = s.Site;
-            data.Value = _snapshot.WrittenSpan.ToArray();
-            cmd.ExecuteNonQuery();
-        }
-
-        return failed;
+        return AlertStoreSql.WriteStates(cmd, dirty, _snapshot);
     }
 
     public void SaveNode(string site, string node, byte[] status)
@@ -456,10 +308,10 @@ public sealed partial class SqliteAlertStore : IAlertStore
             try
             {
                 using SqliteCommand cmd = Db.CreateCommand();
-                cmd.CommandText = "INSERT INTO nodes (site, node, status) VALUES ($site, $node, $status) ON CONFLICT (site, node) DO UPDATE SET status = excluded.status";
-                cmd.Parameters.AddWithValue("$site", site);
-                cmd.Parameters.AddWithValue("$node", node);
-                cmd.Parameters.AddWithValue("$status", status);
+                cmd.CommandText = AlertStoreSql.UpsertNode;
+                AlertStoreSql.Bind(cmd, "@site", site);
+                AlertStoreSql.Bind(cmd, "@node", node);
+                AlertStoreSql.Bind(cmd, "@status", status);
                 cmd.ExecuteNonQuery();
             }
             catch (SqliteException e)
@@ -469,27 +321,7 @@ public sealed partial class SqliteAlertStore : IAlertStore
         }
     }
 
-    public IReadOnlyList<byte[]> LoadNodes(string? site = null)
-    {
-        lock (_lock)
-        {
-            var list = new List<byte[]>();
-            using SqliteCommand cmd = Db.CreateCommand();
-            cmd.CommandText = site is null ? "SELECT status FROM nodes" : "SELECT status FROM nodes WHERE site = $site";
-            if (site is not null)
-            {
-                cmd.Parameters.AddWithValue("$site", site);
-            }
-
-            using SqliteDataReader r = cmd.ExecuteReader();
-            while (r.Read())
-            {
-                list.Add((byte[])r[0]);
-            }
-
-            return list;
-        }
-    }
+    public IReadOnlyList<byte[]> LoadNodes(string? site = null) => Query(cmd => AlertStoreSql.ReadNodes(cmd, site));
 
     /// <summary>Deletes the messages of alerts that ended before <paramref name="before"/>.</summary>
     public int Prune(DateTimeOffset before)
@@ -515,12 +347,7 @@ public sealed partial class SqliteAlertStore : IAlertStore
     private static int PruneLocked(SqliteConnection db, DateTimeOffset before)
     {
         using SqliteCommand cmd = db.CreateCommand();
-        cmd.CommandText = """
-            DELETE FROM messages WHERE published = 1 AND alert_id NOT IN (SELECT alert_id FROM alerts)
-                AND alert_id IN (SELECT alert_id FROM messages GROUP BY alert_id HAVING MAX(sent_ms) < $before)
-            """;
-        cmd.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
-        return cmd.ExecuteNonQuery();
+        return AlertStoreSql.PruneOn(cmd, before);
     }
 
     public void Dispose()

@@ -45,13 +45,9 @@ internal static class HistoryData
         Backfill = backfill,
     };
 
-    public static SqliteTelemetryHistory Store(FakeTimeProvider clock, string? directory = null, TimeSpan? raw = null, TimeSpan? rollups = null)
-    {
-        var options = new HistoryOptions { RawRetention = raw ?? TimeSpan.FromDays(30), RollupRetention = rollups ?? TimeSpan.FromDays(5 * 365 + 1) };
-        var store = new SqliteTelemetryHistory(Path.Combine(directory ?? TestDirectories.Create("history"), SqliteTelemetryHistory.FileName), options, clock, NullLogger<SqliteTelemetryHistory>.Instance);
-        store.Open();
-        return store;
-    }
+    /// <summary>The retention of the history tests: 30 days raw and five years of rollups unless given.</summary>
+    public static HistoryOptions Options(TimeSpan? raw = null, TimeSpan? rollups = null) =>
+        new() { RawRetention = raw ?? TimeSpan.FromDays(30), RollupRetention = rollups ?? TimeSpan.FromDays(5 * 365 + 1) };
 
     /// <summary>Every row of a query, page by page.</summary>
     public static List<HistoryRow> All(ITelemetryHistory history, HistoryQuery query)

@@ -1,18 +1,33 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using SensorKit.Gateway.History;
+using SensorKit.Gateway.Storage;
 using SensorKit.Protocol;
+using SensorKit.Tests.Support;
 using static SensorKit.Tests.History.HistoryData;
 
 namespace SensorKit.Tests.History;
 
-/// <summary>The SQLite history on its own, on a fake clock and a real database file.</summary>
-public sealed class HistoryStoreTests
+/// <summary>The history on its own, on a fake clock and a real database: the same on SQLite and on PostgreSQL.</summary>
+public abstract class HistoryStoreTests
 {
+    /// <summary>Somewhere new to keep a history: a folder, a database.</summary>
+    protected abstract string NewLocation();
+
+    /// <summary>A history on <paramref name="location"/>, not opened yet; a second one on the same location is a restart.</summary>
+    protected abstract ITelemetryHistory Create(string location, HistoryOptions options, TimeProvider clock);
+
+    private ITelemetryHistory Store(FakeTimeProvider clock, string? location = null, TimeSpan? raw = null, TimeSpan? rollups = null)
+    {
+        ITelemetryHistory store = Create(location ?? NewLocation(), Options(raw, rollups), clock);
+        store.Open();
+        return store;
+    }
     [Fact]
     public void Rollups_equal_recomputation_from_the_raw_windows()
     {
         var clock = new FakeTimeProvider(T0);
-        using SqliteTelemetryHistory store = Store(clock);
+        using ITelemetryHistory store = Store(clock);
         var random = new Random(20260701);
         var windows = new List<TelemetryMessage>();
         long seq = 0;
@@ -66,7 +81,7 @@ public sealed class HistoryStoreTests
     public void An_hour_merged_from_window_statistics_has_the_statistics_of_its_samples()
     {
         var clock = new FakeTimeProvider(T0);
-        using SqliteTelemetryHistory store = Store(clock);
+        using ITelemetryHistory store = Store(clock);
         var random = new Random(7);
         var samples = new List<double>();
         var windows = new List<TelemetryMessage>();
@@ -99,7 +114,7 @@ public sealed class HistoryStoreTests
     public void A_window_is_stored_once_whether_it_repeats_its_end_or_its_sequence_number()
     {
         var clock = new FakeTimeProvider(T0);
-        using SqliteTelemetryHistory store = Store(clock);
+        using ITelemetryHistory store = Store(clock);
         TelemetryMessage first = Window("n1", T0.AddMinutes(-10), seq: 5, mean: 20);
 
         Assert.Equal(new HistoryAppendResult(1, 0, 0), store.Append([first]));
@@ -121,7 +136,7 @@ public sealed class HistoryStoreTests
     public void Out_of_order_and_backfilled_windows_come_back_in_time_order_page_by_page()
     {
         var clock = new FakeTimeProvider(T0);
-        using SqliteTelemetryHistory store = Store(clock);
+        using ITelemetryHistory store = Store(clock);
         var random = new Random(3);
         var sent = new List<TelemetryMessage>();
         long seq = 0;
@@ -168,7 +183,7 @@ public sealed class HistoryStoreTests
     public void Retention_deletes_what_it_should_and_nothing_else()
     {
         var clock = new FakeTimeProvider(T0);
-        using SqliteTelemetryHistory store = Store(clock, raw: TimeSpan.FromDays(2), rollups: TimeSpan.FromDays(10));
+        using ITelemetryHistory store = Store(clock, raw: TimeSpan.FromDays(2), rollups: TimeSpan.FromDays(10));
         var windows = new List<TelemetryMessage>();
         long seq = 0;
         // Two channels over the two days before T0; a third only over the last six hours.
@@ -226,8 +241,8 @@ public sealed class HistoryStoreTests
     public void A_window_of_an_hour_whose_windows_retention_deleted_is_not_stored()
     {
         var clock = new FakeTimeProvider(T0);
-        string dir = Support.TestDirectories.Create("history-too-old");
-        using (SqliteTelemetryHistory store = Store(clock, dir, raw: TimeSpan.FromDays(2)))
+        string dir = NewLocation();
+        using (ITelemetryHistory store = Store(clock, dir, raw: TimeSpan.FromDays(2)))
         {
             // Older than the retention but not deleted yet: stored (the next pass deletes it, its hour keeps it).
             Assert.Equal(new HistoryAppendResult(1, 0, 0), store.Append([Window("n1", T0.AddDays(-3), 1)]));
@@ -235,7 +250,7 @@ public sealed class HistoryStoreTests
         }
 
         // The cut survives a restart.
-        using SqliteTelemetryHistory again = Store(clock, dir, raw: TimeSpan.FromDays(2));
+        using ITelemetryHistory again = Store(clock, dir, raw: TimeSpan.FromDays(2));
         HistoryAppendResult r = again.Append([Window("n1", T0.AddDays(-2).AddMinutes(1), 2), Window("n1", T0.AddDays(-2), 3), Window("n1", T0.AddDays(-3), 1)]);
 
         Assert.Equal(new HistoryAppendResult(1, 0, 2), r);
@@ -245,15 +260,79 @@ public sealed class HistoryStoreTests
     public void The_store_is_the_same_after_reopening_the_file()
     {
         var clock = new FakeTimeProvider(T0);
-        string dir = Support.TestDirectories.Create("history-reopen");
-        using (SqliteTelemetryHistory store = Store(clock, dir))
+        string dir = NewLocation();
+        using (ITelemetryHistory store = Store(clock, dir))
         {
             store.Append([Window("n1", T0, 1), Window("n2", T0, 1, quantity: Quantities.Pressure)]);
         }
 
-        using SqliteTelemetryHistory again = Store(clock, dir);
+        using ITelemetryHistory again = Store(clock, dir);
         Assert.Equal(new HistoryAppendResult(1, 1, 0), again.Append([Window("n1", T0, 1), Window("n1", T0.AddMinutes(1), 2)]));
         Assert.Equal(3, All(again, new HistoryQuery { From = T0.AddHours(-1), To = T0.AddHours(1) }).Count);
         Assert.Equal(new[] { "n1", "n2" }, again.Channels().Select(c => c.Node).Order());
     }
+
+    [Fact]
+    public void A_scan_filters_sorts_and_pages_on_stored_columns_and_a_count_ignores_its_page()
+    {
+        var clock = new FakeTimeProvider(T0);
+        using ITelemetryHistory store = Store(clock);
+        long seq = 0;
+        var sent = new List<TelemetryMessage>();
+        foreach (string node in new[] { "n1", "n2", "n3" })
+        {
+            for (int i = 0; i < 60; i++)
+            {
+                sent.Add(Window(node, T0.AddMinutes(-i), ++seq, mean: (i * 7) % 23, count: 1 + (i % 6)));
+            }
+        }
+
+        store.Append(sent.ToArray());
+        IReadOnlyList<HistoryChannel> all = store.Channels();
+        HistoryChannel n2 = Assert.Single(store.Channels(node: "n2"));
+        long from = T0.AddMinutes(-30).ToUnixTimeMilliseconds();
+        HistoryPredicate where = new HistoryCompare(HistoryColumn.Start, HistoryComparison.GreaterOrEqual, from)
+            & (new HistoryCompare(HistoryColumn.Mean, HistoryComparison.Greater, 10.5) | new HistoryNot(new HistoryCompare(HistoryColumn.Count, HistoryComparison.NotEqual, 1)));
+        bool Matches(TelemetryMessage m) => m.WindowStart.ToUnixTimeMilliseconds() >= from && (m.Mean > 10.5 || m.Count == 1);
+
+        var scan = new HistoryScan { Channels = all, Where = where, OrderBy = [(HistoryColumn.Mean, true), (HistoryColumn.End, false)] };
+        List<HistoryRow> rows = [.. store.Scan(scan, TestContext.Current.CancellationToken)];
+
+        TelemetryMessage[] expected = [.. sent.Where(Matches)];
+        Assert.Equal(expected.Length, rows.Count);
+        Assert.Equal(expected.Length, store.Count(scan with { Offset = 5, Limit = 3 }));
+        Assert.Equal([.. rows.OrderByDescending(r => r.Mean).ThenBy(r => r.End).ThenBy(r => r.Channel.Id)], rows);
+        Assert.Equal(rows.Skip(5).Take(3), store.Scan(scan with { Offset = 5, Limit = 3 }, TestContext.Current.CancellationToken));
+        Assert.Equal(rows.Skip(7), store.Scan(scan with { Offset = 7 }, TestContext.Current.CancellationToken));
+        Assert.Empty(store.Scan(scan with { Limit = 0 }, TestContext.Current.CancellationToken));
+
+        // One channel, in the default order: by end.
+        List<HistoryRow> one = [.. store.Scan(new HistoryScan { Channels = [n2], Where = where }, TestContext.Current.CancellationToken)];
+        Assert.Equal(sent.Where(m => m.Node == "n2" && Matches(m)).Select(m => m.WindowEnd).Order(), one.Select(r => r.End));
+        Assert.All(one, r => Assert.Equal(n2, r.Channel));
+        Assert.Equal(one.Count, store.Count(new HistoryScan { Channels = [n2, n2], Where = where }));
+    }
+}
+
+public sealed class SqliteHistoryStoreTests : HistoryStoreTests
+{
+    protected override string NewLocation() => TestDirectories.Create("history");
+
+    protected override ITelemetryHistory Create(string location, HistoryOptions options, TimeProvider clock) =>
+        new SqliteTelemetryHistory(Path.Combine(location, SqliteTelemetryHistory.FileName), options, clock, NullLogger<SqliteTelemetryHistory>.Instance);
+}
+
+public sealed class PostgresHistoryStoreTests(PostgresServer postgres) : HistoryStoreTests, IAsyncLifetime
+{
+    public ValueTask InitializeAsync() => new(postgres.EnsureStartedAsync());
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    protected override string NewLocation() => postgres.CreateDatabase();
+
+    protected override ITelemetryHistory Create(string location, HistoryOptions options, TimeProvider clock) => new PostgresTelemetryHistory(
+        new StateOptions { Provider = StateProvider.PostgreSql, ConnectionString = location },
+        options,
+        clock,
+        NullLogger<PostgresTelemetryHistory>.Instance);
 }

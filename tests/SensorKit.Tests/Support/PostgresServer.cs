@@ -86,7 +86,8 @@ public sealed class PostgresServer : IAsyncLifetime
         }
 
         string name = $"t_{Guid.NewGuid():N}";
-        using (var admin = new NpgsqlConnection(ConnectionString(Superuser)))
+        // Unpooled: a pooled connection would not outlive a restart of the server.
+        using (var admin = new NpgsqlConnection(ConnectionString(Superuser) + ";Pooling=false"))
         {
             admin.Open();
             using var create = new NpgsqlCommand($"CREATE DATABASE {name}", admin);
@@ -137,7 +138,6 @@ public sealed class PostgresServer : IAsyncLifetime
         }
 
         _running = false;
-        NpgsqlConnection.ClearAllPools();
         await RunAsync(Path.Combine(_bin!, "pg_ctl"), ["-D", DataDirectory, "-m", "fast", "-w", "-t", "60", "-s", "stop"]);
     }
 

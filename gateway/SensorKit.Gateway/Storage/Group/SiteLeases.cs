@@ -31,7 +31,7 @@ public sealed class SiteLeases(NpgsqlDataSource db, GroupOptions options)
         // CREATE TABLE IF NOT EXISTS is not safe against itself: members that start together take turns.
         await using NpgsqlConnection c = await db.OpenConnectionAsync(ct);
         await using NpgsqlTransaction tx = await c.BeginTransactionAsync(ct);
-        await using (NpgsqlCommand cmd = new("SELECT pg_advisory_xact_lock(hashtext('sensorkit-schema'))", c, tx))
+        await using (NpgsqlCommand cmd = new($"SELECT pg_advisory_xact_lock({PostgresDatabase.SchemaLock})", c, tx))
         {
             await cmd.ExecuteNonQueryAsync(ct);
         }

@@ -14,7 +14,7 @@ namespace SensorKit.Tests.Gateway.Alerting;
 /// What each step of an alert's life publishes: MQTT event, retained state and CAP; how the CAP messages
 /// reference each other; the status they carry; cancelling; and what a restart keeps.
 /// </summary>
-public sealed class AlertLifecycleTests
+public class AlertLifecycleTests : AlertingTests
 {
     private const string Site = "test";
     private static readonly XNamespace Cap = CapWriter.Namespace;
@@ -184,7 +184,7 @@ public sealed class AlertLifecycleTests
         Assert.Equal(["R n1 Moderate/Observed [n1] @00:20", "U n1 Severe/Observed [n1] @00:41"], first.Timeline());
         first.Shutdown();
 
-        using AlertingHarness second = Restart(first.StateDirectory, Staged, Day.AddMinutes(50).AddSeconds(30));
+        using AlertingHarness second = Restart(first, Staged, Day.AddMinutes(50).AddSeconds(30));
         try
         {
             // The embedded broker forgot its retained messages with the restart: the active state goes out again.
@@ -223,7 +223,7 @@ public sealed class AlertLifecycleTests
         Assert.Equal(["R n1 Moderate/Observed [n1] @02:00"], first.Timeline());
         first.Crash(); // the windows after 02:00 were never written
 
-        using AlertingHarness second = Restart(first.StateDirectory, rules, Day.AddMinutes(151));
+        using AlertingHarness second = Restart(first, rules, Day.AddMinutes(151));
         try
         {
             for (int m = 151; m <= 400; m++)
@@ -254,7 +254,7 @@ public sealed class AlertLifecycleTests
 
         try
         {
-            using (AlertingHarness second = Restart(first.StateDirectory, Staged, Day.AddMinutes(26)))
+            using (AlertingHarness second = Restart(first, Staged, Day.AddMinutes(26)))
             {
                 Assert.Equal(
                     [Topics.AlertEvent(Site, "level", "n1"), Topics.AlertActive(Site, "level", "n1"), Topics.AlertCap(Site, "level", "n1")],
@@ -265,7 +265,7 @@ public sealed class AlertLifecycleTests
             }
 
             // Once acknowledged, a third start sends nothing again but the retained state.
-            using AlertingHarness third = Restart(first.StateDirectory, Staged, Day.AddMinutes(27));
+            using AlertingHarness third = Restart(first, Staged, Day.AddMinutes(27));
             Assert.Equal([Topics.AlertActive(Site, "level", "n1")], third.Mqtt.Select(m => m.Topic));
         }
         finally
@@ -282,7 +282,7 @@ public sealed class AlertLifecycleTests
         Feed(first, 0, 25);
         first.Shutdown();
 
-        using AlertingHarness second = Restart(first.StateDirectory, "{}", Day.AddMinutes(30));
+        using AlertingHarness second = Restart(first, "{}", Day.AddMinutes(30));
         try
         {
             AlertMessage cancel = Assert.Single(second.Alerts);
@@ -308,13 +308,13 @@ public sealed class AlertLifecycleTests
 
         try
         {
-            using (AlertingHarness second = Restart(first.StateDirectory, "{}", Day.AddMinutes(30)))
+            using (AlertingHarness second = Restart(first, "{}", Day.AddMinutes(30)))
             {
                 Assert.Empty(second.Alerts);
                 Assert.Empty(second.Mqtt);
             }
 
-            using AlertingHarness third = Restart(first.StateDirectory, Staged, Day.AddMinutes(31));
+            using AlertingHarness third = Restart(first, Staged, Day.AddMinutes(31));
             Assert.Empty(third.Lifecycle.Active);
         }
         finally
@@ -343,4 +343,10 @@ public sealed class AlertLifecycleTests
             Assert.Equal(a.Threshold, double.Parse(parameters["sensorkit:threshold"], CultureInfo.InvariantCulture), 3);
         }
     }
+}
+
+/// <summary>The same tests with the gateways' state in PostgreSQL.</summary>
+public sealed class AlertLifecycleOnPostgresTests(PostgresServer postgres) : AlertLifecycleTests
+{
+    protected override PostgresServer? Postgres => postgres;
 }

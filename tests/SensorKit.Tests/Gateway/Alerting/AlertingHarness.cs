@@ -18,7 +18,8 @@ using SensorKit.Tests.Support;
 namespace SensorKit.Tests.Gateway.Alerting;
 
 /// <summary>
-/// The gateway's real ingest, rules, lifecycle, CAP writer and SQLite store, wired by the gateway's own DI setup,
+/// The gateway's real ingest, rules, lifecycle, CAP writer and state store (SQLite, or PostgreSQL when the
+/// configuration says State:Provider PostgreSql), wired by the gateway's own DI setup,
 /// on a <see cref="FakeTimeProvider"/> and without MQTT: messages go in as the JSON payloads a broker would
 /// deliver, alert messages come out as the MQTT messages the connection would publish. Every CAP document is
 /// validated against the CAP 1.2 schema and its signature checked as it comes out.
@@ -56,6 +57,8 @@ internal sealed class AlertingHarness : IDisposable
             settings[key] = value;
         }
 
+        StateSettings = settings.Where(s => s.Key.StartsWith("State:", StringComparison.Ordinal) && s.Key != "State:Directory").ToDictionary();
+
         _host = Hosts.Gateway(settings, s => s.AddSingleton<TimeProvider>(Clock));
         Engine = _host.Services.GetRequiredService<RuleEngine>();
         Ingest = _host.Services.GetRequiredService<TelemetryIngest>();
@@ -72,6 +75,9 @@ internal sealed class AlertingHarness : IDisposable
     public FakeTimeProvider Clock { get; }
 
     public string StateDirectory { get; }
+
+    /// <summary>Where the state is beside the folder (State:Provider, State:ConnectionString): a restart keeps them.</summary>
+    public IReadOnlyDictionary<string, string?> StateSettings { get; }
 
     public RuleEngine Engine { get; }
 
@@ -106,9 +112,17 @@ internal sealed class AlertingHarness : IDisposable
     public static AlertingHarness Start(string rulesJson, Dictionary<string, string?>? config = null, DateTimeOffset? start = null) =>
         new(Directory.CreateTempSubdirectory("sensorkit-alerting-").FullName, true, rulesJson, config, start ?? Day);
 
-    /// <summary>A second gateway on the same state folder, as after a restart; the caller owns the folder.</summary>
-    public static AlertingHarness Restart(string stateDirectory, string rulesJson, DateTimeOffset now, Dictionary<string, string?>? config = null) =>
-        new(stateDirectory, false, rulesJson, config, now);
+    /// <summary>A second gateway on the state of <paramref name="previous"/>, as after a restart; the caller owns its folder.</summary>
+    public static AlertingHarness Restart(AlertingHarness previous, string rulesJson, DateTimeOffset now, Dictionary<string, string?>? config = null)
+    {
+        var settings = new Dictionary<string, string?>(previous.StateSettings);
+        foreach ((string key, string? value) in config ?? [])
+        {
+            settings[key] = value;
+        }
+
+        return new(previous.StateDirectory, false, rulesJson, settings, now);
+    }
 
     /// <summary>
     /// Moves the gateway clock to <paramref name="t"/> (never backwards) and runs its periodic checks. From the

@@ -12,7 +12,7 @@ namespace SensorKit.Tests.Gateway.Alerting;
 /// long-running alert is re-issued before it does (a CAP Update only: no JSON event, no revision), every info has
 /// a web link, a contact and an instruction, and published values are rounded to their unit's resolution.
 /// </summary>
-public sealed class CapQualityTests
+public class CapQualityTests : AlertingTests
 {
     private const string Site = "test";
     private static readonly XNamespace Cap = CapWriter.Namespace;
@@ -127,7 +127,7 @@ public sealed class CapQualityTests
         first.Crash();
         try
         {
-            using AlertingHarness second = Restart(first.StateDirectory, Level, Day.AddMinutes((5 * 60) + 12));
+            using AlertingHarness second = Restart(first, Level, Day.AddMinutes((5 * 60) + 12));
             string id = first.Alerts[0].CapIdentifier!;
 
             // The unsent re-issue on the cap topic, then the retained state the fresh broker forgot.
@@ -155,7 +155,7 @@ public sealed class CapQualityTests
         first.Shutdown();
         try
         {
-            using AlertingHarness second = Restart(first.StateDirectory, Level, Day.AddHours(8));
+            using AlertingHarness second = Restart(first, Level, Day.AddHours(8));
             second.At(Day.AddHours(8).AddSeconds(5));
             XElement reissue = Root(Assert.Single(second.Cap));
             Assert.Equal($"{first.Alerts[0].CapIdentifier}-r1", Value(reissue, "identifier"));
@@ -252,4 +252,10 @@ public sealed class CapQualityTests
         Assert.Equal(published, SensorKit.Gateway.Contracts.AlertText.Round(unit, value));
         Assert.Equal(text, SensorKit.Gateway.Contracts.AlertText.Format(unit, value, german: false, magnitude: unit == "%"));
     }
+}
+
+/// <summary>The same tests with the gateways' state in PostgreSQL.</summary>
+public sealed class CapQualityOnPostgresTests(PostgresServer postgres) : CapQualityTests
+{
+    protected override PostgresServer? Postgres => postgres;
 }

@@ -1,10 +1,11 @@
 using SensorKit.Protocol;
 using static SensorKit.Tests.Gateway.Alerting.AlertingHarness;
+using SensorKit.Tests.Support;
 
 namespace SensorKit.Tests.Gateway.Alerting;
 
 /// <summary>k-of-n corroboration across the nodes of a site, and the operator alerts about the network itself.</summary>
-public sealed class CorroborationAndOperatorTests
+public class CorroborationAndOperatorTests : AlertingTests
 {
     private const string Site = "test";
 
@@ -21,7 +22,7 @@ public sealed class CorroborationAndOperatorTests
         }
     }
 
-    private static AlertingHarness ThreeNodes(string rules, Dictionary<string, string?>? config = null)
+    private AlertingHarness ThreeNodes(string rules, Dictionary<string, string?>? config = null)
     {
         AlertingHarness h = Start(rules, config);
         h.Status(Site, "n1", lat: 50.930, lon: 6.950);
@@ -263,4 +264,10 @@ public sealed class CorroborationAndOperatorTests
         Assert.All(h.Cap, xml => Assert.Contains("<status>System</status>", xml, StringComparison.Ordinal));
         Assert.All(h.Cap, xml => Assert.Contains("<scope>Restricted</scope>", xml, StringComparison.Ordinal));
     }
+}
+
+/// <summary>The same tests with the gateways' state in PostgreSQL.</summary>
+public sealed class CorroborationAndOperatorOnPostgresTests(PostgresServer postgres) : CorroborationAndOperatorTests
+{
+    protected override PostgresServer? Postgres => postgres;
 }

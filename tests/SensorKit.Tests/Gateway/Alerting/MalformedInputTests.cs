@@ -2,6 +2,7 @@ using System.Text;
 using SensorKit.Gateway.Ingest;
 using SensorKit.Protocol;
 using static SensorKit.Tests.Gateway.Alerting.AlertingHarness;
+using SensorKit.Tests.Support;
 
 namespace SensorKit.Tests.Gateway.Alerting;
 
@@ -9,7 +10,7 @@ namespace SensorKit.Tests.Gateway.Alerting;
 /// Bad messages on node topics are dropped and counted by reason; they never throw, never reach rule state,
 /// and a run with garbage in between gives exactly the alerts of the same run without it.
 /// </summary>
-public sealed class MalformedInputTests
+public class MalformedInputTests : AlertingTests
 {
     private const string Site = "test";
 
@@ -61,7 +62,7 @@ public sealed class MalformedInputTests
 
     private static double Temperature(int m) => m < 10 ? 30 : m < 20 ? 36 : m < 30 ? 39 : m < 40 ? 36 : 30;
 
-    private static AlertingHarness Run(bool withGarbage)
+    private AlertingHarness Run(bool withGarbage)
     {
         AlertingHarness h = Start(Rules);
         h.Status(Site, "n1");
@@ -149,4 +150,10 @@ public sealed class MalformedInputTests
 
         Assert.Equal(accepted + 10, h.Ingest.Accepted);
     }
+}
+
+/// <summary>The same tests with the gateways' state in PostgreSQL.</summary>
+public sealed class MalformedInputOnPostgresTests(PostgresServer postgres) : MalformedInputTests
+{
+    protected override PostgresServer? Postgres => postgres;
 }

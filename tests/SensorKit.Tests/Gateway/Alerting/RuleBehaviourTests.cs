@@ -1,5 +1,6 @@
 using SensorKit.Protocol;
 using static SensorKit.Tests.Gateway.Alerting.AlertingHarness;
+using SensorKit.Tests.Support;
 
 namespace SensorKit.Tests.Gateway.Alerting;
 
@@ -7,7 +8,7 @@ namespace SensorKit.Tests.Gateway.Alerting;
 /// Rule behaviour as tables: a series of window means (minute, value) against the alert steps it must give,
 /// through the gateway's real ingest, rules and lifecycle on fake time.
 /// </summary>
-public sealed class RuleBehaviourTests
+public class RuleBehaviourTests : AlertingTests
 {
     private const string Site = "test";
 
@@ -255,4 +256,10 @@ public sealed class RuleBehaviourTests
             h.Timeline());
         Assert.Equal(39, h.Alerts[1].Value);
     }
+}
+
+/// <summary>The same tests with the gateways' state in PostgreSQL.</summary>
+public sealed class RuleBehaviourOnPostgresTests(PostgresServer postgres) : RuleBehaviourTests
+{
+    protected override PostgresServer? Postgres => postgres;
 }

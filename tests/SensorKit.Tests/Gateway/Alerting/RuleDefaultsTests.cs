@@ -1,6 +1,7 @@
 using SensorKit.Gateway.Rules;
 using SensorKit.Protocol;
 using static SensorKit.Tests.Gateway.Alerting.AlertingHarness;
+using SensorKit.Tests.Support;
 
 namespace SensorKit.Tests.Gateway.Alerting;
 
@@ -8,7 +9,7 @@ namespace SensorKit.Tests.Gateway.Alerting;
 /// The product defaults for public rules (Rules:Defaults): one alert per site and hazard, listing its nodes, and never
 /// raised on a single window. Most other tests pin the per-node, one-window behaviour they were written for.
 /// </summary>
-public sealed class RuleDefaultsTests
+public class RuleDefaultsTests : AlertingTests
 {
     private const string Site = "test";
 
@@ -133,4 +134,10 @@ public sealed class RuleDefaultsTests
         h.Telemetry(Site, "r1", "co2", 2000, Day.AddMinutes(2), sensor: "scd4x");
         Assert.Equal(["R r1 Moderate/Observed [r1] @00:02"], h.Timeline("co2"));
     }
+}
+
+/// <summary>The same tests with the gateways' state in PostgreSQL.</summary>
+public sealed class RuleDefaultsOnPostgresTests(PostgresServer postgres) : RuleDefaultsTests
+{
+    protected override PostgresServer? Postgres => postgres;
 }

@@ -3,6 +3,7 @@ using SensorKit.Protocol;
 using SensorKit.Simulation;
 using SensorKit.Simulation.Scenarios;
 using static SensorKit.Tests.Gateway.Alerting.AlertingHarness;
+using SensorKit.Tests.Support;
 
 namespace SensorKit.Tests.Gateway.Alerting;
 
@@ -12,7 +13,7 @@ namespace SensorKit.Tests.Gateway.Alerting;
 /// the simulation's shipped scenarios; flood and wildfire smoke are generated here. Window means are taken from
 /// six samples per one-minute window, as a node would.
 /// </summary>
-public sealed class ScenarioReplayTests
+public class ScenarioReplayTests : AlertingTests
 {
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan Tolerance = TimeSpan.FromMinutes(2);
@@ -215,4 +216,10 @@ public sealed class ScenarioReplayTests
         Assert.Contains("<circle>", h.Cap[0], StringComparison.Ordinal);
         Assert.Contains("<polygon>", h.Cap[1], StringComparison.Ordinal);
     }
+}
+
+/// <summary>The same tests with the gateways' state in PostgreSQL.</summary>
+public sealed class ScenarioReplayOnPostgresTests(PostgresServer postgres) : ScenarioReplayTests
+{
+    protected override PostgresServer? Postgres => postgres;
 }

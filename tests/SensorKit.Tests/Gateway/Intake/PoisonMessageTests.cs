@@ -57,7 +57,7 @@ public sealed class PoisonMessageTests
 
         // The flush that used to throw (Utf8JsonWriter refuses infinity) now writes the state, and it restores.
         h.Engine.Flush();
-        using AlertingHarness again = Restart(h.StateDirectory, Rules, Day.AddMinutes(22));
+        using AlertingHarness again = Restart(h, Rules, Day.AddMinutes(22));
         Assert.True(again.Ingest.Handle(topic, Encoding.UTF8.GetBytes(Window(quantity, sensor, unit, "100", 22))));
     }
 

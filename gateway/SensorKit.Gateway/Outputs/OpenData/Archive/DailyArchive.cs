@@ -58,7 +58,7 @@ public sealed partial class DailyArchive(
             {
                 WriteCompleteDays(time.GetUtcNow(), stoppingToken);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Data.Common.DbException or StateStoreException)
             {
                 LogFailed(e.Message);
             }
