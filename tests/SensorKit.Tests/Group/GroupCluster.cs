@@ -3,6 +3,7 @@ using System.Text;
 using System.Xml.Linq;
 using Npgsql;
 using SensorKit.Gateway.Alerts.Cap;
+using SensorKit.Gateway.Storage.Group;
 using SensorKit.Protocol;
 using SensorKit.Tests.Support;
 
@@ -106,7 +107,8 @@ internal sealed class GroupCluster : IAsyncDisposable
     public async Task<Dictionary<string, (string Holder, long Token)>> HoldersAsync()
     {
         var holders = new Dictionary<string, (string, long)>(StringComparer.Ordinal);
-        await using var db = new NpgsqlConnection(ConnectionString);
+        // Unpooled: a test restarts PostgreSQL, which a pooled connection would not survive.
+        await using var db = new NpgsqlConnection(ConnectionString + ";Pooling=false");
         await db.OpenAsync();
         await using var cmd = new NpgsqlCommand("SELECT to_regclass('site_leases') IS NOT NULL", db);
         if (!(bool)(await cmd.ExecuteScalarAsync())!)
@@ -125,17 +127,28 @@ internal sealed class GroupCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits until every site is held by one of <paramref name="members"/> and its holder's session for it is
-    /// subscribed (before that, the broker has no session for the site to queue its messages in).
+    /// Waits until every site is held by the member of <paramref name="members"/> that rendezvous hashing gives it
+    /// to, and its holder's session for it is subscribed (before that, the broker has no session for the site to
+    /// queue its messages in).
     /// </summary>
     public async Task<Dictionary<string, (string Holder, long Token)>> WaitAllServedAsync(params string[] members)
     {
         Dictionary<string, (string Holder, long Token)> holders = [];
+        string[] sorted = [.. members.Order(StringComparer.Ordinal)];
         await Wait.UntilAsync(
             async () =>
             {
-                holders = await HoldersAsync();
-                return Sites.All(s => holders.TryGetValue(s, out var h) && members.Contains(h.Holder)
+                try
+                {
+                    holders = await HoldersAsync();
+                }
+                catch (NpgsqlException)
+                {
+                    // PostgreSQL is restarting.
+                    return false;
+                }
+
+                return Sites.All(s => holders.TryGetValue(s, out var h) && h.Holder == SiteLeases.OwnerOf(s, sorted)
                     && Subscribed(h.Holder, s));
             },
             Timeout,
@@ -216,7 +229,7 @@ internal sealed class GroupCluster : IAsyncDisposable
         foreach (MqttProbe.Received m in Alerts.All.Where(m => m.Topic.Contains("/alerts/cap/", StringComparison.Ordinal)))
         {
             XDocument doc = XDocument.Parse(Encoding.UTF8.GetString(m.Payload));
-            string id = doc.Root!.Element(CapWriter.Namespace + "identifier")!.Value;
+            string id = doc.Root!.Element((XNamespace)CapWriter.Namespace + "identifier")!.Value;
             // A QoS 1 redelivery repeats a document byte for byte; a second step under one identifier would differ.
             if (byIdentifier.TryGetValue(id, out string? seen))
             {
