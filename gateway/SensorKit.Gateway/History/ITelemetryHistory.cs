@@ -4,8 +4,8 @@ using SensorKit.Protocol;
 namespace SensorKit.Gateway.History;
 
 /// <summary>
-/// Storage of telemetry windows and their hourly rollups. SQLite implements it (<see cref="SqliteTelemetryHistory"/>);
-/// the contract is what another database (PostgreSQL) must do to take its place: one writer calls
+/// Storage of telemetry windows and their hourly rollups, in SQLite (<see cref="SqliteTelemetryHistory"/>) or PostgreSQL
+/// (<see cref="PostgresTelemetryHistory"/>); the contract is what any other database must do to take their place: one writer calls
 /// <see cref="Append"/> and <see cref="ApplyRetention"/>, any thread may call <see cref="Query"/> and <see cref="Channels"/>.
 /// </summary>
 public interface ITelemetryHistory : IDisposable

@@ -7,7 +7,7 @@ namespace SensorKit.Gateway.History;
 /// of squared deviations M2 = n·σ² (σ the population standard deviation). Two parts merge exactly, as in
 /// Chan, Golub, LeVeque, "Updating formulae and a pairwise algorithm for computing sample variances" (1979):
 /// n = nA + nB, δ = μB − μA, μ = μA + δ·nB/n, M2 = M2A + M2B + δ²·nA·nB/n.
-/// The SQL upsert in <see cref="SqliteTelemetryHistory"/> applies the same formula to a stored rollup.
+/// The SQL upserts of <see cref="SqliteTelemetryHistory"/> and <see cref="PostgresTelemetryHistory"/> apply the same formula to a stored rollup.
 /// </summary>
 public struct RollupMath
 {
