@@ -156,9 +156,9 @@ public sealed partial class GatewayGroup(
             _serving[site] = token;
         }
 
-        sessions.Start(site);
-        GatewayMetrics.SiteTakeovers.Add(1);
         LogTook(site, token);
+        GatewayMetrics.SiteTakeovers.Add(1);
+        sessions.Start(site);
     }
 
     private async Task StopServingAsync(string site, bool handOver, string why)
