@@ -4,6 +4,8 @@ using System.Globalization;
 using MQTTnet;
 using Npgsql;
 using SensorKit.Protocol;
+using SensorKit.Tests.Group;
+using SensorKit.Tests.Support;
 using static SensorKit.Benchmarks.LoadSupport;
 
 namespace SensorKit.Benchmarks.Group;
@@ -31,10 +33,10 @@ internal static class GroupRuns
         await using PostgresProcess pg = await PostgresProcess.StartAsync();
         await using MosquittoProcess broker = await MosquittoProcess.StartAsync();
         string state = Directory.CreateTempSubdirectory("sensorkit-bench-group-").FullName;
-        var group = new Dictionary<string, GatewayMember>(StringComparer.Ordinal);
+        var group = new Dictionary<string, ExecutableProcess>(StringComparer.Ordinal);
         foreach (string name in Enumerable.Range(1, members).Select(i => $"g{i}"))
         {
-            group[name] = GatewayMember.Start(name, GatewayMember.Arguments(name, broker.Port, pg.ConnectionString, sites, state, lease, renew, history: false));
+            group[name] = Member(name, broker.Port, pg.ConnectionString, sites, state, lease, renew, history: false);
         }
 
         using var buffer = new PayloadBuffer();
@@ -53,7 +55,7 @@ internal static class GroupRuns
         await watcher.SubscribeAsync(Topics.Prefix + "s1/alerts/event/#");
         try
         {
-            await WaitAsync(() => sites.All(s => group.Values.Any(m => m.Serves(s))), "every site served");
+            await WaitAsync(() => sites.All(s => group.Values.Any(m => GroupMember.Serves(m.Output, s))), "every site served");
             DateTimeOffset start = DateTimeOffset.FromUnixTimeSeconds((DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60 * 60) - 7200);
             long seq = 0;
             await node.PublishAsync(Message(Topics.Status("s1", "n1"), Status(buffer, "s1", "n1"), retain: true));
@@ -66,9 +68,9 @@ internal static class GroupRuns
             {
                 (string holder, long token) = await HolderAsync(pg.ConnectionString, "s1");
                 int revision = events.Max(e => e.Alert.Revision);
-                GatewayMember victim = group[holder];
+                ExecutableProcess victim = group[holder];
                 long killed = Stopwatch.GetTimestamp();
-                victim.Kill();
+                await victim.KillAsync();
                 // Sent at the kill: the stage changes, so it must give the next revision, from whoever takes s1 over.
                 double mean = run % 2 == 1 ? 45 : 35;
                 await node.PublishAsync(Message(Topics.Telemetry("s1", "n1", "bme280", Quantities.Temperature), Window(buffer, "s1", "n1", mean, start.AddMinutes(++seq), seq)));
@@ -88,8 +90,8 @@ internal static class GroupRuns
 
                 // The killed member comes back (systemd would restart it) before the next run.
                 await victim.DisposeAsync();
-                group[holder] = GatewayMember.Start(holder, GatewayMember.Arguments(holder, broker.Port, pg.ConnectionString, sites, state, lease, renew, history: false));
-                await WaitAsync(() => sites.All(s => group.Values.Any(m => m.Serves(s))), "every site served again");
+                group[holder] = Member(holder, broker.Port, pg.ConnectionString, sites, state, lease, renew, history: false);
+                await WaitAsync(() => sites.All(s => group.Values.Any(m => GroupMember.Serves(m.Output, s))), "every site served again");
             }
 
             List<AlertMessage> all = [.. events.Select(e => e.Alert)];
@@ -105,7 +107,7 @@ internal static class GroupRuns
         }
         finally
         {
-            foreach (GatewayMember m in group.Values)
+            foreach (ExecutableProcess m in group.Values)
             {
                 await m.DisposeAsync();
             }
@@ -137,10 +139,10 @@ internal static class GroupRuns
         double relay = await RelayRateAsync(broker.Port, buffer, sites, Math.Min(perMinute, 60_000));
 
         string state = Directory.CreateTempSubdirectory("sensorkit-bench-group-").FullName;
-        var group = new List<GatewayMember>();
+        var group = new List<ExecutableProcess>();
         for (int i = 1; i <= members; i++)
         {
-            group.Add(GatewayMember.Start($"g{i}", GatewayMember.Arguments($"g{i}", broker.Port, pg.ConnectionString, sites, state, TimeSpan.FromSeconds(9), TimeSpan.FromSeconds(3), history)));
+            group.Add(Member($"g{i}", broker.Port, pg.ConnectionString, sites, state, TimeSpan.FromSeconds(9), TimeSpan.FromSeconds(3), history));
         }
 
         var pending = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
@@ -159,7 +161,7 @@ internal static class GroupRuns
         IMqttClient[] publishers = [.. await Task.WhenAll(Enumerable.Range(0, 4).Select(i => ClientAsync(broker.Port, $"bench-nodes-{i}")))];
         try
         {
-            await WaitAsync(() => sites.All(s => group.Any(m => m.Serves(s))), "every site served");
+            await WaitAsync(() => sites.All(s => group.Any(m => GroupMember.Serves(m.Output, s))), "every site served");
             string Node(int i) => $"n{i:00000}";
             string SiteOf(int i) => sites[i % siteCount];
             await Parallel.ForAsync(0, nodes, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
@@ -224,7 +226,7 @@ internal static class GroupRuns
         }
         finally
         {
-            foreach (GatewayMember m in group)
+            foreach (ExecutableProcess m in group)
             {
                 await m.DisposeAsync();
             }
@@ -238,6 +240,14 @@ internal static class GroupRuns
             Directory.Delete(state, recursive: true);
         }
     }
+
+    /// <summary>A member with the defaults' lease timing; its rule alerts per node, so every crossing of the load is one step to time.</summary>
+    private static ExecutableProcess Member(string name, int brokerPort, string connectionString, string[] sites, string state, TimeSpan lease, TimeSpan renew, bool history) =>
+        ExecutableProcess.Gateway(GroupMember.Arguments(
+            name, brokerPort, connectionString, sites, state, lease, renew,
+            "--History:Enabled", history ? "true" : "false",
+            "--Rules:Threshold:0:Scope", "Node",
+            "--Rules:Threshold:0:ScopeReason", "load measurement: one alert per node"));
 
     /// <summary>Mosquitto's relay rate for QoS 1 telemetry to one subscriber, publisher and subscriber in this process.</summary>
     private static async Task<double> RelayRateAsync(int port, PayloadBuffer buffer, string[] sites, int count)

@@ -15,10 +15,7 @@ public sealed class GatewayGroupTests(PostgresServer postgres)
     public async Task A_killed_members_alert_continues_on_the_member_that_takes_its_site_over()
     {
         await using GroupCluster group = await GroupCluster.StartAsync(await postgres.CreateDatabaseAsync(), 6, "g1", "g2", "g3");
-        var holders = await group.WaitAllServedAsync("g1", "g2", "g3");
-        await group.StatusAsync("s1", "n1");
-        await group.TelemetryAsync("s1", "n1", 35);
-        await group.WaitForEventAsync("s1", AlertState.Raised, 1);
+        var holders = await RaiseAtS1Async(group, "g1", "g2", "g3");
 
         string victim = holders["s1"].Holder;
         await group.Members[victim].KillAsync();
@@ -42,10 +39,7 @@ public sealed class GatewayGroupTests(PostgresServer postgres)
     public async Task A_frozen_member_resumed_after_its_lease_expired_publishes_nothing_for_the_site()
     {
         await using GroupCluster group = await GroupCluster.StartAsync(await postgres.CreateDatabaseAsync(), 6, "g1", "g2", "g3");
-        var holders = await group.WaitAllServedAsync("g1", "g2", "g3");
-        await group.StatusAsync("s1", "n1");
-        await group.TelemetryAsync("s1", "n1", 35);
-        await group.WaitForEventAsync("s1", AlertState.Raised, 1);
+        var holders = await RaiseAtS1Async(group, "g1", "g2", "g3");
 
         string frozen = holders["s1"].Holder;
         ExecutableProcess paused = group.Members[frozen];
@@ -107,10 +101,7 @@ public sealed class GatewayGroupTests(PostgresServer postgres)
     {
         await using PostgresServer own = await PostgresServer.StartNewAsync();
         await using GroupCluster group = await GroupCluster.StartAsync(await own.CreateDatabaseAsync(), 4, "g1", "g2", "g3");
-        await group.WaitAllServedAsync("g1", "g2", "g3");
-        await group.StatusAsync("s1", "n1");
-        await group.TelemetryAsync("s1", "n1", 35);
-        await group.WaitForEventAsync("s1", AlertState.Raised, 1);
+        await RaiseAtS1Async(group, "g1", "g2", "g3");
 
         await own.StopAsync();
         // Taken while the database is away: no member can store the step, so none publishes it yet.
@@ -122,5 +113,15 @@ public sealed class GatewayGroupTests(PostgresServer postgres)
         await group.TelemetryAsync("s1", "n1", 20);
         await group.WaitForEventAsync("s1", AlertState.Cleared, 3);
         group.AssertConsistent();
+    }
+
+    /// <summary>Once every site is served: node n1 of site s1 reports, and its first window raises the flood alert.</summary>
+    private static async Task<Dictionary<string, (string Holder, long Token)>> RaiseAtS1Async(GroupCluster group, params string[] members)
+    {
+        var holders = await group.WaitAllServedAsync(members);
+        await group.StatusAsync("s1", "n1");
+        await group.TelemetryAsync("s1", "n1", 35);
+        await group.WaitForEventAsync("s1", AlertState.Raised, 1);
+        return holders;
     }
 }

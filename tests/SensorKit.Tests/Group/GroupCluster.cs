@@ -1,10 +1,10 @@
-using System.Globalization;
 using System.Text;
 using System.Xml.Linq;
 using Npgsql;
 using SensorKit.Gateway.Alerts.Cap;
 using SensorKit.Gateway.Storage.Group;
 using SensorKit.Protocol;
+using SensorKit.Tests.History;
 using SensorKit.Tests.Support;
 
 namespace SensorKit.Tests.Group;
@@ -16,7 +16,7 @@ namespace SensorKit.Tests.Group;
 /// </summary>
 internal sealed class GroupCluster : IAsyncDisposable
 {
-    public const string Rule = "flood";
+    public const string Rule = GroupMember.Rule;
 
     /// <summary>Short leases, so the tests' takeovers take seconds; the defaults are measured in docs/scale-out.md.</summary>
     public static readonly TimeSpan LeaseTime = TimeSpan.FromSeconds(3);
@@ -68,37 +68,9 @@ internal sealed class GroupCluster : IAsyncDisposable
 
     public ExecutableProcess StartMember(string member)
     {
-        var args = new List<string>
-        {
-            "--Broker:Mode", "External",
-            "--Broker:Uri", $"mqtt://127.0.0.1:{Broker.Port}",
-            "--State:Provider", "PostgreSql",
-            "--State:ConnectionString", ConnectionString,
-            "--State:Directory", Path.Combine(_state, member),
-            "--Group:Member", member,
-            "--Group:LeaseTime", LeaseTime.ToString("c", CultureInfo.InvariantCulture),
-            "--Group:RenewInterval", "00:00:01",
-            "--CapFeed:Enabled", "false",
-            "--Cap:Web", "https://warnings.example/alerts/{alertId}",
-            "--Cap:Signing:CertificateFile", ExampleSigningKey.CertificateFile,
-            "--Cap:Signing:KeyFile", ExampleSigningKey.KeyFile,
-            "--Rules:Threshold:0:Id", Rule,
-            "--Rules:Threshold:0:Quantity", Quantities.Temperature,
-            "--Rules:Threshold:0:Above", "30",
-            // One window decides, so each step of the tests is one message.
-            "--Rules:Threshold:0:MinWindows", "1",
-            "--Rules:Threshold:0:Stages:0:Above", "40",
-            "--Rules:Threshold:0:Stages:0:Severity", "Severe",
-            "--Logging:LogLevel:Default", "Warning",
-            "--Logging:LogLevel:SensorKit.Gateway.GatewayGroup", "Information",
-            "--Logging:LogLevel:SensorKit.Gateway.Connection.SiteSessions", "Information",
-        };
-        for (int i = 0; i < Sites.Length; i++)
-        {
-            args.AddRange([$"--Group:Sites:{i}", Sites[i]]);
-        }
-
-        ExecutableProcess p = ExecutableProcess.Gateway(args);
+        ExecutableProcess p = ExecutableProcess.Gateway(GroupMember.Arguments(
+            member, Broker.Port, ConnectionString, Sites, _state, LeaseTime, TimeSpan.FromSeconds(1),
+            "--Cap:Signing:CertificateFile", ExampleSigningKey.CertificateFile, "--Cap:Signing:KeyFile", ExampleSigningKey.KeyFile));
         _members[member] = p;
         return p;
     }
@@ -157,13 +129,7 @@ internal sealed class GroupCluster : IAsyncDisposable
         return holders;
     }
 
-    /// <summary>True once <paramref name="member"/> logged that its session for <paramref name="site"/> subscribed, after the latest take of the site.</summary>
-    public bool Subscribed(string member, string site)
-    {
-        string output = _members[member].Output;
-        int took = output.LastIndexOf($"Group: took site {site} ", StringComparison.Ordinal);
-        return took >= 0 && output.IndexOf($"Site {site}: session on", took, StringComparison.Ordinal) > took;
-    }
+    public bool Subscribed(string member, string site) => GroupMember.Serves(_members[member].Output, site);
 
     public async Task StatusAsync(string site, string node)
     {
@@ -185,25 +151,7 @@ internal sealed class GroupCluster : IAsyncDisposable
     public async Task TelemetryAsync(string site, string node, double mean)
     {
         long seq = _seq[(site, node)] = _seq.GetValueOrDefault((site, node)) + 1;
-        DateTimeOffset end = _start.AddMinutes(seq);
-        var m = new TelemetryMessage
-        {
-            Site = site,
-            Node = node,
-            Sensor = "bme280",
-            Quantity = Quantities.Temperature,
-            Unit = Units.Celsius,
-            Sequence = seq,
-            WindowStart = end.AddMinutes(-1),
-            WindowEnd = end,
-            Count = 6,
-            Expected = 6,
-            Min = mean,
-            Max = mean,
-            Mean = mean,
-            First = mean,
-            Last = mean,
-        };
+        TelemetryMessage m = HistoryData.Window(node, _start.AddMinutes(seq), seq, mean, stdDev: 0, site: site);
         Assert.True((await Nodes.PublishAsync(Topics.Telemetry(site, node, "bme280", Quantities.Temperature), _buffer.Telemetry(m).ToArray())).IsSuccess);
     }
 

@@ -87,11 +87,7 @@ public sealed class SiteLeases(NpgsqlDataSource db, GroupOptions options)
             renew.Parameters.AddWithValue("me", _member);
             renew.Parameters.Add(ttl.Clone());
             renew.Parameters.AddWithValue("sites", keep.ToArray());
-            await using NpgsqlDataReader r = await renew.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct))
-            {
-                held.Add(new HeldLease(r.GetString(0), r.GetInt64(1), Acquired: false));
-            }
+            await ReadHeldAsync(renew, acquired: false, held, ct);
         }
 
         await using (NpgsqlCommand take = new("""
@@ -105,15 +101,20 @@ public sealed class SiteLeases(NpgsqlDataSource db, GroupOptions options)
             take.Parameters.AddWithValue("me", _member);
             take.Parameters.Add(ttl.Clone());
             take.Parameters.AddWithValue("sites", wanted.ToArray());
-            await using NpgsqlDataReader r = await take.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct))
-            {
-                held.Add(new HeldLease(r.GetString(0), r.GetInt64(1), Acquired: true));
-            }
+            await ReadHeldAsync(take, acquired: true, held, ct);
         }
 
         await tx.CommitAsync(ct);
         return new LeaseRound(members, held);
+    }
+
+    private static async Task ReadHeldAsync(NpgsqlCommand cmd, bool acquired, List<HeldLease> into, CancellationToken ct)
+    {
+        await using NpgsqlDataReader r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+        {
+            into.Add(new HeldLease(r.GetString(0), r.GetInt64(1), acquired));
+        }
     }
 
     /// <summary>Hands a site back after this member stopped serving it and stored its state; the next holder may take it at once.</summary>
