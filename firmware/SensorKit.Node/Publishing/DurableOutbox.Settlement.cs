@@ -147,6 +147,8 @@ public sealed partial class DurableOutbox
     {
         WriteSettled(SettledReason.Acknowledged, _acknowledged);
         WriteSettled(SettledReason.Dropped, _droppedRanges);
+        _appendedSinceSettled = false;
+        _settledWritten = _time.GetUtcNow();
     }
 
     private void WriteSettled(SettledReason reason, List<(long First, int Count)> ranges)

@@ -19,6 +19,13 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
     private const string LockFileName = "outbox.lock";
     private const int SettledBatch = 256;
 
+    /// <summary>
+    /// Settled records wait for the next append, up to this long: written with it, they land in the
+    /// page the append dirties anyway; written alone after the tick had synced that page, they made the
+    /// kernel write it once more. Unwritten ones only mean a few records are sent again after a crash.
+    /// </summary>
+    private static readonly TimeSpan SettledMaxDelay = TimeSpan.FromMinutes(5);
+
     private readonly OutboxOptions _options;
     private readonly string _directory;
     private readonly TimeProvider _time;
@@ -31,7 +38,9 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
     private readonly List<(long First, int Count)> _acknowledged = [];
     private readonly List<(long First, int Count)> _droppedRanges = [];
     private readonly ITimer _timer;
+    private readonly OutboxDeflate _deflate = new();
     private byte[] _recordBuffer = new byte[4096];
+    private byte[] _deflated = new byte[4096];
     private Segment _head = null!;
     private int _first;
     private int _pending;
@@ -41,6 +50,8 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
     private long _dropped;
     private long _writeFailures;
     private bool _dirty;
+    private bool _appendedSinceSettled;
+    private DateTimeOffset _settledWritten;
     private bool _disposed;
     private TaskCompletionSource _appended = NewSignal();
 
@@ -51,6 +62,7 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
         _lockFile = lockFile;
         _time = time;
         _logger = logger;
+        _settledWritten = time.GetUtcNow();
         _timer = time.CreateTimer(static s => ((DurableOutbox)s!).OnTick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
@@ -105,6 +117,11 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
         {
             outbox.Recover();
         }
+        catch (ConfigurationException)
+        {
+            outbox.Dispose();
+            throw;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             outbox.Dispose();
@@ -133,22 +150,25 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
             ReadOnlySpan<byte> body = payload(sequence, state).Span;
             DateTimeOffset now = _time.GetUtcNow();
             int topicBytes = Encoding.UTF8.GetByteCount(topic);
-            int size = OutboxSegment.DataRecordSize(topicBytes, body.Length);
-            if (size - OutboxSegment.FrameSize > OutboxSegment.MaxBodySize)
+            if (OutboxSegment.DataRecordSize(topicBytes, body.Length) - OutboxSegment.FrameSize > OutboxSegment.MaxBodySize)
             {
                 throw new ArgumentException($"a {body.Length}-byte payload does not fit an outbox record", nameof(payload));
             }
 
+            // Topics are at most a few hundred bytes (six levels of at most 64 characters).
+            Span<byte> topicUtf8 = topicBytes <= 512 ? stackalloc byte[512] : new byte[topicBytes];
+            topicUtf8 = topicUtf8[..Encoding.UTF8.GetBytes(topic, topicUtf8)];
+            // Fewer bytes per record is what spares the SD card (docs/resources.md); the publisher inflates on read.
+            bool deflated = _deflate.TryDeflate(topicUtf8, body, ref _deflated, out int deflatedBytes);
+            ReadOnlySpan<byte> stored = deflated ? _deflated.AsSpan(0, deflatedBytes) : body;
+            int size = OutboxSegment.DataRecordSize(topicBytes, stored.Length);
             if (_recordBuffer.Length < size)
             {
                 _recordBuffer = new byte[Math.Max(size, _recordBuffer.Length * 2)];
             }
 
             Span<byte> record = _recordBuffer.AsSpan(0, size);
-            // Topics are at most a few hundred bytes (six levels of at most 64 characters).
-            Span<byte> topicUtf8 = topicBytes <= 512 ? stackalloc byte[512] : new byte[topicBytes];
-            topicUtf8 = topicUtf8[..Encoding.UTF8.GetBytes(topic, topicUtf8)];
-            OutboxSegment.WriteData(record, kind, retain, sequence, now, topicUtf8, body);
+            OutboxSegment.WriteData(record, kind, retain, deflated, sequence, now, topicUtf8, stored);
 
             DropExpired(now);
             if (!MakeRoom(size, kind) || !TryWrite(record, out int offset))
@@ -157,9 +177,10 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
                 return false;
             }
 
-            AddEntry(new Entry(sequence, kind, retain, now, topic, _head, offset, size, size - body.Length));
+            AddEntry(new Entry(sequence, kind, retain, deflated, now, topic, _head, offset, size, size - stored.Length));
             _nextSequence++;
             _dirty = true;
+            _appendedSinceSettled = true;
             if (_options.Fsync == FsyncPolicy.EveryRecord)
             {
                 SyncHead();
@@ -185,10 +206,13 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
 
             if (kind == OutboxKind.Alert)
             {
-                foreach (long seq in _pendingAlerts.GetViewBetween(from, below - 1))
+                // A record that cannot be read is settled by TryRead, which takes it out of the pending alerts.
+                while (FirstPendingAlert(from, below) is long seq)
                 {
-                    record = Read(_entries[IndexOf(seq)]);
-                    return true;
+                    if (TryRead(IndexOf(seq), out record))
+                    {
+                        return true;
+                    }
                 }
 
                 return false;
@@ -197,9 +221,8 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
             for (int i = LowerBound(from); i < _entries.Count && _entries[i].Sequence < below; i++)
             {
                 Entry e = _entries[i];
-                if (!e.Settled && e.Kind == kind)
+                if (!e.Settled && e.Kind == kind && TryRead(i, out record))
                 {
-                    record = Read(e);
                     return true;
                 }
             }
@@ -284,6 +307,7 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
             }
 
             _disposed = true;
+            _deflate.Dispose();
             _lockFile.Dispose();
         }
     }
@@ -299,8 +323,13 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
                     return;
                 }
 
-                DropExpired(_time.GetUtcNow());
-                WriteSettled();
+                DateTimeOffset now = _time.GetUtcNow();
+                DropExpired(now);
+                if (_appendedSinceSettled || now - _settledWritten >= SettledMaxDelay)
+                {
+                    WriteSettled();
+                }
+
                 if (_options.Fsync == FsyncPolicy.Interval)
                 {
                     SyncHead();

@@ -24,9 +24,13 @@ public sealed class DurableOutboxTests
 
     private static long Append(DurableOutbox outbox, OutboxKind kind = OutboxKind.Telemetry, int padding = 0)
     {
-        Assert.True(outbox.TryAppend(kind, $"t/{kind}", retain: true, padding, static (long seq, in int pad) => Encoding.UTF8.GetBytes($"{{\"seq\":{seq},\"pad\":\"{new string('x', pad)}\"}}"), out long sequence));
+        Assert.True(outbox.TryAppend(kind, $"t/{kind}", retain: true, padding, static (long seq, in int pad) => Encoding.UTF8.GetBytes($"{{\"seq\":{seq},\"pad\":\"{Filler(seq, pad)}\"}}"), out long sequence));
         return sequence;
     }
+
+    /// <summary>Letters that do not deflate much, so a padded record takes about the room its padding says.</summary>
+    private static string Filler(long seq, int length) =>
+        new(new Random((int)seq).GetItems<char>("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/", length));
 
     private static List<long> Waiting(DurableOutbox outbox, OutboxKind kind = OutboxKind.Telemetry)
     {
