@@ -38,6 +38,7 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
     private readonly List<(long First, int Count)> _acknowledged = [];
     private readonly List<(long First, int Count)> _droppedRanges = [];
     private readonly ITimer _timer;
+    private readonly ITimer _syncTimer;
     private readonly OutboxDeflate _deflate = new();
     private byte[] _recordBuffer = new byte[4096];
     private byte[] _deflated = new byte[4096];
@@ -51,6 +52,7 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
     private long _writeFailures;
     private bool _dirty;
     private bool _appendedSinceSettled;
+    private bool _syncDue;
     private DateTimeOffset _settledWritten;
     private bool _disposed;
     private TaskCompletionSource _appended = NewSignal();
@@ -64,6 +66,7 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
         _logger = logger;
         _settledWritten = time.GetUtcNow();
         _timer = time.CreateTimer(static s => ((DurableOutbox)s!).OnTick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _syncTimer = time.CreateTimer(static s => ((DurableOutbox)s!).OnSyncDue(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     public string Directory => _directory;
@@ -128,7 +131,7 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
             throw new ConfigurationException($"{key}: cannot write to '{dir}': {e.Message}", e);
         }
 
-        // The tick writes batched acknowledgements, drops expired records and, with the interval policy, forces the appends to disk.
+        // The tick writes batched acknowledgements, drops expired records and deletes finished segments; the interval policy's syncs have a timer of their own.
         TimeSpan tick = options.Fsync == FsyncPolicy.Interval ? options.FsyncInterval : TimeSpan.FromSeconds(1);
         outbox._timer.Change(tick, tick);
         return outbox;
@@ -184,6 +187,13 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
             if (_options.Fsync == FsyncPolicy.EveryRecord)
             {
                 SyncHead();
+            }
+            else if (_options.Fsync == FsyncPolicy.Interval && !_syncDue)
+            {
+                // One sync FsyncInterval after the first unsynced record: no record waits longer, and a window's
+                // burst of records costs one fsync (a fixed tick falling inside the burst cost two).
+                _syncDue = true;
+                _syncTimer.Change(_options.FsyncInterval, Timeout.InfiniteTimeSpan);
             }
 
             signal = _appended;
@@ -290,6 +300,7 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
             }
 
             _timer.Dispose();
+            _syncTimer.Dispose();
             if (_head is not null)
             {
                 WriteSettled();
@@ -330,11 +341,6 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
                     WriteSettled();
                 }
 
-                if (_options.Fsync == FsyncPolicy.Interval)
-                {
-                    SyncHead();
-                }
-
                 TrimFront();
             }
         }
@@ -342,6 +348,27 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
         {
             // The next tick or append tries again; the failure is logged, never swallowed.
             LogWriteFailed(_head.Path, e.Message);
+        }
+    }
+
+    /// <summary>The interval policy's sync, <see cref="OutboxOptions.FsyncInterval"/> after the first record not yet synced.</summary>
+    private void OnSyncDue()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            // The settled records go with the appends, into the pages the sync writes anyway.
+            WriteSettled();
+            _syncDue = !SyncHead();
+            if (_syncDue)
+            {
+                // Failed and logged: try again after another interval instead of waiting for the next append.
+                _syncTimer.Change(_options.FsyncInterval, Timeout.InfiniteTimeSpan);
+            }
         }
     }
 
