@@ -28,7 +28,7 @@ public sealed partial class DurableOutbox
         RandomAccess.Read(e.Segment.Handle, stored, e.Offset + e.PayloadOffset);
         try
         {
-            byte[] payload = e.Deflated ? OutboxDeflate.Inflate(Encoding.UTF8.GetBytes(e.Topic), stored) : stored;
+            byte[] payload = e.Deflated ? _deflate.Inflate(Encoding.UTF8.GetBytes(e.Topic), stored) : stored;
             record = new OutboxRecord(e.Kind, e.Sequence, e.Topic, payload, e.Retain, e.Produced);
             return true;
         }
