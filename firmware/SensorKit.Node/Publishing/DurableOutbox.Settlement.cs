@@ -147,7 +147,6 @@ public sealed partial class DurableOutbox
     {
         WriteSettled(SettledReason.Acknowledged, _acknowledged);
         WriteSettled(SettledReason.Dropped, _droppedRanges);
-        _appendedSinceSettled = false;
         _settledWritten = _time.GetUtcNow();
     }
 

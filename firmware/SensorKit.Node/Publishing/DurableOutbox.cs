@@ -21,7 +21,7 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
 
     /// <summary>
     /// Settled records wait for the next append, up to this long: written with it, they land in the
-    /// page the append dirties anyway; written alone after the tick had synced that page, they made the
+    /// page the append dirties anyway; written alone after the sync had cleaned that page, they made the
     /// kernel write it once more. Unwritten ones only mean a few records are sent again after a crash.
     /// </summary>
     private static readonly TimeSpan SettledMaxDelay = TimeSpan.FromMinutes(5);
@@ -51,7 +51,6 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
     private long _dropped;
     private long _writeFailures;
     private bool _dirty;
-    private bool _appendedSinceSettled;
     private bool _syncDue;
     private DateTimeOffset _settledWritten;
     private bool _disposed;
@@ -174,6 +173,8 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
             OutboxSegment.WriteData(record, kind, retain, deflated, sequence, now, topicUtf8, stored);
 
             DropExpired(now);
+            // Before the room is made, so the bound holds with them; drops made now go with the next append.
+            WriteSettled();
             if (!MakeRoom(size, kind) || !TryWrite(record, out int offset))
             {
                 _dropped++;
@@ -183,7 +184,6 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
             AddEntry(new Entry(sequence, kind, retain, deflated, now, topic, _head, offset, size, size - stored.Length));
             _nextSequence++;
             _dirty = true;
-            _appendedSinceSettled = true;
             if (_options.Fsync == FsyncPolicy.EveryRecord)
             {
                 SyncHead();
@@ -336,7 +336,7 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
 
                 DateTimeOffset now = _time.GetUtcNow();
                 DropExpired(now);
-                if (_appendedSinceSettled || now - _settledWritten >= SettledMaxDelay)
+                if (now - _settledWritten >= SettledMaxDelay)
                 {
                     WriteSettled();
                 }
@@ -361,8 +361,6 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
                 return;
             }
 
-            // The settled records go with the appends, into the pages the sync writes anyway.
-            WriteSettled();
             _syncDue = !SyncHead();
             if (_syncDue)
             {

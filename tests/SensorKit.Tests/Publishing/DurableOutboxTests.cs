@@ -365,26 +365,30 @@ public sealed class DurableOutboxTests
     }
 
     [Fact]
-    public void With_the_interval_policy_acknowledgements_are_written_on_the_tick()
+    public void Acknowledgements_are_written_with_the_next_append_or_after_five_minutes_at_the_latest()
     {
-        OutboxOptions options = Options(o =>
-        {
-            o.Fsync = FsyncPolicy.Interval;
-            o.FsyncInterval = TimeSpan.FromMilliseconds(500);
-        });
-        DurableOutbox outbox = Open(options);
-        Append(outbox);
-        Append(outbox);
-        outbox.Acknowledge(1);
-        long before = outbox.Figures.Bytes;
+        DurableOutbox outbox = Open(Options(o => o.Fsync = FsyncPolicy.Interval));
+        long first = Append(outbox);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        outbox.Acknowledge(first);
+        long bytes = outbox.Figures.Bytes;
 
-        _time.Advance(TimeSpan.FromMilliseconds(500));
+        // Nothing appended since the sync: the acknowledgement is held, the synced page not touched again.
+        _time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(bytes, outbox.Figures.Bytes);
+        Assert.Contains(first, OutboxInspector.Waiting(_dir));
 
-        Assert.True(outbox.Figures.Bytes > before, "the tick appended a settled record");
-        // Reading the folder as a second process would after a crash: record 1 stays acknowledged.
+        // The next append takes it along. Reading the folder as the next start would, without a clean stop:
+        long second = Append(outbox);
+        Assert.Equal([second], OutboxInspector.Waiting(_dir));
+
+        // Without appends it is written five minutes after the last settled record at the latest.
+        outbox.Acknowledge(second);
+        _time.Advance(TimeSpan.FromMinutes(4));
+        Assert.Contains(second, OutboxInspector.Waiting(_dir));
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Empty(OutboxInspector.Waiting(_dir));
         outbox.Dispose();
-        using DurableOutbox reopened = Open(options);
-        Assert.Equal([2L], Waiting(reopened));
     }
 
     private static int IndexOfNth(byte[] haystack, ReadOnlySpan<byte> needle, int n)

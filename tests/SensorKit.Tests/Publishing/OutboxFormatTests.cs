@@ -9,7 +9,7 @@ using SensorKit.Tests.Support;
 
 namespace SensorKit.Tests.Publishing;
 
-/// <summary>The segment format: deflated payloads, segments of the previous format, damage to a deflated record, and when settled records are written.</summary>
+/// <summary>The segment format: deflated payloads, segments of the previous format or a newer one, and damage to a deflated record.</summary>
 public sealed class OutboxFormatTests : IDisposable
 {
     /// <summary>
@@ -196,33 +196,5 @@ public sealed class OutboxFormatTests : IDisposable
             OutboxSegment.WriteData(r, OutboxKind.Telemetry, retain: true, deflated, seq, _time.GetUtcNow(), topic, payload);
             return r;
         }
-    }
-
-    [Fact]
-    public void Acknowledgements_after_the_tick_wait_for_the_next_append_or_at_most_five_minutes()
-    {
-        DurableOutbox outbox = Open(FsyncPolicy.Interval);
-        long first = AppendWindow(outbox);
-        _time.Advance(TimeSpan.FromSeconds(1));
-        outbox.Acknowledge(first);
-        long bytes = outbox.Figures.Bytes;
-
-        // Nothing appended since the last tick: the acknowledgement is held, the synced page not touched.
-        _time.Advance(TimeSpan.FromSeconds(30));
-        Assert.Equal(bytes, outbox.Figures.Bytes);
-        Assert.Contains(first, OutboxInspector.Waiting(_dir));
-
-        // The next window's append takes it along on the following tick.
-        long second = AppendWindow(outbox);
-        _time.Advance(TimeSpan.FromSeconds(1));
-        Assert.DoesNotContain(first, OutboxInspector.Waiting(_dir));
-
-        // Without appends it is written after five minutes at the latest.
-        outbox.Acknowledge(second);
-        _time.Advance(TimeSpan.FromMinutes(4));
-        Assert.Contains(second, OutboxInspector.Waiting(_dir));
-        _time.Advance(TimeSpan.FromMinutes(1));
-        Assert.DoesNotContain(second, OutboxInspector.Waiting(_dir));
-        outbox.Dispose();
     }
 }
