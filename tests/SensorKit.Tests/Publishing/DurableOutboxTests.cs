@@ -93,20 +93,24 @@ public sealed class DurableOutboxTests
         Assert.Equal(0, reopened.Figures.CorruptRecords);
     }
 
-    [Fact]
-    public void A_torn_last_record_is_cut_off_the_records_before_it_kept_and_the_damage_counted_once()
+    [Theory]
+    [InlineData(0)] // stored as sent
+    [InlineData(200)] // stored deflated
+    public void A_torn_last_record_is_cut_off_the_records_before_it_kept_and_the_damage_counted_once(int padding)
     {
         using (DurableOutbox outbox = Open())
         {
             for (int i = 0; i < 5; i++)
             {
-                Append(outbox);
+                Append(outbox, padding: padding);
             }
         }
 
         // A power cut in the middle of the last write: the file ends inside record 5.
         string segment = Segments().Last(f => new FileInfo(f).Length > OutboxSegment.HeaderSize);
         long length = new FileInfo(segment).Length;
+        // {"seq":N,"pad":"…"} as sent is 18 bytes and the padding.
+        Assert.True(padding == 0 || length < OutboxSegment.HeaderSize + (5 * OutboxSegment.DataRecordSize("t/Telemetry".Length, 18 + padding)), "the padded records were stored deflated");
         using (var f = new FileStream(segment, FileMode.Open))
         {
             f.SetLength(length - 7);

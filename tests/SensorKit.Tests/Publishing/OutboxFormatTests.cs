@@ -87,31 +87,6 @@ public sealed class OutboxFormatTests : IDisposable
     }
 
     [Fact]
-    public void A_torn_last_deflated_record_is_cut_off_and_its_number_not_issued_again()
-    {
-        using (DurableOutbox outbox = Open())
-        {
-            for (int i = 0; i < 5; i++)
-            {
-                AppendWindow(outbox);
-            }
-        }
-
-        string segment = Segments().Last(f => new FileInfo(f).Length > OutboxSegment.HeaderSize);
-        using (var f = new FileStream(segment, FileMode.Open))
-        {
-            f.SetLength(f.Length - 20);
-        }
-
-        using DurableOutbox reopened = Open();
-        List<OutboxRecord> waiting = Waiting(reopened);
-        Assert.Equal([1L, 2L, 3L, 4L], waiting.Select(r => r.Sequence));
-        Assert.All(waiting, r => Assert.Equal(Window(r.Sequence), r.Payload));
-        Assert.Equal(1, reopened.Figures.CorruptRecords);
-        Assert.True(AppendWindow(reopened) > 5);
-    }
-
-    [Fact]
     public void A_segment_of_the_previous_format_is_read_as_it_is_and_new_records_follow_it()
     {
         File.WriteAllBytes(Path.Combine(_dir, OutboxSegment.FileName(1)), Convert.FromBase64String(Format1Segment));
