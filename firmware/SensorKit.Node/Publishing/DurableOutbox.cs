@@ -130,7 +130,7 @@ public sealed partial class DurableOutbox : IOutbox, IDisposable
             throw new ConfigurationException($"{key}: cannot write to '{dir}': {e.Message}", e);
         }
 
-        // The tick writes batched acknowledgements, drops expired records and deletes finished segments; the interval policy's syncs have a timer of their own.
+        // The tick drops expired records, deletes finished segments and writes acknowledgements no append took along; the interval policy's syncs have a timer of their own.
         TimeSpan tick = options.Fsync == FsyncPolicy.Interval ? options.FsyncInterval : TimeSpan.FromSeconds(1);
         outbox._timer.Change(tick, tick);
         return outbox;
