@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using SensorKit.Node.Configuration;
 
 namespace SensorKit.Node.Publishing;
 
@@ -23,6 +24,12 @@ public sealed partial class DurableOutbox
 
             lastNumber = Math.Max(lastNumber, number);
             byte[] file = File.ReadAllBytes(path);
+            if (OutboxSegment.IsNewerFormat(file, out int version))
+            {
+                throw new ConfigurationException(
+                    $"{OutboxOptions.Section}:Directory: '{path}' has outbox format {version}, and this firmware reads formats {OutboxSegment.ReadableVersions}: run the newer firmware until the outbox is empty, or move the folder away");
+            }
+
             scanned.Clear();
             ScanResult scan = OutboxSegment.Scan(file, scanned, settled);
             if (!scan.HeaderValid)
@@ -105,7 +112,7 @@ public sealed partial class DurableOutbox
 
             if (!gone)
             {
-                AddEntry(new Entry(r.Sequence, r.Kind, r.Retain, r.Produced, r.Topic, segment, r.Offset, r.Size, r.PayloadOffset));
+                AddEntry(new Entry(r.Sequence, r.Kind, r.Retain, r.Deflated, r.Produced, r.Topic, segment, r.Offset, r.Size, r.PayloadOffset));
             }
         }
 

@@ -126,7 +126,9 @@ public sealed partial class DurableOutbox
     private void CreateHead(long number)
     {
         string path = Path.Combine(_directory, OutboxSegment.FileName(number));
-        SafeFileHandle handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+        // Space for the whole segment is allocated now (fallocate, the file's length stays that of its records),
+        // so a sync only writes the records, not a block allocation as the file grows.
+        SafeFileHandle handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, FileOptions.None, _options.SegmentBytes);
         Span<byte> header = stackalloc byte[OutboxSegment.HeaderSize];
         OutboxSegment.WriteHeader(header, number, _nextSequence);
         try

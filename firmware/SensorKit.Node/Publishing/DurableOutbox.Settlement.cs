@@ -147,6 +147,7 @@ public sealed partial class DurableOutbox
     {
         WriteSettled(SettledReason.Acknowledged, _acknowledged);
         WriteSettled(SettledReason.Dropped, _droppedRanges);
+        _settledWritten = _time.GetUtcNow();
     }
 
     private void WriteSettled(SettledReason reason, List<(long First, int Count)> ranges)

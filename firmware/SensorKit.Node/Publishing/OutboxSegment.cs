@@ -24,12 +24,16 @@ internal static class OutboxSegment
     public const string Extension = ".seg";
 
     private const uint Magic = 0x424F_4B53; // "SKOB" little-endian
-    private const ushort Version = 1;
+    // Version 2 added deflated payloads (OutboxDeflate); a version 1 segment has none and reads as before.
+    private const ushort Version = 2;
+    private const ushort OldestReadable = 1;
 
     // Body layouts, after the one-byte record type.
     private const byte TypeData = 1;
     private const byte TypeSettled = 2;
     private const int DataFixedSize = 1 + 1 + 1 + 1 + 8 + 8 + 2; // type, kind, flags, reserved, seq, produced (unix ms), topic length
+    private const byte FlagRetain = 1;
+    private const byte FlagDeflated = 2;
     private const int SettledFixedSize = 1 + 1 + 2; // type, reason, range count
     private const int RangeSize = 8 + 4;
 
@@ -57,7 +61,7 @@ internal static class OutboxSegment
         sequenceFloor = 0;
         if (file.Length < HeaderSize
             || BinaryPrimitives.ReadUInt32LittleEndian(file) != Magic
-            || BinaryPrimitives.ReadUInt16LittleEndian(file[4..]) != Version
+            || BinaryPrimitives.ReadUInt16LittleEndian(file[4..]) is < OldestReadable or > Version
             || BinaryPrimitives.ReadUInt32LittleEndian(file[24..]) != Crc32.HashToUInt32(file[..24]))
         {
             return false;
@@ -67,16 +71,30 @@ internal static class OutboxSegment
         return true;
     }
 
-    /// <summary>Bytes a data record takes on disk, frame included.</summary>
+    /// <summary>A sound header of a format newer than this code reads: a downgraded firmware must refuse the folder, not discard it as damaged.</summary>
+    public static bool IsNewerFormat(ReadOnlySpan<byte> file, out int version)
+    {
+        version = file.Length >= HeaderSize ? BinaryPrimitives.ReadUInt16LittleEndian(file[4..]) : 0;
+        return version > Version
+            && BinaryPrimitives.ReadUInt32LittleEndian(file) == Magic
+            && BinaryPrimitives.ReadUInt32LittleEndian(file[24..]) == Crc32.HashToUInt32(file[..24]);
+    }
+
+    public static string ReadableVersions => $"{OldestReadable}-{Version}";
+
+    /// <summary>Bytes a data record takes on disk, frame included; <paramref name="payloadBytes"/> as stored.</summary>
     public static int DataRecordSize(int topicBytes, int payloadBytes) => FrameSize + DataFixedSize + topicBytes + payloadBytes;
 
-    /// <summary>Writes a framed data record into <paramref name="destination"/>, which must be <see cref="DataRecordSize"/> long.</summary>
-    public static void WriteData(Span<byte> destination, OutboxKind kind, bool retain, long sequence, DateTimeOffset produced, ReadOnlySpan<byte> topicUtf8, ReadOnlySpan<byte> payload)
+    /// <summary>
+    /// Writes a framed data record into <paramref name="destination"/>, which must be <see cref="DataRecordSize"/> long.
+    /// <paramref name="payload"/> is as stored: as sent, or <see cref="OutboxDeflate"/>'s form when <paramref name="deflated"/>.
+    /// </summary>
+    public static void WriteData(Span<byte> destination, OutboxKind kind, bool retain, bool deflated, long sequence, DateTimeOffset produced, ReadOnlySpan<byte> topicUtf8, ReadOnlySpan<byte> payload)
     {
         Span<byte> body = destination[FrameSize..];
         body[0] = TypeData;
         body[1] = (byte)kind;
-        body[2] = retain ? (byte)1 : (byte)0;
+        body[2] = (byte)((retain ? FlagRetain : 0) | (deflated ? FlagDeflated : 0));
         body[3] = 0;
         BinaryPrimitives.WriteInt64LittleEndian(body[4..], sequence);
         BinaryPrimitives.WriteInt64LittleEndian(body[12..], produced.ToUnixTimeMilliseconds());
@@ -173,7 +191,8 @@ internal static class OutboxSegment
 
                 records.Add(new ScannedRecord(
                     kind,
-                    (body[2] & 1) != 0,
+                    (body[2] & FlagRetain) != 0,
+                    (body[2] & FlagDeflated) != 0,
                     BinaryPrimitives.ReadInt64LittleEndian(body[4..]),
                     DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64LittleEndian(body[12..])),
                     Encoding.UTF8.GetString(body.Slice(DataFixedSize, topicLength)),
@@ -228,7 +247,7 @@ internal static class OutboxSegment
 internal readonly record struct ScanResult(bool HeaderValid, long SequenceFloor, int ValidLength, int DamagedRecords);
 
 /// <summary>A data record found on disk: where it is, and where its payload starts.</summary>
-internal readonly record struct ScannedRecord(OutboxKind Kind, bool Retain, long Sequence, DateTimeOffset Produced, string Topic, int Offset, int Size, int PayloadOffset);
+internal readonly record struct ScannedRecord(OutboxKind Kind, bool Retain, bool Deflated, long Sequence, DateTimeOffset Produced, string Topic, int Offset, int Size, int PayloadOffset);
 
 internal enum SettledReason : byte
 {
