@@ -163,6 +163,23 @@ internal static class AlertStoreSql
         DbParameter key = Bind(cmd, "@key", string.Empty);
         DbParameter site = Bind(cmd, "@site", string.Empty);
         DbParameter data = Bind(cmd, "@data", Array.Empty<byte>());
+        foreach ((string Key, string Site, byte[] Data) row in Snapshots(states, snapshot, failed))
+        {
+            (key.Value, site.Value, data.Value) = row;
+            cmd.ExecuteNonQuery();
+        }
+
+        return failed;
+    }
+
+    /// <summary>
+    /// The snapshot of every state, by key (the last one wins); the keys of states that cannot be written go to
+    /// <paramref name="failed"/> instead: one state that cannot be written (Utf8JsonWriter refuses NaN and infinity)
+    /// must not cost the others.
+    /// </summary>
+    public static List<(string Key, string Site, byte[] Data)> Snapshots(IEnumerable<IPersistentState> states, ArrayBufferWriter<byte> snapshot, List<string> failed)
+    {
+        var rows = new Dictionary<string, (string Key, string Site, byte[] Data)>(StringComparer.Ordinal);
         using var writer = new Utf8JsonWriter(snapshot);
         foreach (IPersistentState s in states)
         {
@@ -175,18 +192,14 @@ internal static class AlertStoreSql
             }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException)
             {
-                // One state that cannot be written (Utf8JsonWriter refuses NaN and infinity) must not cost the others.
                 failed.Add(s.StateKey);
                 continue;
             }
 
-            key.Value = s.StateKey;
-            site.Value = s.Site;
-            data.Value = snapshot.WrittenSpan.ToArray();
-            cmd.ExecuteNonQuery();
+            rows[s.StateKey] = (s.StateKey, s.Site, snapshot.WrittenSpan.ToArray());
         }
 
-        return failed;
+        return [.. rows.Values];
     }
 
     public static int MarkPublishedOn(DbCommand cmd, string identifier)

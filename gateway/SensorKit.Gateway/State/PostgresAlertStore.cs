@@ -90,10 +90,8 @@ public sealed partial class PostgresAlertStore(IOptions<StateOptions> options, I
                 cmd.ExecuteNonQuery();
             }
 
-            using (NpgsqlCommand cmd = Command(c, tx))
-            {
-                AlertStoreSql.WriteStates(cmd, dirty, new ArrayBufferWriter<byte>(4096));
-            }
+            // The step's own site is fenced above; the rule state of other sites goes along only while this member holds them.
+            WriteStates(c, tx, dirty.Where(s => s.Site == alert.Site || ownership.TryGetToken(s.Site, out _)));
 
             tx.Commit();
             return null;
@@ -152,8 +150,7 @@ public sealed partial class PostgresAlertStore(IOptions<StateOptions> options, I
                 }
             }
 
-            using NpgsqlCommand cmd = Command(c, tx);
-            List<string> unwritable = AlertStoreSql.WriteStates(cmd, held, new ArrayBufferWriter<byte>(4096));
+            List<string> unwritable = WriteStates(c, tx, held);
             tx.Commit();
             return unwritable;
         });
@@ -245,6 +242,32 @@ public sealed partial class PostgresAlertStore(IOptions<StateOptions> options, I
     }
 
     private static NpgsqlCommand Command(NpgsqlConnection c, NpgsqlTransaction tx) => new(null, c, tx);
+
+    /// <summary>
+    /// Every state in one statement: a flush of tens of thousands of channels is one round trip, not one per state,
+    /// and the rule engine waits for it.
+    /// </summary>
+    private static List<string> WriteStates(NpgsqlConnection c, NpgsqlTransaction tx, IEnumerable<IPersistentState> states)
+    {
+        var failed = new List<string>();
+        List<(string Key, string Site, byte[] Data)> rows = AlertStoreSql.Snapshots(states, new ArrayBufferWriter<byte>(4096), failed);
+        if (rows.Count > 0)
+        {
+            using var cmd = new NpgsqlCommand(
+                """
+                INSERT INTO rule_state (key, data, site) SELECT * FROM unnest(@keys::text[], @data::bytea[], @sites::text[])
+                ON CONFLICT (key) DO UPDATE SET data = excluded.data, site = excluded.site
+                """,
+                c,
+                tx);
+            cmd.Parameters.AddWithValue("keys", rows.Select(r => r.Key).ToArray());
+            cmd.Parameters.AddWithValue("data", rows.Select(r => r.Data).ToArray());
+            cmd.Parameters.AddWithValue("sites", rows.Select(r => r.Site).ToArray());
+            cmd.ExecuteNonQuery();
+        }
+
+        return failed;
+    }
 
     private T Run<T>(Func<NpgsqlConnection, T> work) => PostgresDatabase.Run(Db, Location, work);
 
