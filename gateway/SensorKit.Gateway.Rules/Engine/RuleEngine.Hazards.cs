@@ -234,10 +234,7 @@ public sealed partial class RuleEngine
             return;
         }
 
-        if (_alerts.Apply(new AlertStep(rule, subject.Site, subject.Subject, grade, Evidence(subject, grade, current), eventTime, received), _dirty))
-        {
-            _dirty.Clear();
-        }
+        TakeStep(new AlertStep(rule, subject.Site, subject.Subject, grade, Evidence(subject, grade, current), eventTime, received));
     }
 
     private Grade GradeOf(HazardSubject subject)

@@ -173,10 +173,7 @@ public sealed partial class RuleEngine
             Threshold = threshold,
             Detail = detail,
         };
-        if (_alerts.Apply(new AlertStep(definition, node.Site, node.Node, grade, evidence, now, received), _dirty))
-        {
-            _dirty.Clear();
-        }
+        TakeStep(new AlertStep(definition, node.Site, node.Node, grade, evidence, now, received));
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;

@@ -35,6 +35,7 @@ public sealed partial class RuleEngine : ITelemetryEvaluator, IAlertCommands
     private readonly List<HazardSubject> _pending = [];
     private readonly HashSet<IPersistentState> _dirty = [];
     private readonly List<RuleNode> _scratch = [];
+    private readonly List<IPersistentState> _stepStates = [];
 
     public RuleEngine(RuleCatalog catalog, IAlertSink alerts, IRuleStateStore store, IFleet fleet, TimeProvider time, ILogger<RuleEngine> logger)
     {
@@ -310,6 +311,28 @@ public sealed partial class RuleEngine : ITelemetryEvaluator, IAlertCommands
 
             // Last, so an alert that changed just now counts from its new message.
             _alerts.Refresh(now, Definition);
+        }
+    }
+
+    /// <summary>
+    /// Hands a step to the alert stage together with the changed rule state of the step's own site: that is what a
+    /// restart, or the site's next holder in a gateway group, resumes from. Other sites' state waits for the next
+    /// flush (State:FlushInterval), so a step's transaction does not grow with the fleet.
+    /// </summary>
+    private void TakeStep(AlertStep step)
+    {
+        _stepStates.Clear();
+        foreach (IPersistentState s in _dirty)
+        {
+            if (s.Site == step.Site)
+            {
+                _stepStates.Add(s);
+            }
+        }
+
+        if (_alerts.Apply(step, _stepStates))
+        {
+            _dirty.ExceptWith(_stepStates);
         }
     }
 

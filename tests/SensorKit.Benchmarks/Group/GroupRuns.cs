@@ -222,6 +222,7 @@ internal static class GroupRuns
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"group-load: {nodes} nodes x {channels} channels at 1-minute windows ({rate} msg/s), {siteCount} sites, {members} member(s), history {(history ? "on" : "off")}, {minutes} min"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Mosquitto relay alone on this machine: {relay:0} msg/s ({relay / rate:0.0} x the load)"));
             Report("alert latency, window published to alert event received (ms)", sorted);
+            Console.WriteLine($"site takes {group.Sum(m => Count(m.Output, "Group: took site "))}, lets go {group.Sum(m => Count(m.Output, "Group: let go of site "))} across the members ({sites.Length} sites)");
             Console.WriteLine($"alert steps timed {sorted.Count}, missing {pending.Count}{(pending.IsEmpty ? string.Empty : ": " + string.Join(", ", pending.Keys.Order(StringComparer.Ordinal).Take(10)))}");
             return pending.IsEmpty ? 0 : 1;
         }
@@ -312,6 +313,17 @@ internal static class GroupRuns
 
             await Task.Delay(20);
         }
+    }
+
+    private static int Count(string text, string what)
+    {
+        int n = 0;
+        for (int i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + what.Length, StringComparison.Ordinal))
+        {
+            n++;
+        }
+
+        return n;
     }
 
     private static void Report(string what, List<double> ms)

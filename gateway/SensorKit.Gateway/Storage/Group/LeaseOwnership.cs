@@ -25,14 +25,22 @@ public sealed class LeaseOwnership(IOptions<GroupOptions> group, TimeProvider ti
 
     public bool TryGetToken(string site, out long token)
     {
-        if (_held.TryGetValue(site, out (long Token, long Until) lease) && time.GetTimestamp() < lease.Until)
+        token = 0;
+        if (!_held.TryGetValue(site, out (long Token, long Until) lease))
         {
-            token = lease.Token;
-            return true;
+            return false;
         }
 
-        token = 0;
-        return false;
+        if (time.GetTimestamp() >= lease.Until)
+        {
+            // Late by this member's own clock (a pause, a slow round): whatever was refused meanwhile (a publish, an
+            // acknowledgement) is only sent again when the site is taken anew, so it is lost now, not merely late.
+            Lost(site, "its lease ran out by this gateway's clock");
+            return false;
+        }
+
+        token = lease.Token;
+        return true;
     }
 
     public void Lost(string site, string reason)
