@@ -63,7 +63,16 @@ public sealed partial class GatewayGroup(
         {
             do
             {
-                await RoundAsync(stoppingToken);
+                try
+                {
+                    await RoundAsync(stoppingToken);
+                }
+#pragma warning disable CA1031 // The lease loop is what keeps this member's sites; a failed round is retried, never the end of it.
+                catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+#pragma warning restore CA1031
+                {
+                    Log("round", e);
+                }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }
