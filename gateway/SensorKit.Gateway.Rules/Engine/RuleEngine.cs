@@ -337,29 +337,58 @@ public sealed partial class RuleEngine : ITelemetryEvaluator, IAlertCommands
     }
 
     /// <summary>Writes rule state changed since the last alert step (rate windows, baselines, hold timers).</summary>
+    /// <remarks>
+    /// Site by site, each under the lock on its own: telemetry and alert steps wait for one site's write at a time,
+    /// not for the whole fleet's (a gateway group member flushes tens of thousands of channels).
+    /// </remarks>
     public void Flush()
     {
+        string[] sites;
         lock (_lock)
         {
-            if (_dirty.Count == 0)
-            {
-                return;
-            }
+            sites = [.. _dirty.Select(s => s.Site).Distinct(StringComparer.Ordinal)];
+        }
 
-            try
+        int notWritten = 0;
+        string? firstNotWritten = null;
+        foreach (string site in sites)
+        {
+            lock (_lock)
             {
-                IReadOnlyList<string> failed = _store.SaveStates(_dirty);
-                _dirty.Clear();
-                if (failed.Count > 0)
+                _stepStates.Clear();
+                foreach (IPersistentState s in _dirty)
                 {
-                    // Dropped from this flush rather than retried for ever: the next window rewrites them.
-                    LogStatesNotWritten(failed.Count, failed[0]);
+                    if (s.Site == site)
+                    {
+                        _stepStates.Add(s);
+                    }
+                }
+
+                if (_stepStates.Count == 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    IReadOnlyList<string> failed = _store.SaveStates(_stepStates);
+                    _dirty.ExceptWith(_stepStates);
+                    notWritten += failed.Count;
+                    firstNotWritten ??= failed.Count > 0 ? failed[0] : null;
+                }
+                catch (StateStoreException e)
+                {
+                    // The rest stays dirty and goes with the next flush.
+                    LogFlushFailed(e.Message);
+                    break;
                 }
             }
-            catch (StateStoreException e)
-            {
-                LogFlushFailed(e.Message);
-            }
+        }
+
+        if (notWritten > 0)
+        {
+            // Dropped from this flush rather than retried for ever: the next window rewrites them.
+            LogStatesNotWritten(notWritten, firstNotWritten!);
         }
     }
 
