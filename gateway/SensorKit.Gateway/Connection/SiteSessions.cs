@@ -51,6 +51,7 @@ public sealed partial class SiteSessions(
         var session = new SiteSession(this, site);
         if (_sessions.TryAdd(site, session))
         {
+            ReserveThreads(_sessions.Count);
             session.Start();
         }
         else
@@ -69,6 +70,21 @@ public sealed partial class SiteSessions(
         {
             await session.StopAsync();
             session.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Every session's receive loop evaluates its message under the rule engine's one lock, so with a hundred sites a
+    /// hundred pool threads can wait there at once. The pool adds threads only slowly beyond its minimum, and a
+    /// starved pool delays everything, the lease loop included: its minimum grows with the sessions.
+    /// </summary>
+    private static void ReserveThreads(int sessions)
+    {
+        ThreadPool.GetMinThreads(out int workers, out int io);
+        int wanted = sessions + Environment.ProcessorCount + 8;
+        if (workers < wanted)
+        {
+            ThreadPool.SetMinThreads(wanted, io);
         }
     }
 
