@@ -164,8 +164,10 @@ internal static class GroupRuns
             await WaitAsync(() => sites.All(s => group.Any(m => GroupMember.Serves(m.Output, s))), "every site served");
             string Node(int i) => $"n{i:00000}";
             string SiteOf(int i) => sites[i % siteCount];
+            // Written once on this thread (a PayloadBuffer is not shared across threads), then sent in parallel.
+            byte[][] statuses = [.. Enumerable.Range(0, nodes).Select(i => Status(buffer, SiteOf(i), Node(i)))];
             await Parallel.ForAsync(0, nodes, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
-                await publishers[i % publishers.Length].PublishAsync(Message(Topics.Status(SiteOf(i), Node(i)), Status(new PayloadBuffer(), SiteOf(i), Node(i)), retain: true), ct));
+                await publishers[i % publishers.Length].PublishAsync(Message(Topics.Status(SiteOf(i), Node(i)), statuses[i], retain: true), ct));
 
             DateTimeOffset start = DateTimeOffset.FromUnixTimeSeconds((DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60 * 60) - (minutes * 60) - 60);
             var hot = new HashSet<int>();
