@@ -89,7 +89,15 @@ else
 fi
 EXE=sensorkit-$COMPONENT
 UNIT=sensorkit-$COMPONENT.service
-[ -f "$BUNDLE/$EXE.dll" ] || die "$BUNDLE/$EXE.dll is missing: the bundle is incomplete, publish it again"
+# A Native AOT build (the node's profiles) is the executable alone; a JIT build runs $EXE.dll, and its executable is only
+# the launcher, the same in every release, so the release is named after the assembly then.
+if [ -f "$BUNDLE/$EXE.dll" ]; then
+    PROGRAM=$BUNDLE/$EXE.dll
+elif [ -z "$(find "$BUNDLE" -maxdepth 1 -name '*.dll' -print -quit)" ]; then
+    PROGRAM=$BUNDLE/$EXE
+else
+    die "$BUNDLE/$EXE.dll is missing: the bundle is incomplete, publish it again"
+fi
 [ -f "$BUNDLE/deploy/$UNIT" ] || die "$BUNDLE/deploy/$UNIT is missing: the bundle is incomplete, publish it again"
 
 OPT=$ROOT/opt/sensorkit/$COMPONENT
@@ -98,7 +106,7 @@ CONFIG_TARGET=/etc/sensorkit/$COMPONENT.json   # as the service sees it
 INSTALLED_CONFIG=$ROOT$CONFIG_TARGET
 CREDENTIALS=$ETC/credentials
 UNIT_DIR=$ROOT/etc/systemd/system
-RELEASE_ID=$(sha256sum "$BUNDLE/$EXE.dll" | cut -c1-12)
+RELEASE_ID=$(sha256sum "$PROGRAM" | cut -c1-12)
 
 STAGE=$OPT/releases/.staging-$RELEASE_ID
 STOPPED_FOR_SCAN=0

@@ -27,6 +27,8 @@ public static class StrictConfiguration
 
     /// <summary>Binds <paramref name="section"/> as <c>BindConfiguration</c> does, refusing unknown keys at bind time.</summary>
     /// <param name="entryName">See <see cref="StrictSection.EntryName"/>.</param>
+    [RequiresUnreferencedCode("Binds by reflection; a trimmed or ahead-of-time compiled host binds its concrete options types and calls NameUnknownKeys.")]
+    [RequiresDynamicCode("Binds by reflection; a trimmed or ahead-of-time compiled host binds its concrete options types and calls NameUnknownKeys.")]
     public static OptionsBuilder<TOptions> BindStrictly<TOptions>(this OptionsBuilder<TOptions> builder, string section, Func<IConfigurationSection, Type, string>? entryName = null)
         where TOptions : class
     {

@@ -52,6 +52,7 @@ public sealed class SimulatedI2cBus : II2cBusProvider
     // emulator types and their constructors that this reflection looks for are all kept.
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "SensorKit.Simulation is a trimmer root assembly.")]
     [UnconditionalSuppressMessage("Trimming", "IL2065", Justification = "SensorKit.Simulation is a trimmer root assembly.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "SensorKit.Simulation is a trimmer root assembly.")]
     private static Dictionary<string, Func<int, ChipEmulator>> FindEmulators()
     {
         var found = new Dictionary<string, Func<int, ChipEmulator>>(StringComparer.OrdinalIgnoreCase);

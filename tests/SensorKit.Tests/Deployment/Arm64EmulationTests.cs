@@ -10,8 +10,9 @@ using SensorKit.Tests.Support;
 namespace SensorKit.Tests.Deployment;
 
 /// <summary>
-/// The field build, proven on its own architecture: publishes the firmware with the linux-arm64 profile (trimmed, so this
-/// also proves that trimming kept what the node needs: configuration binding, the drivers, UnitsNet),
+/// The field build, proven on its own architecture: publishes the firmware with the linux-arm64 profile (Native AOT,
+/// cross-compiled, so this also proves that trimming kept what the node needs: configuration binding, the drivers,
+/// UnitsNet, the emulators),
 /// runs the arm64 executable under qemu-aarch64-static in simulation mode against the gateway's embedded
 /// broker on loopback, and checks that its telemetry arrives and that it stops cleanly on SIGTERM.
 /// Runs alone, after the parallel tests: the publish keeps both cores busy for half a minute.
@@ -31,6 +32,14 @@ public sealed class Arm64EmulationTests
             "/lib/ld-linux-aarch64.so.1",
             "the arm64 C library",
             "dpkg --add-architecture arm64, then apt-get install libc6:arm64 libstdc++6:arm64 libgcc-s1:arm64 libicu72:arm64 libssl3:arm64 zlib1g:arm64",
+            NotRun);
+
+        Requires.Program("clang", "apt-get install clang", NotRun);
+        Requires.Program("aarch64-linux-gnu-ld", "apt-get install binutils-aarch64-linux-gnu", NotRun);
+        Requires.File(
+            "/usr/aarch64-linux-gnu/lib/crt1.o",
+            "the arm64 C library to link against",
+            "apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross",
             NotRun);
 
         ITestOutputHelper? log = TestContext.Current.TestOutputHelper;

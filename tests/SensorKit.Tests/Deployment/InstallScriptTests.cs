@@ -106,6 +106,35 @@ public sealed class InstallScriptTests : IDisposable
     }
 
     [Fact]
+    public async Task A_native_aot_bundle_is_named_after_its_executable_and_upgrades_alike()
+    {
+        string config = WriteConfig("node.json", """{"Node":{"Id":"river-3"}}""");
+        (int exit, string output) = await InstallAsync(MakeBundle("v1", nativeAot: true), "--config", config);
+        Assert.True(exit == 0, output);
+
+        (exit, output) = await InstallAsync(MakeBundle("v2", nativeAot: true));
+
+        Assert.True(exit == 0, output);
+        Assert.Equal("v2", File.ReadAllText(Path.Combine(_root, "opt/sensorkit/node/current/version.txt")));
+        Assert.Equal(2, Directory.GetDirectories(Path.Combine(_root, "opt/sensorkit/node/releases")).Length);
+        Assert.False(File.Exists(Path.Combine(_root, "opt/sensorkit/node/current/sensorkit-node.dll")));
+    }
+
+    [Fact]
+    public async Task A_jit_bundle_without_its_assembly_is_refused_as_incomplete()
+    {
+        string bundle = MakeBundle("v1");
+        File.Move(Path.Combine(bundle, "sensorkit-node.dll"), Path.Combine(bundle, "SensorKit.Node.dll"));
+        string config = WriteConfig("node.json", """{"Node":{"Id":"river-3"}}""");
+
+        (int exit, string output) = await InstallAsync(bundle, "--config", config);
+
+        Assert.NotEqual(0, exit);
+        Assert.Contains("sensorkit-node.dll is missing", output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_root, "opt/sensorkit/node/releases")));
+    }
+
+    [Fact]
     public async Task A_32_bit_os_is_refused_and_nothing_is_installed()
     {
         SetArchitecture("armhf");
@@ -254,15 +283,22 @@ public sealed class InstallScriptTests : IDisposable
         File.SetUnixFileMode(dpkg, (UnixFileMode)0b111_101_101);
     }
 
-    /// <summary>A publish bundle as dotnet publish lays it out, with a stub executable that only knows "scan".</summary>
-    private string MakeBundle(string version, int scanExit = 0)
+    /// <summary>
+    /// A publish bundle as dotnet publish lays it out, with a stub executable that only knows "scan"; a Native AOT
+    /// bundle has no assembly beside it, and its executable differs from release to release.
+    /// </summary>
+    private string MakeBundle(string version, int scanExit = 0, bool nativeAot = false)
     {
-        string bundle = Path.Combine(_dir, $"bundle-{version}-{scanExit}");
+        string bundle = Path.Combine(_dir, $"bundle-{version}-{scanExit}-{(nativeAot ? "aot" : "jit")}");
         Directory.CreateDirectory(Path.Combine(bundle, "deploy"));
         string exe = Path.Combine(bundle, "sensorkit-node");
-        File.WriteAllText(exe, $"#!/bin/sh\n[ \"$1\" = scan ] || exit 64\necho 'scan stub: {(scanExit == 0 ? "ok" : "problem")}'\necho \"scan stub args: $*\"\nexit {scanExit}\n");
+        File.WriteAllText(exe, $"#!/bin/sh\n# {(nativeAot ? version : "launcher")}\n[ \"$1\" = scan ] || exit 64\necho 'scan stub: {(scanExit == 0 ? "ok" : "problem")}'\necho \"scan stub args: $*\"\nexit {scanExit}\n");
         File.SetUnixFileMode(exe, (UnixFileMode)0b111_101_101);
-        File.WriteAllText(Path.Combine(bundle, "sensorkit-node.dll"), $"assembly {version}");
+        if (!nativeAot)
+        {
+            File.WriteAllText(Path.Combine(bundle, "sensorkit-node.dll"), $"assembly {version}");
+        }
+
         File.WriteAllText(Path.Combine(bundle, "version.txt"), version);
         File.WriteAllText(Path.Combine(bundle, "appsettings.json"), """{"Node":{"Id":"node-1"}}""");
         File.Copy(Script, Path.Combine(bundle, "deploy", "install.sh"));
