@@ -30,8 +30,24 @@ internal static class SoakRun
         int sensors = Math.Clamp(LoadSupport.Option(args, "--sensors", 6), 1, Sensors.Length);
         int every = Math.Max(5, LoadSupport.Option(args, "--every", 60));
         string? exe = LoadSupport.Text(args, "--exe", "") is { Length: > 0 } e ? Path.GetFullPath(e) : null;
+        string build = LoadSupport.Text(args, "--build", "aot");
         string? csv = LoadSupport.Text(args, "--csv", "") is { Length: > 0 } c ? Path.GetFullPath(c) : null;
         bool counters = !LoadSupport.Flag(args, "--no-counters");
+        if (build is not ("aot" or "jit"))
+        {
+            Console.Error.WriteLine($"soak: --build {build}: expected aot (the field build, published with the linux-x64 profile) or jit (the Release build)");
+            return 2;
+        }
+
+        if (exe is null && build == "aot")
+        {
+            exe = await PublishAotAsync(counters);
+            if (exe is null)
+            {
+                return 1;
+            }
+        }
+
         bool traceFsync = LoadSupport.Flag(args, "--trace-fsync");
         int jitNamesAfter = LoadSupport.Option(args, "--jit-names-after", -1);
         int dashes = Array.IndexOf(args, "--");
@@ -67,7 +83,7 @@ internal static class SoakRun
         launched.BeginErrorReadLine();
 
         int pid = traceFsync ? await ChildOfAsync(launched.Id) : launched.Id;
-        Console.WriteLine($"soak: node pid {pid}{(exe is null ? " (dotnet exec sensorkit-node.dll)" : $" ({exe})")}, {sensors} sensors, broker 127.0.0.1:{broker.Port}, {minutes} min, a row every {every} s");
+        Console.WriteLine($"soak: node pid {pid}{(exe is null ? " (the Release build: dotnet exec sensorkit-node.dll)" : $" ({exe})")}, {sensors} sensors, broker 127.0.0.1:{broker.Port}, {minutes} min, a row every {every} s");
         foreach ((string k, string v) in environment)
         {
             Console.WriteLine($"soak: {k}={v}");
@@ -220,6 +236,64 @@ internal static class SoakRun
         }
 
         return Process.Start(psi) ?? throw new InvalidOperationException($"{command[0]} did not start");
+    }
+
+    /// <summary>
+    /// The field build for this machine: the firmware published with its linux-x64 profile (Native AOT) into
+    /// artifacts/soak/. The runtime's counters need EventSource support, which the field build leaves out (it maps about
+    /// 2 MB more), so with counters the build differs in that alone; --no-counters soaks the field build exactly.
+    /// </summary>
+    private static async Task<string?> PublishAotAsync(bool counters)
+    {
+        string root = RepositoryRoot();
+        string name = counters ? "linux-x64-event-source" : "linux-x64";
+        string output = Path.Combine(root, "artifacts", "soak", name);
+        var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = root,
+        };
+        foreach (string a in (string[])[
+            "publish", Path.Combine(root, "firmware", "SensorKit.Firmware", "SensorKit.Firmware.csproj"),
+            "-p:PublishProfile=linux-x64", $"-p:EventSourceSupport={(counters ? "true" : "false")}",
+            "--artifacts-path", Path.Combine(root, "artifacts", "soak", "build-" + name), "-o", output, "-nologo", "-v", "q",
+        ])
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        foreach (string key in psi.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToArray())
+        {
+            psi.Environment.Remove(key);
+        }
+
+        Console.WriteLine($"soak: publishing the node (linux-x64 profile, Native AOT{(counters ? ", with EventSource support for the counters" : "")}) to {output}");
+        using Process publish = Process.Start(psi) ?? throw new InvalidOperationException("dotnet publish did not start");
+        Task<string> stdout = publish.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = publish.StandardError.ReadToEndAsync();
+        await publish.WaitForExitAsync();
+        if (publish.ExitCode != 0)
+        {
+            Console.Error.WriteLine($"soak: the Native AOT publish failed (it needs clang or gcc; --build jit soaks the Release build instead):\n{await stdout}{await stderr}");
+            return null;
+        }
+
+        return Path.Combine(output, "sensorkit-node");
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "SensorKit.sln")))
+            {
+                return d.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException("SensorKit.sln not found above the benchmark's folder");
     }
 
     /// <summary>The firmware built beside this benchmark, in the same configuration (the project reference builds it).</summary>

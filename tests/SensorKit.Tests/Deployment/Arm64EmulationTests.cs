@@ -47,6 +47,12 @@ public sealed class Arm64EmulationTests
         string work = Path.Combine(RepoPaths.Root, "artifacts", "test-arm64");
         string publishDir = Path.Combine(work, "publish");
 
+        // A publish adds to its output folder; an earlier build's files would count in the size and could hide a missing one.
+        if (Directory.Exists(publishDir))
+        {
+            Directory.Delete(publishDir, recursive: true);
+        }
+
         var publishClock = Stopwatch.StartNew();
         (int publishExit, string publishOutput) = await PublishAsync(publishDir, Path.Combine(work, "build"), ct);
         Assert.True(publishExit == 0, $"dotnet publish -p:PublishProfile=linux-arm64 failed:\n{publishOutput}");
