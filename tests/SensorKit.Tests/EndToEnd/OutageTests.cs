@@ -207,7 +207,7 @@ public sealed class OutageTests
 
     private static List<(MqttProbe.Received Raw, TelemetryMessage Message)> Telemetry(MqttProbe probe) =>
         probe.All.Where(IsTelemetry)
-            .Select(m => (m, ProtocolJson.TryReadTelemetry(m.Payload, out TelemetryMessage t, out string e) ? t : throw new InvalidDataException(e)))
+            .Select(m => (m, ProtocolJson.TryReadTelemetry(m.Payload, out TelemetryMessage t, out string e) ? t : throw new InvalidDataException($"{e}: {m.Topic}, {m.Payload.Length} bytes: {Convert.ToHexString(m.Payload.AsSpan(0, Math.Min(96, m.Payload.Length)))}")))
             .ToList();
 
     /// <summary>The highest n such that every sequence 1..n arrived as telemetry or is one of <paramref name="others"/>.</summary>
