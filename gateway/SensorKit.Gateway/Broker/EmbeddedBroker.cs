@@ -250,26 +250,16 @@ public sealed partial class EmbeddedBroker(IOptions<BrokerOptions> options, Brok
         return Task.CompletedTask;
     }
 
-    /// <summary>
-    /// Last: a message that will be routed learns its arrival time, for its expiry (ArrivalStampedProperties), and gets
-    /// a payload of its own. MQTTnet may hand the interceptor a payload in the publisher's pooled receive buffer, and a
-    /// message queued for a subscriber that is slow or offline outlives that buffer (dotnet/MQTTnet#2113); a queued copy
-    /// cannot change under the subscriber.
-    /// </summary>
+    /// <summary>Last: a message that will be routed learns its arrival time, for its expiry (ArrivalStampedProperties).</summary>
     private Task StampAsync(InterceptingPublishEventArgs e)
     {
         if (e.ProcessPublish)
         {
             ArrivalStampedProperties.Stamp(e.ApplicationMessage, time);
-            e.ApplicationMessage.Payload = OwnCopy(e.ApplicationMessage.Payload);
         }
 
         return Task.CompletedTask;
     }
-
-    /// <summary>The payload in an array of its own (see <see cref="StampAsync"/>).</summary>
-    internal static ReadOnlySequence<byte> OwnCopy(ReadOnlySequence<byte> payload) =>
-        payload.IsEmpty ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(payload.ToArray());
 
     private Task InterceptPublishAsync(InterceptingPublishEventArgs e)
     {

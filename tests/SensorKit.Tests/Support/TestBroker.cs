@@ -71,17 +71,6 @@ internal sealed class TestBroker : IAsyncDisposable
             return Task.CompletedTask;
         };
         server.InterceptingPublishAsync += e => broker.Intercept is { } intercept ? intercept(e) : Task.CompletedTask;
-        // As the gateway's broker does (EmbeddedBroker.StampAsync): a queued message gets a payload of its own, not a
-        // view of the publisher's pooled receive buffer (dotnet/MQTTnet#2113).
-        server.InterceptingPublishAsync += e =>
-        {
-            if (e.ProcessPublish)
-            {
-                e.ApplicationMessage.Payload = SensorKit.Gateway.Broker.EmbeddedBroker.OwnCopy(e.ApplicationMessage.Payload);
-            }
-
-            return Task.CompletedTask;
-        };
         await server.StartAsync();
         return broker;
     }
