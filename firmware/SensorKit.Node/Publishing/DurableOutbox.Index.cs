@@ -28,7 +28,15 @@ public sealed partial class DurableOutbox
         RandomAccess.Read(e.Segment.Handle, stored, e.Offset + e.PayloadOffset);
         try
         {
-            byte[] payload = e.Deflated ? _deflate.Inflate(Encoding.UTF8.GetBytes(e.Topic), stored) : stored;
+            byte[] payload = stored;
+            if (e.Deflated)
+            {
+                // As in Append: topics are at most a few hundred bytes.
+                int topicBytes = Encoding.UTF8.GetByteCount(e.Topic);
+                Span<byte> topicUtf8 = topicBytes <= 512 ? stackalloc byte[512] : new byte[topicBytes];
+                payload = _deflate.Inflate(topicUtf8[..Encoding.UTF8.GetBytes(e.Topic, topicUtf8)], stored);
+            }
+
             record = new OutboxRecord(e.Kind, e.Sequence, e.Topic, payload, e.Retain, e.Produced);
             return true;
         }

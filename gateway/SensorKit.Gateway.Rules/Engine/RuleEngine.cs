@@ -321,18 +321,23 @@ public sealed partial class RuleEngine : ITelemetryEvaluator, IAlertCommands
     /// </summary>
     private void TakeStep(AlertStep step)
     {
-        _stepStates.Clear();
-        foreach (IPersistentState s in _dirty)
-        {
-            if (s.Site == step.Site)
-            {
-                _stepStates.Add(s);
-            }
-        }
-
+        CollectDirty(step.Site);
         if (_alerts.Apply(step, _stepStates))
         {
             _dirty.ExceptWith(_stepStates);
+        }
+    }
+
+    /// <summary>The changed rule state of one site into <see cref="_stepStates"/> (under the lock).</summary>
+    private void CollectDirty(string site)
+    {
+        _stepStates.Clear();
+        foreach (IPersistentState s in _dirty)
+        {
+            if (s.Site == site)
+            {
+                _stepStates.Add(s);
+            }
         }
     }
 
@@ -355,15 +360,7 @@ public sealed partial class RuleEngine : ITelemetryEvaluator, IAlertCommands
         {
             lock (_lock)
             {
-                _stepStates.Clear();
-                foreach (IPersistentState s in _dirty)
-                {
-                    if (s.Site == site)
-                    {
-                        _stepStates.Add(s);
-                    }
-                }
-
+                CollectDirty(site);
                 if (_stepStates.Count == 0)
                 {
                     continue;

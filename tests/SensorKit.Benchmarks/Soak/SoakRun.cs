@@ -160,13 +160,9 @@ internal static class SoakRun
     /// <summary>The Environment= lines of hardware/systemd/sensorkit-node.service.</summary>
     private static List<(string Key, string Value)> UnitEnvironment()
     {
-        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        if (FindAbove(Path.Combine("hardware", "systemd", "sensorkit-node.service")) is { } unit)
         {
-            string unit = Path.Combine(d.FullName, "hardware", "systemd", "sensorkit-node.service");
-            if (File.Exists(unit))
-            {
-                return [.. File.ReadLines(unit).Where(l => l.StartsWith("Environment=", StringComparison.Ordinal)).Select(l => Split(l["Environment=".Length..].Trim()))];
-            }
+            return [.. File.ReadLines(unit).Where(l => l.StartsWith("Environment=", StringComparison.Ordinal)).Select(l => Split(l["Environment=".Length..].Trim()))];
         }
 
         Console.Error.WriteLine("soak: hardware/systemd/sensorkit-node.service not found; the node runs without the unit's environment");
@@ -283,17 +279,22 @@ internal static class SoakRun
         return Path.Combine(output, "sensorkit-node");
     }
 
-    private static string RepositoryRoot()
+    private static string RepositoryRoot() =>
+        Path.GetDirectoryName(FindAbove("SensorKit.sln") ?? throw new DirectoryNotFoundException("SensorKit.sln not found above the benchmark's folder"))!;
+
+    /// <summary>The first <paramref name="relativePath"/> that exists in the benchmark's folder or one above it; null when none does.</summary>
+    private static string? FindAbove(string relativePath)
     {
         for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
         {
-            if (File.Exists(Path.Combine(d.FullName, "SensorKit.sln")))
+            string candidate = Path.Combine(d.FullName, relativePath);
+            if (File.Exists(candidate))
             {
-                return d.FullName;
+                return candidate;
             }
         }
 
-        throw new DirectoryNotFoundException("SensorKit.sln not found above the benchmark's folder");
+        return null;
     }
 
     /// <summary>The firmware built beside this benchmark, in the same configuration (the project reference builds it).</summary>
@@ -301,16 +302,8 @@ internal static class SoakRun
     {
         string configuration = typeof(SoakRun).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyConfigurationAttribute), false)
             .OfType<System.Reflection.AssemblyConfigurationAttribute>().FirstOrDefault()?.Configuration ?? "Release";
-        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            string candidate = Path.Combine(d.FullName, "firmware", "SensorKit.Firmware", "bin", configuration, "net10.0", "sensorkit-node.dll");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException($"sensorkit-node.dll ({configuration}) is not built; run the soak with dotnet run -c {configuration}");
+        return FindAbove(Path.Combine("firmware", "SensorKit.Firmware", "bin", configuration, "net10.0", "sensorkit-node.dll"))
+            ?? throw new FileNotFoundException($"sensorkit-node.dll ({configuration}) is not built; run the soak with dotnet run -c {configuration}");
     }
 
     /// <summary>The node's PID when strace started it: its child once that has become the node (strace forks a short-lived probe first).</summary>
